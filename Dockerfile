@@ -1,0 +1,22 @@
+# Multi-stage build of llm-gateway. The runtime image holds only the binary, the CA roots
+# (rustls loads the system store for upstream HTTPS) and the shipped configs.
+#   docker build -t llm-gateway .
+#   docker run -p 8930:8930 -v ./config.toml:/etc/llm-gateway/config.toml llm-gateway
+# In the config set `server.host = "0.0.0.0"` so the port mapping reaches the gateway.
+FROM rust:1-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends cmake && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY benches ./benches
+RUN cargo build --release --bin llm-gateway && strip target/release/llm-gateway
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --no-create-home gateway
+COPY --from=build /src/target/release/llm-gateway /usr/local/bin/llm-gateway
+COPY conf /etc/llm-gateway/examples
+USER gateway
+EXPOSE 8930
+ENTRYPOINT ["llm-gateway"]
+CMD ["--config", "/etc/llm-gateway/config.toml"]

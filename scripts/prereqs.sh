@@ -1,0 +1,37 @@
+# Sourced by scripts/test.sh and scripts/demo.sh: makes sure a fresh Debian/Ubuntu machine
+# with only a Rust toolchain has what the build and the tests need, installing it with
+# apt-get when running as root, and otherwise saying exactly what to install.
+
+apt_install() {
+  # apt_install <package>...: installs with apt-get as root, or explains and fails.
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "prereqs: installing $* with apt-get" >&2
+    if [ -z "${LLMGW_APT_UPDATED:-}" ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+      export LLMGW_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  else
+    echo "prereqs: missing $*. Install it first, e.g.: sudo apt-get install $*" >&2
+    exit 1
+  fi
+}
+
+ensure_build_tools() {
+  command -v cargo >/dev/null 2>&1 || { echo "prereqs: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
+  # pingora-core builds zlib-ng (libz-ng-sys) with cmake and ring/zstd with a C compiler.
+  command -v cmake >/dev/null 2>&1 || apt_install cmake
+  command -v cc >/dev/null 2>&1 || apt_install build-essential
+}
+
+ensure_python_sdks() {
+  # A virtualenv in .venv with the official OpenAI and Anthropic SDKs for the SDK tests.
+  command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv python3-pip
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv 2>/dev/null || { apt_install python3-venv && python3 -m venv .venv; }
+  fi
+  if ! .venv/bin/python -c "import openai, anthropic" >/dev/null 2>&1; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
+  fi
+  export LLMGW_PYTHON="$PWD/.venv/bin/python"
+}

@@ -1,0 +1,124 @@
+//! Builds the Pingora server: the proxy service on the configured address, plus one
+//! in-process mock upstream per `provider_type = "mock"` provider (bound to a loopback port
+//! before the snapshot is built, so the provider's endpoint is known).
+//!
+//! Entry points: [`build`] (also used by tests) and [`serve`] (the CLI's blocking run).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use pingora::server::configuration::ServerConf;
+use pingora::server::{RunArgs, Server, ShutdownWatch};
+use pingora::services::background::{BackgroundService, background_service};
+
+use crate::access_log::AccessLog;
+use crate::config::{Config, ProviderType};
+use crate::mock::{self, MockOptions, MockState};
+use crate::proxy::{App, GatewayProxy};
+use crate::state::Snapshot;
+
+/// A built server and the state its requests share.
+pub struct Built {
+    pub server: Server,
+    pub app: Arc<App>,
+    /// The address the proxy listens on.
+    pub listen: String,
+    /// In-process mock upstreams by provider id.
+    pub mocks: HashMap<String, Arc<MockState>>,
+}
+
+/// Builds the server for `config` (not yet running).
+pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
+    let mut mock_endpoints = HashMap::new();
+    let mut mock_services = Vec::new();
+    let mut mocks = HashMap::new();
+    for p in config
+        .providers
+        .iter()
+        .filter(|p| p.enabled && p.provider_type == ProviderType::Mock)
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| format!("cannot bind the mock upstream of provider `{}`: {e}", p.id))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        mock_endpoints.insert(p.id.clone(), format!("http://{addr}/v1"));
+        let state = MockState::new(MockOptions::default());
+        mocks.insert(p.id.clone(), state.clone());
+        mock_services.push(MockService {
+            listener: Mutex::new(Some(listener)),
+            state,
+        });
+    }
+    let listen = format!("{}:{}", config.server.host, config.server.port);
+    let threads = config
+        .server
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let grace = config.server.shutdown_grace_secs;
+    let port = config.server.port;
+    let snapshot = Snapshot::build(config, &mock_endpoints)?;
+    let app = Arc::new(App::new(snapshot, port, access_log));
+
+    let conf = ServerConf {
+        threads,
+        grace_period_seconds: Some(grace),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        GatewayProxy { app: app.clone() },
+        "llm-gateway",
+    );
+    proxy.add_tcp(&listen);
+    server.add_service(proxy);
+    for svc in mock_services {
+        server.add_service(background_service("mock upstream", svc));
+    }
+    Ok(Built {
+        server,
+        app,
+        listen,
+        mocks,
+    })
+}
+
+/// Runs the server until SIGTERM (graceful) or SIGINT (fast).
+pub fn serve(built: Built) {
+    tracing::info!(listen = %built.listen, "llm-gateway listening");
+    built.server.run(RunArgs::default());
+}
+
+/// Serves one in-process mock upstream.
+struct MockService {
+    listener: Mutex<Option<std::net::TcpListener>>,
+    state: Arc<MockState>,
+}
+
+#[async_trait]
+impl BackgroundService for MockService {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let Some(listener) = self.listener.lock().take() else {
+            return;
+        };
+        let listener = match listener
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener))
+        {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "mock upstream could not start");
+                return;
+            }
+        };
+        let stop = async move {
+            let _ = shutdown.changed().await;
+        };
+        if let Err(e) = mock::serve(listener, self.state.clone(), stop).await {
+            tracing::error!(error = %e, "mock upstream stopped");
+        }
+    }
+}

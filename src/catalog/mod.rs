@@ -1,0 +1,245 @@
+//! The model catalog (R1): which provider serves which model, at what price, with which
+//! capabilities. Built from the built-in cards, each provider's `models` list and the
+//! `[[models]]` cards, in that order of precedence (later wins). Pure; rebuilt on reload.
+//!
+//! Entry points: [`Catalog::build`], [`Catalog::lookup`], [`Catalog::providers_of`].
+
+pub mod builtin;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::{Capability, Classification, Config, ModelCardConfig, QualityScores};
+
+/// One model as served by one provider.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelCard {
+    /// The id the provider knows.
+    pub id: String,
+    /// Provider id.
+    pub provider: String,
+    pub provider_type: &'static str,
+    pub input_price_per_mtok: f64,
+    pub output_price_per_mtok: f64,
+    pub context_window: u32,
+    pub max_output_tokens: u32,
+    pub capabilities: Vec<Capability>,
+    pub max_classification: Classification,
+    pub quality: QualityScores,
+    pub ttft_ms: Option<u64>,
+    /// Where the card came from: `builtin`, `provider` (listed without a card) or `config`.
+    pub source: &'static str,
+}
+
+impl ModelCard {
+    pub fn has(&self, cap: Capability) -> bool {
+        self.capabilities.contains(&cap)
+    }
+}
+
+/// All model cards, indexed.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    cards: Vec<Arc<ModelCard>>,
+    /// (provider id, model id) → card index.
+    by_provider_model: HashMap<(String, String), usize>,
+    /// model id → card indexes, in provider config order.
+    by_model: HashMap<String, Vec<usize>>,
+}
+
+impl Catalog {
+    /// Builds the catalog of the enabled providers of `config`.
+    pub fn build(config: &Config) -> Catalog {
+        let mut catalog = Catalog::default();
+        for p in config.providers.iter().filter(|p| p.enabled) {
+            let listed: Vec<String> = match &p.models {
+                Some(models) => models.clone(),
+                None => builtin::cards_for(p.provider_type)
+                    .iter()
+                    .map(|c| c.id.to_string())
+                    .collect(),
+            };
+            // Cards in [[models]] for this provider add their model to its list.
+            let extra = config
+                .models
+                .iter()
+                .filter(|m| m.provider.as_deref() == Some(p.id.as_str()))
+                .map(|m| m.id.clone());
+            for id in listed.into_iter().chain(extra) {
+                if catalog
+                    .by_provider_model
+                    .contains_key(&(p.id.clone(), id.clone()))
+                {
+                    continue;
+                }
+                let card = match builtin::find(p.provider_type, &id) {
+                    Some(b) => ModelCard {
+                        id: id.clone(),
+                        provider: p.id.clone(),
+                        provider_type: p.provider_type.as_str(),
+                        input_price_per_mtok: b.input,
+                        output_price_per_mtok: b.output,
+                        context_window: b.context_window,
+                        max_output_tokens: b.max_output_tokens,
+                        capabilities: b.caps.to_vec(),
+                        max_classification: Classification::Internal,
+                        quality: QualityScores::default(),
+                        ttft_ms: Some(b.ttft_ms),
+                        source: "builtin",
+                    },
+                    None => ModelCard {
+                        id: id.clone(),
+                        provider: p.id.clone(),
+                        provider_type: p.provider_type.as_str(),
+                        input_price_per_mtok: 0.0,
+                        output_price_per_mtok: 0.0,
+                        context_window: 128_000,
+                        max_output_tokens: 8_192,
+                        capabilities: vec![Capability::Streaming, Capability::Tools],
+                        max_classification: Classification::Internal,
+                        quality: QualityScores::default(),
+                        ttft_ms: None,
+                        source: "provider",
+                    },
+                };
+                catalog.insert(card);
+            }
+        }
+        for m in &config.models {
+            let targets: Vec<usize> = match &m.provider {
+                Some(p) => catalog
+                    .by_provider_model
+                    .get(&(p.clone(), m.id.clone()))
+                    .copied()
+                    .into_iter()
+                    .collect(),
+                None => catalog.by_model.get(&m.id).cloned().unwrap_or_default(),
+            };
+            for i in targets {
+                let mut card = (*catalog.cards[i]).clone();
+                apply_card(&mut card, m);
+                catalog.cards[i] = Arc::new(card);
+            }
+        }
+        catalog
+    }
+
+    fn insert(&mut self, card: ModelCard) {
+        let i = self.cards.len();
+        self.by_provider_model
+            .insert((card.provider.clone(), card.id.clone()), i);
+        self.by_model.entry(card.id.clone()).or_default().push(i);
+        self.cards.push(Arc::new(card));
+    }
+
+    /// The card of a model served by a provider.
+    pub fn lookup(&self, provider: &str, model: &str) -> Option<&Arc<ModelCard>> {
+        // Borrowed lookup without allocating a key tuple would need a custom key type; the
+        // catalog is small, so a linear scan over the model's providers is as fast.
+        self.by_model
+            .get(model)?
+            .iter()
+            .map(|&i| &self.cards[i])
+            .find(|c| c.provider == provider)
+    }
+
+    /// Cards of every provider serving `model`, in provider config order.
+    pub fn providers_of(&self, model: &str) -> impl Iterator<Item = &Arc<ModelCard>> {
+        self.by_model
+            .get(model)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.cards[i])
+    }
+
+    /// Every card.
+    pub fn cards(&self) -> &[Arc<ModelCard>] {
+        &self.cards
+    }
+}
+
+fn apply_card(card: &mut ModelCard, m: &ModelCardConfig) {
+    if let Some(v) = m.input_price_per_mtok {
+        card.input_price_per_mtok = v;
+    }
+    if let Some(v) = m.output_price_per_mtok {
+        card.output_price_per_mtok = v;
+    }
+    if let Some(v) = m.context_window {
+        card.context_window = v;
+    }
+    if let Some(v) = m.max_output_tokens {
+        card.max_output_tokens = v;
+    }
+    if let Some(v) = &m.capabilities {
+        card.capabilities = v.clone();
+    }
+    if let Some(v) = m.max_classification {
+        card.max_classification = v;
+    }
+    if let Some(v) = &m.quality {
+        card.quality = v.clone();
+    }
+    if let Some(v) = m.ttft_ms {
+        card.ttft_ms = Some(v);
+    }
+    card.source = "config";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ProviderConfig, ProviderType};
+
+    fn provider(id: &str, t: ProviderType, models: Option<Vec<&str>>) -> ProviderConfig {
+        let text = format!("id = \"{id}\"\nprovider_type = \"{}\"", t.as_str());
+        let mut p: ProviderConfig = toml::from_str(&text).unwrap();
+        p.models = models.map(|m| m.into_iter().map(String::from).collect());
+        p
+    }
+
+    #[test]
+    fn builtin_listed_and_config_cards_merge() {
+        let mut config = Config::default();
+        config
+            .providers
+            .push(provider("openai", ProviderType::Openai, None));
+        config.providers.push(provider(
+            "vllm",
+            ProviderType::Local,
+            Some(vec!["llama-3.3-70b-instruct", "gpt-4o"]),
+        ));
+        config.models.push(toml::from_str("id = \"llama-3.3-70b-instruct\"\nprovider = \"vllm\"\ninput_price_per_mtok = 0.5\ncapabilities = [\"streaming\"]").unwrap());
+        config.models.push(
+            toml::from_str("id = \"custom\"\nprovider = \"vllm\"\ncontext_window = 4096").unwrap(),
+        );
+        let c = Catalog::build(&config);
+        let gpt = c.lookup("openai", "gpt-4o").unwrap();
+        assert_eq!((gpt.input_price_per_mtok, gpt.source), (2.5, "builtin"));
+        // A local provider listing `gpt-4o` gets a zero-priced default card, not OpenAI's.
+        assert_eq!(
+            c.lookup("vllm", "gpt-4o").unwrap().input_price_per_mtok,
+            0.0
+        );
+        let llama = c.lookup("vllm", "llama-3.3-70b-instruct").unwrap();
+        assert_eq!((llama.input_price_per_mtok, llama.source), (0.5, "config"));
+        assert_eq!(llama.capabilities, vec![Capability::Streaming]);
+        assert_eq!(c.lookup("vllm", "custom").unwrap().context_window, 4096);
+        let serving: Vec<&str> = c
+            .providers_of("gpt-4o")
+            .map(|c| c.provider.as_str())
+            .collect();
+        assert_eq!(serving, vec!["openai", "vllm"]);
+    }
+
+    #[test]
+    fn disabled_providers_serve_nothing() {
+        let mut config = Config::default();
+        let mut p = provider("openai", ProviderType::Openai, None);
+        p.enabled = false;
+        config.providers.push(p);
+        assert!(Catalog::build(&config).cards().is_empty());
+    }
+}

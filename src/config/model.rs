@@ -1,0 +1,645 @@
+//! The file configuration: every TOML section of the gateway, with its defaults.
+//!
+//! These structs are the *file* shape (strict: unknown keys are errors). The runtime view that
+//! the request path reads is built from them in `crate::state`. Nothing here does I/O.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A secret string (API key, token). `Debug` and `Display` never print it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself; call only where it is sent or compared.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The whole configuration file. Every section is optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub update: UpdateConfig,
+    pub sanitization: SanitizationConfig,
+    pub resilience: ResilienceConfig,
+    pub cache: CacheConfig,
+    pub rate_limit: RateLimitConfig,
+    pub provider_quota: ProviderQuotaConfig,
+    pub model_routing: ModelRoutingConfig,
+    pub providers: Vec<ProviderConfig>,
+    pub models: Vec<ModelCardConfig>,
+    pub pools: Vec<PoolConfig>,
+    pub key_map: BTreeMap<String, KeyMapEntry>,
+    pub redis: Option<RedisConfig>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Bind address; "0.0.0.0" for Docker or external access.
+    pub host: String,
+    /// Listen port.
+    pub port: u16,
+    /// Bearer token for `/admin/*`; admin endpoints answer 403 without it.
+    pub admin_token: Option<Secret>,
+    /// Largest accepted request body, in bytes (413 above it).
+    pub max_body_bytes: usize,
+    /// Worker threads of the proxy service (default: the number of CPUs).
+    pub threads: Option<usize>,
+    /// Seconds in-flight requests get to finish on SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8930,
+            admin_token: None,
+            max_body_bytes: 10 * 1024 * 1024,
+            threads: None,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// `[database]` (storage arrives in a later release; parsed and validated now).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: Option<String>,
+    pub max_connections: u32,
+    pub store_bodies: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 5,
+            store_bodies: true,
+        }
+    }
+}
+
+/// `[update]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpdateConfig {
+    pub mode: UpdateMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateMode {
+    Auto,
+    #[default]
+    Manual,
+}
+
+/// `[sanitization]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SanitizationConfig {
+    pub enabled: bool,
+    pub scan_credentials: bool,
+    pub redact_pii: bool,
+    pub compliance_gate: bool,
+    pub max_classification: Option<Classification>,
+}
+
+impl Default for SanitizationConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            scan_credentials: true,
+            redact_pii: false,
+            compliance_gate: false,
+            max_classification: None,
+        }
+    }
+}
+
+/// Data classification levels, lowest to highest.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    Public,
+    #[default]
+    Internal,
+    Cui,
+    Itar,
+    Classified,
+}
+
+/// `[resilience]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResilienceConfig {
+    pub default_retry_policy: RetryPolicy,
+    pub timeout: TimeoutConfig,
+    pub default_circuit_breaker: CircuitBreakerConfig,
+    pub hedge: HedgeConfig,
+}
+
+/// `[resilience.default_retry_policy]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+    pub jitter: bool,
+    pub retryable_statuses: Vec<u16>,
+    pub honor_retry_after: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay_ms: 200,
+            max_delay_ms: 5000,
+            jitter: true,
+            retryable_statuses: vec![408, 429, 500, 502, 503, 504],
+            honor_retry_after: true,
+        }
+    }
+}
+
+/// A provider's partial override of the retry policy (`[providers.retry_policy]`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryPolicyOverride {
+    pub max_attempts: Option<u32>,
+    pub base_delay_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
+    pub jitter: Option<bool>,
+    pub retryable_statuses: Option<Vec<u16>>,
+    pub honor_retry_after: Option<bool>,
+}
+
+impl RetryPolicy {
+    /// This policy with a provider's overrides applied.
+    pub fn with_override(&self, o: &RetryPolicyOverride) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: o.max_attempts.unwrap_or(self.max_attempts),
+            base_delay_ms: o.base_delay_ms.unwrap_or(self.base_delay_ms),
+            max_delay_ms: o.max_delay_ms.unwrap_or(self.max_delay_ms),
+            jitter: o.jitter.unwrap_or(self.jitter),
+            retryable_statuses: o
+                .retryable_statuses
+                .clone()
+                .unwrap_or_else(|| self.retryable_statuses.clone()),
+            honor_retry_after: o.honor_retry_after.unwrap_or(self.honor_retry_after),
+        }
+    }
+}
+
+/// `[resilience.timeout]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutConfig {
+    /// TCP (and TLS) connect timeout.
+    pub connect_ms: u64,
+    /// Total request timeout; `x-gateway-timeout` (seconds) overrides it per request.
+    pub default_total_ms: u64,
+    /// Time to first byte of the upstream response; unset = only the total timeout applies.
+    pub ttft_ms: Option<u64>,
+    /// Longest gap between two chunks of a streamed upstream response.
+    pub stream_idle_ms: u64,
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        Self {
+            connect_ms: 5000,
+            default_total_ms: 300_000,
+            ttft_ms: None,
+            stream_idle_ms: 60_000,
+        }
+    }
+}
+
+/// `[resilience.default_circuit_breaker]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircuitBreakerConfig {
+    pub failure_threshold: u32,
+    pub failure_window_secs: u64,
+    pub open_duration_secs: u64,
+    pub half_open_max_concurrent: u32,
+}
+
+impl Default for CircuitBreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            failure_window_secs: 60,
+            open_duration_secs: 30,
+            half_open_max_concurrent: 1,
+        }
+    }
+}
+
+/// A provider's partial override of the circuit breaker.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircuitBreakerOverride {
+    pub failure_threshold: Option<u32>,
+    pub failure_window_secs: Option<u64>,
+    pub open_duration_secs: Option<u64>,
+    pub half_open_max_concurrent: Option<u32>,
+}
+
+/// `[resilience.hedge]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct HedgeConfig {
+    pub enabled: bool,
+    pub hedge_delay_ms: u64,
+}
+
+impl Default for HedgeConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            hedge_delay_ms: 300,
+        }
+    }
+}
+
+/// `[cache]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    pub max_entries: usize,
+    pub ttl_secs: u64,
+    pub temperature_threshold: f64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_entries: 1000,
+            ttl_secs: 3600,
+            temperature_threshold: 0.3,
+        }
+    }
+}
+
+/// `[rate_limit]`
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    pub default_limits: Limits,
+    pub tenant_limits: BTreeMap<String, Limits>,
+}
+
+/// Per-tenant limits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub rpm: u32,
+    pub tpm: u32,
+    pub rpd: u32,
+    pub concurrent: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            rpm: 60,
+            tpm: 100_000,
+            rpd: 10_000,
+            concurrent: 10,
+        }
+    }
+}
+
+/// `[provider_quota]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderQuotaConfig {
+    pub enabled: bool,
+    pub deprioritize_threshold: f64,
+    pub provider_limits: BTreeMap<String, ProviderLimits>,
+}
+
+impl Default for ProviderQuotaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            deprioritize_threshold: 0.9,
+            provider_limits: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[provider_quota.provider_limits.<id>]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderLimits {
+    pub rpm: u32,
+    pub tpm: u32,
+}
+
+impl Default for ProviderLimits {
+    fn default() -> Self {
+        Self {
+            rpm: 1000,
+            tpm: 1_000_000,
+        }
+    }
+}
+
+/// `[model_routing]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelRoutingConfig {
+    pub sticky_ttl_secs: u64,
+    /// Friendly name → `provider/model` or model id.
+    pub aliases: BTreeMap<String, String>,
+    pub deprecations: Vec<Deprecation>,
+}
+
+impl Default for ModelRoutingConfig {
+    fn default() -> Self {
+        Self {
+            sticky_ttl_secs: 900,
+            aliases: BTreeMap::new(),
+            deprecations: Vec::new(),
+        }
+    }
+}
+
+/// `[[model_routing.deprecations]]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deprecation {
+    pub model: String,
+    /// `YYYY-MM-DD`.
+    pub sunset_date: String,
+    pub replacement: Option<String>,
+}
+
+/// Provider types the gateway knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderType {
+    Openai,
+    Anthropic,
+    Google,
+    AzureOpenai,
+    Groq,
+    DeepInfra,
+    Mistral,
+    Meta,
+    Local,
+    Bedrock,
+    Mock,
+}
+
+impl ProviderType {
+    /// The name used in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Openai => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Google => "google",
+            Self::AzureOpenai => "azure_openai",
+            Self::Groq => "groq",
+            Self::DeepInfra => "deep_infra",
+            Self::Mistral => "mistral",
+            Self::Meta => "meta",
+            Self::Local => "local",
+            Self::Bedrock => "bedrock",
+            Self::Mock => "mock",
+        }
+    }
+}
+
+/// Wire formats a provider may speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiFormat {
+    Openai,
+    Anthropic,
+    Gemini,
+}
+
+/// `[[providers]]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub id: String,
+    pub provider_type: ProviderType,
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Several base URLs of self-hosted replicas (instead of `endpoint`).
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    #[serde(default)]
+    pub deployment: Option<String>,
+    #[serde(default)]
+    pub api_version: Option<String>,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub retry_policy: Option<RetryPolicyOverride>,
+    #[serde(default)]
+    pub circuit_breaker_config: Option<CircuitBreakerOverride>,
+    /// Served model ids; replaces the built-in list of the provider type.
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    #[serde(default)]
+    pub api_format: Option<ApiFormat>,
+    /// Time-to-first-byte timeout for this provider (overrides `[resilience.timeout].ttft_ms`).
+    #[serde(default)]
+    pub ttft_ms: Option<u64>,
+    /// `max_tokens` sent to providers that require it when the request has none.
+    #[serde(default)]
+    pub default_max_tokens: Option<u32>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Model capabilities.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Streaming,
+    Tools,
+    Vision,
+    JsonMode,
+    Thinking,
+    Embeddings,
+    Citations,
+    Batch,
+}
+
+/// Quality scores of a model card (0..1, Elo as is).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct QualityScores {
+    pub coding: Option<f64>,
+    pub reasoning: Option<f64>,
+    pub instruction_following: Option<f64>,
+    pub arena_elo: Option<f64>,
+}
+
+/// `[[models]]`: a model card; overrides the built-in one with the same id and provider.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCardConfig {
+    pub id: String,
+    /// Provider id; without it the card applies to every provider serving `id`.
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub input_price_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub output_price_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub context_window: Option<u32>,
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
+    #[serde(default)]
+    pub capabilities: Option<Vec<Capability>>,
+    #[serde(default)]
+    pub max_classification: Option<Classification>,
+    #[serde(default)]
+    pub quality: Option<QualityScores>,
+    #[serde(default)]
+    pub ttft_ms: Option<u64>,
+}
+
+/// Pool strategies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolStrategy {
+    #[default]
+    Priority,
+    Latency,
+    Cost,
+    Weighted,
+    RoundRobin,
+}
+
+/// `[[pools]]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    pub name: String,
+    #[serde(default)]
+    pub strategy: PoolStrategy,
+    #[serde(default = "default_true")]
+    pub fallback: bool,
+    pub members: Vec<PoolMember>,
+}
+
+/// A pool member: `{ model = "provider/model", weight = 70 }`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolMember {
+    pub model: String,
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// `[key_map.<virtual key>]`: a virtual key and the provider keys it maps to.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyMapEntry {
+    pub label: Option<String>,
+    pub openai_key: Option<Secret>,
+    pub anthropic_key: Option<Secret>,
+    pub google_key: Option<Secret>,
+    pub azure_openai_key: Option<Secret>,
+    pub groq_key: Option<Secret>,
+    pub deep_infra_key: Option<Secret>,
+    pub mistral_key: Option<Secret>,
+    pub meta_key: Option<Secret>,
+    /// Keys for individual providers by provider id (win over the per-type keys).
+    pub provider_keys: BTreeMap<String, Secret>,
+}
+
+impl KeyMapEntry {
+    /// The provider key this virtual key maps to for a provider, if any.
+    pub fn key_for(&self, provider_id: &str, provider_type: ProviderType) -> Option<&Secret> {
+        if let Some(k) = self.provider_keys.get(provider_id) {
+            return Some(k);
+        }
+        match provider_type {
+            ProviderType::Openai => self.openai_key.as_ref(),
+            ProviderType::Anthropic => self.anthropic_key.as_ref(),
+            ProviderType::Google => self.google_key.as_ref(),
+            ProviderType::AzureOpenai => self.azure_openai_key.as_ref(),
+            ProviderType::Groq => self.groq_key.as_ref(),
+            ProviderType::DeepInfra => self.deep_infra_key.as_ref(),
+            ProviderType::Mistral => self.mistral_key.as_ref(),
+            ProviderType::Meta => self.meta_key.as_ref(),
+            ProviderType::Local | ProviderType::Bedrock | ProviderType::Mock => None,
+        }
+    }
+}
+
+/// `[redis]`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    pub url: String,
+}

@@ -1,0 +1,132 @@
+//! Validation of the names requests may use: `[model_routing]` aliases and deprecations,
+//! `[[models]]` cards and `[[pools]]`.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Checker, is_valid_date, root};
+use crate::config::model::PoolStrategy;
+
+impl Checker<'_> {
+    pub(super) fn routing(&mut self) {
+        let config = self.config;
+        let ids = self.provider_ids();
+        let pools: HashSet<&str> = config.pools.iter().map(|p| p.name.as_str()).collect();
+        let listed: HashSet<&str> = config
+            .providers
+            .iter()
+            .flat_map(|p| p.models.iter().flatten())
+            .map(String::as_str)
+            .collect();
+        let at = root("model_routing");
+        for (name, target) in &config.model_routing.aliases {
+            let path = at.key("aliases").key(name.as_str());
+            if name.trim().is_empty() {
+                self.add(path.clone(), "alias name must not be empty");
+            }
+            if target.trim().is_empty() {
+                self.add(path, format!("alias `{name}` has an empty target"));
+                continue;
+            }
+            if let Some((provider, _)) = target.split_once('/') {
+                if !ids.contains(provider)
+                    && !pools.contains(provider)
+                    && !listed.contains(target.as_str())
+                {
+                    self.add(
+                        path,
+                        format!("alias `{name}` points to `{target}`, but no provider `{provider}` is configured"),
+                    );
+                }
+            }
+        }
+        for (i, d) in config.model_routing.deprecations.iter().enumerate() {
+            let path = at.key("deprecations").index(i);
+            if d.model.trim().is_empty() {
+                self.add(path.key("model"), "must not be empty");
+            }
+            if !is_valid_date(&d.sunset_date) {
+                self.add(
+                    path.key("sunset_date"),
+                    format!(
+                        "`{}` is not a valid date (expected YYYY-MM-DD)",
+                        d.sunset_date
+                    ),
+                );
+            }
+        }
+    }
+
+    pub(super) fn models(&mut self) {
+        let ids = self.provider_ids();
+        for (i, card) in self.config.models.iter().enumerate() {
+            let at = root("models").index(i);
+            if card.id.trim().is_empty() {
+                self.add(at.key("id"), "model id must not be empty");
+            }
+            if let Some(provider) = &card.provider {
+                if !ids.contains(provider.as_str()) {
+                    self.add(
+                        at.key("provider"),
+                        format!("no provider `{provider}` is configured"),
+                    );
+                }
+            }
+            for (field, price) in [
+                ("input_price_per_mtok", card.input_price_per_mtok),
+                ("output_price_per_mtok", card.output_price_per_mtok),
+            ] {
+                if let Some(price) = price {
+                    if !(price.is_finite() && price >= 0.0) {
+                        self.add(
+                            at.key(field),
+                            format!("must be a number >= 0 (got {price})"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn pools(&mut self) {
+        let config = self.config;
+        let ids = self.provider_ids();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, pool) in config.pools.iter().enumerate() {
+            let at = root("pools").index(i);
+            let name = pool.name.as_str();
+            if name.trim().is_empty() {
+                self.add(at.key("name"), "pool name must not be empty");
+            } else if let Some(first) = seen.insert(name, i) {
+                self.add(
+                    at.key("name"),
+                    format!("duplicate pool name `{name}` (already used by pools[{first}])"),
+                );
+            } else if ids.contains(name) {
+                self.add(
+                    at.key("name"),
+                    format!("pool name `{name}` is also a provider id"),
+                );
+            } else if config.model_routing.aliases.contains_key(name) {
+                self.add(
+                    at.key("name"),
+                    format!("pool name `{name}` is also an alias name"),
+                );
+            }
+            if pool.members.is_empty() {
+                self.add(at.key("members"), "a pool needs at least one member");
+            }
+            for (j, member) in pool.members.iter().enumerate() {
+                let path = at.key("members").index(j);
+                if member.model.trim().is_empty() {
+                    self.add(path.key("model"), "must not be empty");
+                }
+                if pool.strategy == PoolStrategy::Weighted && member.weight < 1 {
+                    self.add(
+                        path.key("weight"),
+                        "must be at least 1 for strategy weighted",
+                    );
+                }
+            }
+        }
+    }
+}

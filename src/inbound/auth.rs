@@ -1,0 +1,136 @@
+//! Who is calling: virtual keys (`[key_map.*]`, L1 basics) for `/v1/*`, and the admin token
+//! for `/admin/*`. Keys are held and compared as SHA-256 digests; the admin token comparison
+//! is constant-time. Pure: takes the request header, returns the tenant or an error.
+
+use std::sync::Arc;
+
+use pingora::http::RequestHeader;
+
+use crate::errors::{ErrorKind, GatewayError};
+use crate::state::{Snapshot, Tenant, digest_eq, key_hash};
+
+/// The key a client presented: `Authorization: Bearer <key>` or `x-api-key: <key>`.
+pub fn presented_key(req: &RequestHeader) -> Option<&str> {
+    if let Some(v) = req
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        let v = v.trim();
+        let token = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .unwrap_or(v);
+        if !token.is_empty() {
+            return Some(token.trim());
+        }
+    }
+    req.headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+/// The tenant of a `/v1/*` call; `None` when no virtual keys are configured.
+pub fn authenticate(
+    snap: &Snapshot,
+    req: &RequestHeader,
+) -> Result<Option<Arc<Tenant>>, GatewayError> {
+    if !snap.keys_required() {
+        return Ok(None);
+    }
+    let Some(key) = presented_key(req) else {
+        return Err(GatewayError::new(
+            ErrorKind::Unauthorized,
+            "Missing API key: send your gateway key as `Authorization: Bearer <key>` or `x-api-key: <key>`.",
+        ));
+    };
+    match snap.tenants.get(&key_hash(key)) {
+        Some(t) => Ok(Some(t.clone())),
+        None => Err(GatewayError::new(
+            ErrorKind::Unauthorized,
+            "Invalid API key: it is not a key of this gateway.",
+        )),
+    }
+}
+
+/// Checks the admin token for `/admin/*`.
+pub fn check_admin(snap: &Snapshot, req: &RequestHeader) -> Result<(), GatewayError> {
+    let Some(expected) = &snap.admin_token_hash else {
+        return Err(GatewayError::new(
+            ErrorKind::Forbidden,
+            "Admin endpoints are disabled. Set `admin_token` in the `[server]` section of the config to enable them, then send it as `Authorization: Bearer <token>`.",
+        ));
+    };
+    let presented = presented_key(req).map(key_hash);
+    match presented {
+        Some(h) if digest_eq(&h, expected) => Ok(()),
+        _ => Err(GatewayError::new(
+            ErrorKind::Unauthorized,
+            "Admin endpoints need `Authorization: Bearer <server.admin_token>`.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn req(headers: &[(&'static str, &str)]) -> RequestHeader {
+        let mut r = RequestHeader::build("GET", b"/v1/models", None).unwrap();
+        for (k, v) in headers {
+            r.insert_header(*k, *v).unwrap();
+        }
+        r
+    }
+
+    fn snap(text: &str) -> Snapshot {
+        Snapshot::build(toml::from_str(text).unwrap(), &HashMap::new()).unwrap()
+    }
+
+    #[test]
+    fn keys() {
+        let s = snap("[key_map.vk-1]\nlabel = 'a'");
+        assert_eq!(authenticate(&s, &req(&[])).unwrap_err().status(), 401);
+        assert_eq!(
+            authenticate(&s, &req(&[("authorization", "Bearer nope")]))
+                .unwrap_err()
+                .status(),
+            401
+        );
+        assert!(
+            authenticate(&s, &req(&[("authorization", "Bearer vk-1")]))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            authenticate(&s, &req(&[("x-api-key", "vk-1")]))
+                .unwrap()
+                .is_some()
+        );
+        let open = snap("");
+        assert!(authenticate(&open, &req(&[])).unwrap().is_none());
+    }
+
+    #[test]
+    fn admin() {
+        assert_eq!(check_admin(&snap(""), &req(&[])).unwrap_err().status(), 403);
+        let s = snap("[server]\nadmin_token = 'admin-token-0123456789'");
+        assert_eq!(check_admin(&s, &req(&[])).unwrap_err().status(), 401);
+        assert_eq!(
+            check_admin(&s, &req(&[("authorization", "Bearer wrong")]))
+                .unwrap_err()
+                .status(),
+            401
+        );
+        assert!(
+            check_admin(
+                &s,
+                &req(&[("authorization", "Bearer admin-token-0123456789")])
+            )
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,347 @@
+//! Prometheus metrics (O1): lock-light counters and histograms keyed by label values, and
+//! their text exposition for `GET /metrics`.
+//!
+//! A series is found under a read lock and updated with atomics; a new label combination
+//! takes the write lock once. Label values come from configuration (provider ids, catalog
+//! model ids) or small enums, never from unvalidated input, so cardinality stays bounded.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::RwLock;
+
+/// Latency buckets in seconds (LLM calls range from milliseconds to minutes).
+const BUCKETS: [f64; 16] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// A float that only grows, stored as bits.
+#[derive(Debug, Default)]
+struct AtomicF64(AtomicU64);
+
+impl AtomicF64 {
+    fn add(&self, v: f64) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + v).to_bits())
+            });
+    }
+    fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// A histogram of durations.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum: AtomicF64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum.add(secs);
+    }
+}
+
+/// Series of one metric, by label values.
+#[derive(Debug)]
+struct Family<K, V> {
+    series: RwLock<HashMap<K, Arc<V>>>,
+}
+
+impl<K: Hash + Eq + Clone, V: Default> Family<K, V> {
+    fn new() -> Self {
+        Self {
+            series: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &K) -> Arc<V> {
+        if let Some(v) = self.series.read().get(key) {
+            return v.clone();
+        }
+        self.series.write().entry(key.clone()).or_default().clone()
+    }
+
+    fn sorted(&self) -> Vec<(K, Arc<V>)>
+    where
+        K: Ord,
+    {
+        let mut v: Vec<_> = self
+            .series
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+}
+
+type Label = Arc<str>;
+
+/// What one finished request reports.
+#[derive(Debug)]
+pub struct RequestRecord<'a> {
+    pub endpoint: &'static str,
+    pub provider: &'a Label,
+    pub model: &'a Label,
+    pub status: u16,
+    pub duration: Duration,
+    pub ttft: Option<Duration>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// The gateway's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    requests: Family<(&'static str, Label, Label, u16), AtomicU64>,
+    duration: Family<(Label,), Histogram>,
+    ttft: Family<(Label,), Histogram>,
+    tokens: Family<(&'static str, Label, Label), AtomicU64>,
+    cost: Family<(Label, Label), AtomicF64>,
+    attempts: Family<(Label, &'static str), AtomicU64>,
+    in_flight: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self {
+            requests: Family::new(),
+            duration: Family::new(),
+            ttft: Family::new(),
+            tokens: Family::new(),
+            cost: Family::new(),
+            attempts: Family::new(),
+            in_flight: AtomicU64::new(0),
+        }
+    }
+
+    /// Records a finished request.
+    pub fn record(&self, r: &RequestRecord<'_>) {
+        let key = (r.endpoint, r.provider.clone(), r.model.clone(), r.status);
+        self.requests.get(&key).fetch_add(1, Ordering::Relaxed);
+        self.duration
+            .get(&(r.provider.clone(),))
+            .observe(r.duration);
+        if let Some(t) = r.ttft {
+            self.ttft.get(&(r.provider.clone(),)).observe(t);
+        }
+        if r.prompt_tokens > 0 {
+            let key = ("input", r.provider.clone(), r.model.clone());
+            self.tokens
+                .get(&key)
+                .fetch_add(r.prompt_tokens, Ordering::Relaxed);
+        }
+        if r.completion_tokens > 0 {
+            let key = ("output", r.provider.clone(), r.model.clone());
+            self.tokens
+                .get(&key)
+                .fetch_add(r.completion_tokens, Ordering::Relaxed);
+        }
+        if r.cost_usd > 0.0 {
+            self.cost
+                .get(&(r.provider.clone(), r.model.clone()))
+                .add(r.cost_usd);
+        }
+    }
+
+    /// Counts one upstream attempt by outcome (`ok`, `http_error`, `connect_error`, ...).
+    pub fn attempt(&self, provider: &Label, outcome: &'static str) {
+        self.attempts
+            .get(&(provider.clone(), outcome))
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn request_finished(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    pub fn render(&self, uptime: Duration) -> String {
+        let mut out = String::with_capacity(4096);
+        header(
+            &mut out,
+            "gateway_requests_total",
+            "counter",
+            "Requests by endpoint, provider, model and status code.",
+        );
+        for ((endpoint, provider, model, status), v) in self.requests.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_requests_total{{endpoint=\"{endpoint}\",provider=\"{}\",model=\"{}\",status=\"{status}\"}} {}",
+                esc(&provider),
+                esc(&model),
+                v.load(Ordering::Relaxed)
+            );
+        }
+        histograms(
+            &mut out,
+            "gateway_request_duration_seconds",
+            "End-to-end request latency by provider.",
+            &self.duration,
+        );
+        histograms(
+            &mut out,
+            "gateway_ttft_seconds",
+            "Time to first token (first upstream body byte) by provider.",
+            &self.ttft,
+        );
+        header(
+            &mut out,
+            "gateway_tokens_total",
+            "counter",
+            "Tokens by direction (input/output), provider and model.",
+        );
+        for ((direction, provider, model), v) in self.tokens.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_tokens_total{{direction=\"{direction}\",provider=\"{}\",model=\"{}\"}} {}",
+                esc(&provider),
+                esc(&model),
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_cost_dollars",
+            "counter",
+            "Estimated cost in USD by provider and model.",
+        );
+        for ((provider, model), v) in self.cost.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_cost_dollars{{provider=\"{}\",model=\"{}\"}} {}",
+                esc(&provider),
+                esc(&model),
+                v.get()
+            );
+        }
+        header(
+            &mut out,
+            "gateway_upstream_attempts_total",
+            "counter",
+            "Upstream attempts by provider and outcome.",
+        );
+        for ((provider, outcome), v) in self.attempts.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_upstream_attempts_total{{provider=\"{}\",outcome=\"{outcome}\"}} {}",
+                esc(&provider),
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_requests_in_flight",
+            "gauge",
+            "Requests being served now.",
+        );
+        let _ = writeln!(
+            out,
+            "gateway_requests_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        header(
+            &mut out,
+            "gateway_uptime_seconds",
+            "gauge",
+            "Seconds since the gateway started.",
+        );
+        let _ = writeln!(out, "gateway_uptime_seconds {}", uptime.as_secs());
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn histograms(out: &mut String, name: &str, help: &str, family: &Family<(Label,), Histogram>) {
+    header(out, name, "histogram", help);
+    for ((provider,), h) in family.sorted() {
+        let provider = esc(&provider);
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += h.buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{provider=\"{provider}\",le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = h.count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{provider=\"{provider}\",le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(out, "{name}_sum{{provider=\"{provider}\"}} {}", h.sum.get());
+        let _ = writeln!(out, "{name}_count{{provider=\"{provider}\"}} {count}");
+    }
+}
+
+/// Escapes a label value.
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_renders() {
+        let m = Metrics::new();
+        let p: Label = Arc::from("openai");
+        let model: Label = Arc::from("gpt-\"4o");
+        let rec = RequestRecord {
+            endpoint: "chat_completions",
+            provider: &p,
+            model: &model,
+            status: 200,
+            duration: Duration::from_millis(30),
+            ttft: Some(Duration::from_millis(7)),
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            cost_usd: 0.5,
+        };
+        m.record(&rec);
+        m.record(&rec);
+        let text = m.render(Duration::from_secs(3));
+        assert!(text.contains("gateway_requests_total{endpoint=\"chat_completions\",provider=\"openai\",model=\"gpt-\\\"4o\",status=\"200\"} 2"));
+        assert!(text.contains(
+            "gateway_request_duration_seconds_bucket{provider=\"openai\",le=\"0.05\"} 2"
+        ));
+        assert!(text.contains("gateway_ttft_seconds_count{provider=\"openai\"} 2"));
+        assert!(text.contains(
+            "gateway_tokens_total{direction=\"output\",provider=\"openai\",model=\"gpt-\\\"4o\"} 10"
+        ));
+        assert!(text.contains("gateway_cost_dollars{provider=\"openai\",model=\"gpt-\\\"4o\"} 1"));
+        assert!(text.contains("gateway_uptime_seconds 3"));
+    }
+}

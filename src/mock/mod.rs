@@ -1,0 +1,148 @@
+//! Mock upstream: a deterministic fake LLM provider speaking the OpenAI, Anthropic and Gemini
+//! wire formats over HTTP/1.1, with its behaviour chosen by the model name.
+//!
+//! Used by the integration tests (started in-process on a free port with [`serve`]), by
+//! `llm-gateway mock-upstream --port N` ([`run_blocking`]), in-process by the gateway for
+//! `provider_type = "mock"`, and by the load tests (no per-request logging above debug level,
+//! bounded memory).
+//!
+//! The model name reads `<behaviour>[;key=value]*`, e.g. `echo`, `echo;delay=20;split=7`,
+//! `stream-cut;after=5`; a `mock/` prefix is ignored and unknown names behave as `echo`.
+//!
+//! | behaviour | does |
+//! |---|---|
+//! | `echo` | replies with the last user message |
+//! | `tokens;n=16` | replies `tok0 tok1 ...` |
+//! | `tool-call`, `parallel-tool-calls` | one / two tool calls (`{"location":"Paris"}`, Tokyo) |
+//! | `fail-500`, `fail-503`, `fail-400-context`, `fail-429;retry_after=1` | that error, in the endpoint's format |
+//! | `fail-once`, `fail-then-ok;fails=N;status=500` | the first N requests for the exact model string fail |
+//! | `slow;ttfb_ms=2000` | waits before the response headers |
+//! | `slow-first-token;ttft_ms=2000` | streaming: waits before the first token |
+//! | `stream-cut;after=3` | aborts the connection after N tokens (non-streaming: after half the body) |
+//! | `stall;after=3` | sends nothing more after N tokens until the client leaves |
+//! | `malformed;after=2` | one broken SSE event after N tokens (non-streaming: a broken JSON body) |
+//! | `hang` | never answers |
+//!
+//! Options on any behaviour: `delay=<ms>` per token (non-streaming: tokens × delay before the
+//! headers), `split=<n>` body frames of n bytes, `n=<tokens>` (caps `echo`), `ttfb_ms`,
+//! `ttft_ms`. Ids and `created` derive from the request body, so identical requests give
+//! byte-identical bodies. Gemini SSE events end with `\r\n\r\n`, as Google's do.
+//!
+//! Control endpoints: `GET /_mock/log` (the log as JSON), `DELETE /_mock/log` (clears the log
+//! and the hit counters), `GET /health`.
+//!
+//! Layout: [`state`] (log, counters), [`server`] (hyper, routing), `route` (paths), `behaviour`
+//! (model-name grammar), `reply` (canonical reply), `openai` / `anthropic` / `gemini` (wire
+//! formats), `stream` (body scripts). Everything but `server`, `state` and `MockBody` is pure.
+
+mod anthropic;
+mod behaviour;
+mod embeddings;
+mod gemini;
+mod openai;
+mod reply;
+mod route;
+mod server;
+pub mod state;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use server::serve;
+pub use state::MockState;
+
+/// Options of a mock upstream.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MockOptions {
+    /// Delay before each streamed token, unless the model name sets `delay=`. Default zero.
+    pub token_delay: Duration,
+}
+
+/// One request the mock received.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MockLogEntry {
+    /// 1 for the first request the mock saw; never reused (not even after a clear).
+    pub seq: u64,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// Model as sent (body `model`, Azure deployment or Gemini path); empty if none.
+    pub model: String,
+    pub stream: bool,
+    /// All request headers, lower-case names; repeated headers joined with `, `.
+    pub headers: BTreeMap<String, String>,
+    pub body_len: usize,
+    /// SHA-256 of the request body, lower-case hex.
+    pub body_sha256: String,
+    /// Parsed JSON body when it is at most 256 KiB (dropped from old entries under load).
+    pub body: Option<serde_json::Value>,
+    /// How the exchange ended; updated when it ends.
+    pub outcome: MockOutcome,
+}
+
+/// How an exchange ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MockOutcome {
+    /// Still being answered.
+    InProgress,
+    /// The whole response was handed to the connection.
+    Completed,
+    /// The client closed the connection before the response finished.
+    ClientGone,
+    /// The mock cut the response on purpose (`stream-cut`).
+    Cut,
+}
+
+/// Runs a mock upstream on `addr` with its own tokio runtime until ctrl-c or SIGTERM.
+/// Prints `mock upstream listening on http://ADDR` to stdout once bound.
+pub fn run_blocking(addr: SocketAddr, opts: MockOptions) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "mock upstream listening on http://{bound}")?;
+            out.flush()?;
+        }
+        serve(listener, MockState::new(opts), stop_signal()).await
+    })
+}
+
+/// Resolves on ctrl-c or (on unix) SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    () = ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "mock upstream: cannot listen for SIGTERM");
+                ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c().await;
+}
+
+/// Resolves on ctrl-c; never if the handler cannot be installed (rather than stopping at once).
+async fn ctrl_c() {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::warn!(error = %e, "mock upstream: cannot listen for ctrl-c");
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,464 @@
+//! OpenAI wire format of the mock: chat completions and legacy completions (JSON and SSE),
+//! and OpenAI error bodies. Embeddings and the model list are in `embeddings`.
+//!
+//! Pure: `decode_*` read what the mock needs from a request body, `encode_*` write a
+//! [`Reply`] as the provider would. Field order follows the API reference; `created` is fixed
+//! and ids derive from the request body, so output is byte-identical for identical requests.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::behaviour::Failure;
+use super::reply::{CREATED, Content, ErrorReply, Prompt, Reply, text_of, to_json};
+use super::stream::Event;
+
+/// Reads a chat completions request: last user message, prompt size, tool names.
+pub(crate) fn decode_chat_request(body: &Value) -> Prompt {
+    let messages = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let text = |m: &Value| m.get("content").map(text_of).unwrap_or_default();
+    let last_user_text = messages
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .map(text)
+        .unwrap_or_default();
+    let tool_name = |t: &Value| {
+        let f = t.get("function").unwrap_or(t);
+        f.get("name").and_then(Value::as_str).map(str::to_owned)
+    };
+    let tools = ["tools", "functions"]
+        .iter()
+        .filter_map(|k| body.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(tool_name)
+        .collect();
+    Prompt {
+        chars: messages.iter().map(|m| text(m).chars().count()).sum(),
+        last_user_text,
+        tools,
+    }
+}
+
+/// Reads a legacy completions request: the prompt (string or array of strings).
+pub(crate) fn decode_completion_request(body: &Value) -> Prompt {
+    let prompt = body.get("prompt").map(text_or_strings).unwrap_or_default();
+    Prompt {
+        chars: prompt.chars().count(),
+        last_user_text: prompt,
+        tools: Vec::new(),
+    }
+}
+
+fn text_or_strings(value: &Value) -> String {
+    match value {
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        other => text_of(other),
+    }
+}
+
+/// Whether the request asks for a stream, and for a usage chunk at its end.
+pub(crate) fn stream_flags(body: &Value) -> (bool, bool) {
+    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let include_usage = body
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        == Some(true);
+    (stream, include_usage)
+}
+
+#[derive(Serialize)]
+pub(crate) struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total_tokens: u64,
+}
+
+impl Usage {
+    fn of(reply: &Reply) -> Usage {
+        Usage {
+            prompt_tokens: reply.prompt_tokens,
+            completion_tokens: reply.completion_tokens,
+            total_tokens: reply.total_tokens(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Completion<'a, C> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: Vec<C>,
+    usage: Usage,
+}
+
+#[derive(Serialize)]
+struct ChatChoice {
+    index: u32,
+    message: Message,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct Message {
+    role: &'static str,
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<ToolCallOut>,
+    refusal: Option<()>,
+}
+
+#[derive(Serialize)]
+struct ToolCallOut {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionOut,
+}
+
+#[derive(Serialize)]
+struct FunctionOut {
+    name: String,
+    arguments: String,
+}
+
+#[derive(Serialize)]
+struct Chunk<'a, C> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: Vec<C>,
+    /// Absent without `include_usage`; `null` on every chunk but the usage chunk with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Option<Usage>>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    finish_reason: Option<&'static str>,
+}
+
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<ToolDelta<'a>>,
+}
+
+#[derive(Serialize)]
+struct ToolDelta<'a> {
+    index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}
+
+fn finish_reason(reply: &Reply) -> &'static str {
+    match reply.content {
+        Content::Text(_) => "stop",
+        Content::Tools(_) => "tool_calls",
+    }
+}
+
+/// A chat completion (`object: "chat.completion"`).
+pub(crate) fn encode_chat_response(reply: &Reply, model: &str) -> String {
+    let (content, tool_calls) = match &reply.content {
+        Content::Text(tokens) => (Some(tokens.concat()), Vec::new()),
+        Content::Tools(calls) => (
+            None,
+            calls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ToolCallOut {
+                    id: reply.tool_id("call_", i),
+                    kind: "function",
+                    function: FunctionOut {
+                        name: c.name.clone(),
+                        arguments: c.arguments.clone(),
+                    },
+                })
+                .collect(),
+        ),
+    };
+    to_json(&Completion {
+        id: &format!("chatcmpl-{}", reply.id),
+        object: "chat.completion",
+        created: CREATED,
+        model,
+        choices: vec![ChatChoice {
+            index: 0,
+            message: Message {
+                role: "assistant",
+                content,
+                tool_calls,
+                refusal: None,
+            },
+            logprobs: None,
+            finish_reason: finish_reason(reply),
+        }],
+        usage: Usage::of(reply),
+    })
+}
+
+/// The SSE events of a streamed chat completion, `data: [DONE]` included.
+pub(crate) fn encode_chat_stream(reply: &Reply, model: &str, include_usage: bool) -> Vec<Event> {
+    let id = format!("chatcmpl-{}", reply.id);
+    let chunk = |delta: Delta<'_>, finish: Option<&'static str>| {
+        sse(&Chunk {
+            id: &id,
+            object: "chat.completion.chunk",
+            created: CREATED,
+            model,
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: finish,
+            }],
+            usage: include_usage.then_some(None),
+        })
+    };
+    let mut events = Vec::new();
+    match &reply.content {
+        Content::Text(tokens) => {
+            events.push(Event::other(chunk(
+                Delta {
+                    role: Some("assistant"),
+                    content: Some(Some("")),
+                    ..Delta::default()
+                },
+                None,
+            )));
+            for token in tokens {
+                let delta = Delta {
+                    content: Some(Some(token)),
+                    ..Delta::default()
+                };
+                events.push(Event::token(chunk(delta, None)));
+            }
+        }
+        Content::Tools(calls) => {
+            for (index, call) in calls.iter().enumerate() {
+                let first = index == 0;
+                let head = ToolDelta {
+                    index,
+                    id: Some(reply.tool_id("call_", index)),
+                    kind: Some("function"),
+                    function: FunctionDelta {
+                        name: Some(&call.name),
+                        arguments: "",
+                    },
+                };
+                let delta = Delta {
+                    role: first.then_some("assistant"),
+                    content: first.then_some(None),
+                    tool_calls: vec![head],
+                };
+                events.push(Event::other(chunk(delta, None)));
+                for fragment in &call.fragments {
+                    let tool_calls = vec![ToolDelta {
+                        index,
+                        id: None,
+                        kind: None,
+                        function: FunctionDelta {
+                            name: None,
+                            arguments: fragment,
+                        },
+                    }];
+                    let delta = Delta {
+                        tool_calls,
+                        ..Delta::default()
+                    };
+                    events.push(Event::token(chunk(delta, None)));
+                }
+            }
+        }
+    }
+    events.push(Event::other(chunk(
+        Delta::default(),
+        Some(finish_reason(reply)),
+    )));
+    finish_stream(
+        &mut events,
+        &id,
+        "chat.completion.chunk",
+        model,
+        reply,
+        include_usage,
+    );
+    events
+}
+
+fn finish_stream(
+    events: &mut Vec<Event>,
+    id: &str,
+    object: &'static str,
+    model: &str,
+    reply: &Reply,
+    include_usage: bool,
+) {
+    if include_usage {
+        events.push(Event::other(sse(&Chunk::<ChunkChoice<'_>> {
+            id,
+            object,
+            created: CREATED,
+            model,
+            choices: Vec::new(),
+            usage: Some(Some(Usage::of(reply))),
+        })));
+    }
+    events.push(Event::other("data: [DONE]\n\n".to_owned()));
+}
+
+#[derive(Serialize)]
+struct TextChoice<'a> {
+    text: &'a str,
+    index: u32,
+    logprobs: Option<()>,
+    finish_reason: Option<&'static str>,
+}
+
+/// A legacy text completion (`object: "text_completion"`).
+pub(crate) fn encode_completion_response(reply: &Reply, model: &str) -> String {
+    let text = reply.text();
+    to_json(&Completion {
+        id: &format!("cmpl-{}", reply.id),
+        object: "text_completion",
+        created: CREATED,
+        model,
+        choices: vec![TextChoice {
+            text: &text,
+            index: 0,
+            logprobs: None,
+            finish_reason: Some("stop"),
+        }],
+        usage: Usage::of(reply),
+    })
+}
+
+/// The SSE events of a streamed legacy completion, `data: [DONE]` included.
+pub(crate) fn encode_completion_stream(
+    reply: &Reply,
+    model: &str,
+    include_usage: bool,
+) -> Vec<Event> {
+    let id = format!("cmpl-{}", reply.id);
+    let chunk = |text: &str, finish: Option<&'static str>| {
+        sse(&Chunk {
+            id: &id,
+            object: "text_completion",
+            created: CREATED,
+            model,
+            choices: vec![TextChoice {
+                text,
+                index: 0,
+                logprobs: None,
+                finish_reason: finish,
+            }],
+            usage: include_usage.then_some(None),
+        })
+    };
+    let mut events = Vec::new();
+    if let Content::Text(tokens) = &reply.content {
+        events.extend(tokens.iter().map(|t| Event::token(chunk(t, None))));
+    }
+    events.push(Event::other(chunk("", Some("stop"))));
+    finish_stream(
+        &mut events,
+        &id,
+        "text_completion",
+        model,
+        reply,
+        include_usage,
+    );
+    events
+}
+
+fn sse<T: Serialize>(value: &T) -> String {
+    format!("data: {}\n\n", to_json(value))
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    param: Option<&'a str>,
+    code: Option<&'a str>,
+}
+
+/// An OpenAI error body `{"error":{"message","type","param","code"}}`.
+pub(crate) fn encode_error(error: &ErrorReply) -> String {
+    let detail = |message: &str, kind: &str, param: Option<&str>, code: Option<&str>| {
+        to_json(&ErrorBody {
+            error: ErrorDetail {
+                message,
+                kind,
+                param,
+                code,
+            },
+        })
+    };
+    match error {
+        ErrorReply::Failure(Failure::Internal) => detail(
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+            None,
+            None,
+        ),
+        ErrorReply::Failure(Failure::Unavailable) => detail(
+            "The server is overloaded or not ready yet.",
+            "server_error",
+            None,
+            None,
+        ),
+        ErrorReply::Failure(Failure::ContextLength) => detail(
+            "This model's maximum context length is 128000 tokens. However, your messages \
+             resulted in 128001 tokens. Please reduce the length of the messages.",
+            "invalid_request_error",
+            Some("messages"),
+            Some("context_length_exceeded"),
+        ),
+        ErrorReply::Failure(Failure::RateLimited { retry_after_secs }) => detail(
+            &format!("Rate limit reached for requests. Please try again in {retry_after_secs}s."),
+            "requests",
+            None,
+            Some("rate_limit_exceeded"),
+        ),
+        ErrorReply::BadRequest(message) => detail(message, "invalid_request_error", None, None),
+        ErrorReply::NotFound(message) | ErrorReply::MethodNotAllowed(message) => {
+            detail(message, "invalid_request_error", None, Some("unknown_url"))
+        }
+        ErrorReply::TooLarge => detail(
+            "The request body is too large for the mock upstream.",
+            "invalid_request_error",
+            None,
+            None,
+        ),
+    }
+}

@@ -1,0 +1,285 @@
+//! Runtime view of a configured provider: where it lives (parsed endpoint), how it
+//! authenticates, which wire format it speaks, and the upstream path of each operation.
+//!
+//! Pure: building a [`Provider`] does no I/O (DNS happens per attempt in `upstream::dns`).
+
+use crate::config::{ApiFormat, ProviderConfig, ProviderType, RetryPolicy, Secret};
+
+/// Default Azure OpenAI `api-version` when the config has none.
+pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
+
+/// A parsed upstream base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    /// Path prefix without a trailing `/` (e.g. `/v1`).
+    pub base_path: String,
+    /// Value of the `Host` header (with the port when it is not the scheme's default).
+    pub host_header: String,
+}
+
+impl Endpoint {
+    /// Parses an absolute `http://` or `https://` URL.
+    pub fn parse(url: &str) -> Result<Endpoint, String> {
+        let parsed =
+            url::Url::parse(url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
+        let tls = match parsed.scheme() {
+            "https" => true,
+            "http" => false,
+            other => return Err(format!("`{url}`: scheme `{other}` is not http or https")),
+        };
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) => d.to_string(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => return Err(format!("`{url}` has no host")),
+        };
+        let default_port = if tls { 443 } else { 80 };
+        let port = parsed.port().unwrap_or(default_port);
+        let host_header = match (parsed.host(), parsed.port()) {
+            (Some(url::Host::Ipv6(ip)), Some(p)) => format!("[{ip}]:{p}"),
+            (Some(url::Host::Ipv6(ip)), None) => format!("[{ip}]"),
+            (_, Some(p)) => format!("{host}:{p}"),
+            (_, None) => host.clone(),
+        };
+        let base_path = parsed.path().trim_end_matches('/').to_string();
+        Ok(Endpoint {
+            tls,
+            host,
+            port,
+            base_path,
+            host_header,
+        })
+    }
+}
+
+/// What a request asks a provider to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    ChatCompletions,
+    Completions,
+    Embeddings,
+}
+
+impl Operation {
+    fn openai_suffix(self) -> &'static str {
+        match self {
+            Self::ChatCompletions => "/chat/completions",
+            Self::Completions => "/completions",
+            Self::Embeddings => "/embeddings",
+        }
+    }
+
+    /// Label used in metrics and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ChatCompletions => "chat_completions",
+            Self::Completions => "completions",
+            Self::Embeddings => "embeddings",
+        }
+    }
+}
+
+/// A provider ready for the request path.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    pub provider_type: ProviderType,
+    pub format: ApiFormat,
+    pub endpoint: Endpoint,
+    pub api_key: Option<Secret>,
+    pub deployment: Option<String>,
+    pub api_version: String,
+    pub retry: RetryPolicy,
+    pub ttft_ms: Option<u64>,
+}
+
+/// The default base URL of a provider type (seed 001), if it has one.
+pub fn default_endpoint(t: ProviderType, format: ApiFormat) -> Option<&'static str> {
+    match (t, format) {
+        (ProviderType::Openai, _) => Some("https://api.openai.com/v1"),
+        (ProviderType::Anthropic, _) => Some("https://api.anthropic.com"),
+        (ProviderType::Google, ApiFormat::Gemini) => {
+            Some("https://generativelanguage.googleapis.com/v1beta")
+        }
+        (ProviderType::Google, _) => {
+            Some("https://generativelanguage.googleapis.com/v1beta/openai")
+        }
+        (ProviderType::DeepInfra, _) => Some("https://api.deepinfra.com/v1/openai"),
+        (ProviderType::Groq, _) => Some("https://api.groq.com/openai/v1"),
+        (ProviderType::Mistral, _) => Some("https://api.mistral.ai/v1"),
+        (ProviderType::Meta, _) => Some("https://api.llama.com/compat/v1"),
+        (ProviderType::AzureOpenai | ProviderType::Local | ProviderType::Bedrock, _) => None,
+        (ProviderType::Mock, _) => None,
+    }
+}
+
+/// The wire format a provider type speaks unless `api_format` says otherwise.
+pub fn default_format(t: ProviderType) -> ApiFormat {
+    match t {
+        ProviderType::Anthropic => ApiFormat::Anthropic,
+        _ => ApiFormat::Openai,
+    }
+}
+
+impl Provider {
+    /// Builds the runtime provider. `endpoint_override` is used for `mock` providers, whose
+    /// address is only known once the in-process mock is bound.
+    pub fn from_config(
+        p: &ProviderConfig,
+        default_retry: &RetryPolicy,
+        endpoint_override: Option<&str>,
+    ) -> Result<Provider, String> {
+        let format = p
+            .api_format
+            .unwrap_or_else(|| default_format(p.provider_type));
+        let url = endpoint_override
+            .or(p.endpoint.as_deref())
+            .or(p.endpoints.first().map(String::as_str))
+            .or(default_endpoint(p.provider_type, format))
+            .ok_or_else(|| format!("provider `{}` needs an `endpoint`", p.id))?;
+        let endpoint = Endpoint::parse(url)?;
+        Ok(Provider {
+            id: p.id.clone(),
+            provider_type: p.provider_type,
+            format,
+            endpoint,
+            api_key: p.api_key.clone().filter(|k| !k.is_empty()),
+            deployment: p.deployment.clone(),
+            api_version: p
+                .api_version
+                .clone()
+                .unwrap_or_else(|| AZURE_DEFAULT_API_VERSION.into()),
+            retry: p
+                .retry_policy
+                .as_ref()
+                .map_or_else(|| default_retry.clone(), |o| default_retry.with_override(o)),
+            ttft_ms: p.ttft_ms,
+        })
+    }
+
+    /// Whether requests to this provider need an API key.
+    pub fn needs_key(&self) -> bool {
+        !matches!(self.provider_type, ProviderType::Local | ProviderType::Mock)
+    }
+
+    /// Upstream path (with query) for an OpenAI-format operation on `model`.
+    pub fn openai_path(&self, op: Operation, model: &str) -> String {
+        let base = &self.endpoint.base_path;
+        if self.provider_type != ProviderType::AzureOpenai {
+            return format!("{base}{}", op.openai_suffix());
+        }
+        let version = &self.api_version;
+        let suffix = op.openai_suffix();
+        if base.contains("/openai/deployments/") {
+            format!("{base}{suffix}?api-version={version}")
+        } else {
+            let deployment = self.deployment.as_deref().unwrap_or(model);
+            format!("{base}/openai/deployments/{deployment}{suffix}?api-version={version}")
+        }
+    }
+
+    /// The authentication header for `key`, as this provider expects it.
+    pub fn auth_header(&self, key: &Secret) -> (&'static str, String) {
+        match (self.provider_type, self.format) {
+            (ProviderType::AzureOpenai, _) => ("api-key", key.expose().to_string()),
+            (_, ApiFormat::Anthropic) => ("x-api-key", key.expose().to_string()),
+            (_, ApiFormat::Gemini) => ("x-goog-api-key", key.expose().to_string()),
+            (_, ApiFormat::Openai) => ("authorization", format!("Bearer {}", key.expose())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> ProviderConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn endpoints_parse() {
+        let e = Endpoint::parse("https://api.openai.com/v1/").unwrap();
+        assert_eq!(
+            (e.tls, e.port, e.base_path.as_str(), e.host_header.as_str()),
+            (true, 443, "/v1", "api.openai.com")
+        );
+        let e = Endpoint::parse("http://127.0.0.1:8000").unwrap();
+        assert_eq!(
+            (e.tls, e.port, e.base_path.as_str(), e.host_header.as_str()),
+            (false, 8000, "", "127.0.0.1:8000")
+        );
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("nope").is_err());
+    }
+
+    #[test]
+    fn openai_paths_and_auth() {
+        let p = Provider::from_config(
+            &cfg("id='o'\nprovider_type='openai'\napi_key='sk'"),
+            &RetryPolicy::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            p.openai_path(Operation::ChatCompletions, "gpt-4o"),
+            "/v1/chat/completions"
+        );
+        assert_eq!(
+            p.auth_header(&Secret::new("sk")),
+            ("authorization", "Bearer sk".to_string())
+        );
+        let g = Provider::from_config(
+            &cfg("id='g'\nprovider_type='groq'"),
+            &RetryPolicy::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            g.openai_path(Operation::Embeddings, "x"),
+            "/openai/v1/embeddings"
+        );
+    }
+
+    #[test]
+    fn azure_paths() {
+        let a = Provider::from_config(
+            &cfg("id='az'\nprovider_type='azure_openai'\nendpoint='https://r.openai.azure.com'\ndeployment='prod-4o'\napi_version='2024-08-01-preview'"),
+            &RetryPolicy::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            a.openai_path(Operation::ChatCompletions, "gpt-4o"),
+            "/openai/deployments/prod-4o/chat/completions?api-version=2024-08-01-preview"
+        );
+        assert_eq!(a.auth_header(&Secret::new("k")).0, "api-key");
+        let b = Provider::from_config(
+            &cfg("id='az'\nprovider_type='azure_openai'\nendpoint='https://r.openai.azure.com/openai/deployments/d1'"),
+            &RetryPolicy::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            b.openai_path(Operation::ChatCompletions, "gpt-4o"),
+            format!(
+                "/openai/deployments/d1/chat/completions?api-version={AZURE_DEFAULT_API_VERSION}"
+            )
+        );
+    }
+
+    #[test]
+    fn local_needs_endpoint() {
+        assert!(
+            Provider::from_config(
+                &cfg("id='l'\nprovider_type='local'"),
+                &RetryPolicy::default(),
+                None
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! Built-in endpoints answered by the gateway itself: `/health`, `/ready`, `/metrics`,
+//! `/v1/models`, `/v1/catalog` and the admin surface behind `server.admin_token`.
+
+use bytes::Bytes;
+use pingora::proxy::Session;
+use serde_json::json;
+
+use super::App;
+use super::ctx::RequestCtx;
+use super::respond;
+use crate::errors::{ErrorFormat, ErrorKind, GatewayError};
+use crate::inbound::auth;
+
+/// Answers a non-LLM path.
+pub async fn handle(
+    app: &App,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    path: &str,
+) -> pingora::Result<bool> {
+    let is_get = matches!(session.req_header().method.as_str(), "GET" | "HEAD");
+    let snap = app.snapshot.load();
+    let (endpoint, result): (&'static str, Result<(u16, &str, Vec<u8>), GatewayError>) = match path
+    {
+        "/health" => (
+            "health",
+            get_only(is_get).map(|()| (200, "application/json", health(app))),
+        ),
+        "/ready" => ("ready", get_only(is_get).map(|()| ready(app))),
+        "/metrics" => (
+            "metrics",
+            get_only(is_get).map(|()| {
+                (
+                    200,
+                    "text/plain; version=0.0.4",
+                    app.metrics.render(app.started.elapsed()).into_bytes(),
+                )
+            }),
+        ),
+        "/v1/models" | "/models" => (
+            "models",
+            get_only(is_get)
+                .and_then(|()| auth::authenticate(&snap, session.req_header()))
+                .map(|_| (200, "application/json", models(app))),
+        ),
+        "/v1/catalog" => (
+            "catalog",
+            get_only(is_get)
+                .and_then(|()| auth::authenticate(&snap, session.req_header()))
+                .map(|_| (200, "application/json", catalog(app))),
+        ),
+        "/" => (
+            "index",
+            get_only(is_get).map(|()| (200, "application/json", index())),
+        ),
+        p if p == "/admin" || p.starts_with("/admin/") => (
+            "admin",
+            auth::check_admin(&snap, session.req_header()).and_then(|()| admin(app, p, is_get)),
+        ),
+        _ => (
+            "not_found",
+            Err(GatewayError::new(
+                ErrorKind::NotFound,
+                format!("No endpoint at `{path}`. GET / lists the gateway's endpoints."),
+            )),
+        ),
+    };
+    ctx.endpoint = endpoint;
+    match result {
+        Ok((status, content_type, body)) => {
+            respond::send(session, ctx, status, content_type, Bytes::from(body), &[]).await?;
+        }
+        Err(e) if e.kind == ErrorKind::MethodNotAllowed => {
+            ctx.error = Some(e.kind.code());
+            let body = Bytes::from(e.render(ErrorFormat::OpenAi));
+            respond::send(
+                session,
+                ctx,
+                e.status(),
+                "application/json",
+                body,
+                &[("allow", "GET".into())],
+            )
+            .await?;
+        }
+        Err(e) => respond::error(session, ctx, &e, ErrorFormat::OpenAi).await?,
+    }
+    Ok(true)
+}
+
+fn get_only(is_get: bool) -> Result<(), GatewayError> {
+    if is_get {
+        Ok(())
+    } else {
+        Err(GatewayError::new(
+            ErrorKind::MethodNotAllowed,
+            "This endpoint only answers GET.",
+        ))
+    }
+}
+
+fn to_vec(v: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn health(app: &App) -> Vec<u8> {
+    let snap = app.snapshot.load();
+    let providers: Vec<&str> = snap.providers.iter().map(|p| p.id.as_str()).collect();
+    to_vec(&json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_secs": app.started.elapsed().as_secs(),
+        "port": app.port,
+        "providers": providers,
+    }))
+}
+
+fn ready(app: &App) -> (u16, &'static str, Vec<u8>) {
+    let snap = app.snapshot.load();
+    let usable = snap.usable_providers();
+    if usable.is_empty() {
+        let body = json!({
+            "status": "not_ready",
+            "reason": "no provider is usable: configure at least one enabled provider with its API key (or a local/mock provider)",
+            "usable_providers": usable,
+        });
+        (503, "application/json", to_vec(&body))
+    } else {
+        (
+            200,
+            "application/json",
+            to_vec(&json!({ "status": "ready", "usable_providers": usable })),
+        )
+    }
+}
+
+/// OpenAI's list format: bare ids, `provider/model` pins, aliases and pools.
+fn models(app: &App) -> Vec<u8> {
+    let snap = app.snapshot.load();
+    let created = 1_700_000_000u64;
+    let mut seen = std::collections::HashSet::new();
+    let mut data = Vec::new();
+    let mut push = |id: String, owned_by: &str| {
+        if seen.insert(id.clone()) {
+            data.push(
+                json!({ "id": id, "object": "model", "created": created, "owned_by": owned_by }),
+            );
+        }
+    };
+    for card in snap.catalog.cards() {
+        push(card.id.clone(), &card.provider);
+    }
+    for card in snap.catalog.cards() {
+        push(format!("{}/{}", card.provider, card.id), &card.provider);
+    }
+    for alias in snap.aliases.keys() {
+        push(alias.clone(), "alias");
+    }
+    for pool in snap.pools.keys() {
+        push(pool.clone(), "pool");
+    }
+    to_vec(&json!({ "object": "list", "data": data }))
+}
+
+fn catalog(app: &App) -> Vec<u8> {
+    let snap = app.snapshot.load();
+    to_vec(&json!({ "object": "list", "data": snap.catalog.cards() }))
+}
+
+fn index() -> Vec<u8> {
+    to_vec(&json!({
+        "name": "llm-gateway",
+        "version": env!("CARGO_PKG_VERSION"),
+        "endpoints": [
+            "POST /v1/chat/completions", "POST /v1/completions", "POST /v1/embeddings",
+            "GET /v1/models", "GET /v1/catalog", "GET /health", "GET /ready", "GET /metrics",
+            "GET /admin/providers"
+        ],
+    }))
+}
+
+fn admin(
+    app: &App,
+    path: &str,
+    is_get: bool,
+) -> Result<(u16, &'static str, Vec<u8>), GatewayError> {
+    match path {
+        "/admin/providers" => {
+            get_only(is_get)?;
+            let snap = app.snapshot.load();
+            let usable = snap.usable_providers();
+            let list: Vec<_> = snap
+                .providers
+                .iter()
+                .map(|p| {
+                    json!({
+                        "id": p.id,
+                        "provider_type": p.provider_type.as_str(),
+                        "api_format": p.format,
+                        "endpoint": format!("{}://{}{}", if p.endpoint.tls { "https" } else { "http" }, p.endpoint.host_header, p.endpoint.base_path),
+                        "has_api_key": p.api_key.is_some(),
+                        "usable": usable.contains(&p.id.as_str()),
+                        "models": snap.catalog.cards().iter().filter(|c| c.provider == p.id).count(),
+                    })
+                })
+                .collect();
+            Ok((
+                200,
+                "application/json",
+                to_vec(&json!({ "providers": list })),
+            ))
+        }
+        _ => Err(GatewayError::new(
+            ErrorKind::NotFound,
+            format!("No admin endpoint at `{path}`."),
+        )),
+    }
+}

@@ -1,0 +1,189 @@
+//! The runtime snapshot the request path reads: providers, catalog, aliases, pools, virtual
+//! keys and limits, built once from a validated [`Config`] and swapped atomically on reload
+//! (readers hold an `Arc` for the whole request, so a reload never changes a request mid-way).
+//!
+//! Entry point: [`Snapshot::build`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Catalog;
+use crate::config::{Config, KeyMapEntry, PoolConfig, ProviderType, Secret, TimeoutConfig};
+use crate::providers::Provider;
+
+/// A caller identified by a virtual key.
+#[derive(Debug)]
+pub struct Tenant {
+    /// Stable, non-secret id: the first 12 hex digits of the key's SHA-256.
+    pub id: String,
+    pub label: Option<String>,
+    pub keys: KeyMapEntry,
+}
+
+/// Everything the request path needs, immutable.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub config: Arc<Config>,
+    /// Enabled providers, in config order.
+    pub providers: Vec<Arc<Provider>>,
+    pub catalog: Catalog,
+    pub aliases: BTreeMap<String, String>,
+    pub pools: HashMap<String, PoolConfig>,
+    /// SHA-256 of a virtual key → tenant.
+    pub tenants: HashMap<[u8; 32], Arc<Tenant>>,
+    pub admin_token_hash: Option<[u8; 32]>,
+    pub timeouts: TimeoutConfig,
+    pub max_body_bytes: usize,
+}
+
+/// SHA-256 of a secret, the form in which keys are held and compared.
+pub fn key_hash(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Snapshot {
+    /// Builds the snapshot. `mock_endpoints` maps the id of each `mock` provider to the base
+    /// URL of its in-process mock upstream.
+    pub fn build(
+        config: Config,
+        mock_endpoints: &HashMap<String, String>,
+    ) -> Result<Snapshot, String> {
+        let mut providers = Vec::new();
+        for p in config.providers.iter().filter(|p| p.enabled) {
+            let override_url = mock_endpoints.get(&p.id).map(String::as_str);
+            if p.provider_type == ProviderType::Mock && override_url.is_none() {
+                return Err(format!(
+                    "mock provider `{}` has no running mock upstream",
+                    p.id
+                ));
+            }
+            providers.push(Arc::new(Provider::from_config(
+                p,
+                &config.resilience.default_retry_policy,
+                override_url,
+            )?));
+        }
+        let tenants = config
+            .key_map
+            .iter()
+            .map(|(key, entry)| {
+                let hash = key_hash(key);
+                let tenant = Tenant {
+                    id: hex(&hash[..6]),
+                    label: entry.label.clone(),
+                    keys: entry.clone(),
+                };
+                (hash, Arc::new(tenant))
+            })
+            .collect();
+        Ok(Snapshot {
+            catalog: Catalog::build(&config),
+            providers,
+            aliases: config.model_routing.aliases.clone(),
+            pools: config
+                .pools
+                .iter()
+                .map(|p| (p.name.clone(), p.clone()))
+                .collect(),
+            tenants,
+            admin_token_hash: config
+                .server
+                .admin_token
+                .as_ref()
+                .map(|t| key_hash(t.expose())),
+            timeouts: config.resilience.timeout.clone(),
+            max_body_bytes: config.server.max_body_bytes,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The enabled provider with this id.
+    pub fn provider(&self, id: &str) -> Option<&Arc<Provider>> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// Whether virtual keys are configured (then every `/v1/*` call needs one).
+    pub fn keys_required(&self) -> bool {
+        !self.tenants.is_empty()
+    }
+
+    /// The key to send to `provider` for a caller: the tenant's mapped key wins.
+    pub fn upstream_key<'a>(
+        &'a self,
+        provider: &'a Provider,
+        tenant: Option<&'a Tenant>,
+    ) -> Option<&'a Secret> {
+        tenant
+            .and_then(|t| t.keys.key_for(&provider.id, provider.provider_type))
+            .or(provider.api_key.as_ref())
+    }
+
+    /// Providers that can take a request now: enabled and holding a key when they need one
+    /// (or some virtual key maps one).
+    pub fn usable_providers(&self) -> Vec<&str> {
+        self.providers
+            .iter()
+            .filter(|p| {
+                !p.needs_key()
+                    || p.api_key.is_some()
+                    || self
+                        .tenants
+                        .values()
+                        .any(|t| t.keys.key_for(&p.id, p.provider_type).is_some())
+            })
+            .map(|p| p.id.as_str())
+            .collect()
+    }
+}
+
+/// Compares two 32-byte digests in constant time.
+pub fn digest_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(text: &str) -> Snapshot {
+        Snapshot::build(toml::from_str(text).unwrap(), &HashMap::new()).unwrap()
+    }
+
+    #[test]
+    fn tenant_keys_win_and_usability() {
+        let s = snapshot(
+            "[[providers]]\nid='openai'\nprovider_type='openai'\n[[providers]]\nid='anthropic'\nprovider_type='anthropic'\napi_key='sk-ant'\n[key_map.vk1]\nopenai_key='sk-team'\nlabel='Team'",
+        );
+        let tenant = s.tenants.get(&key_hash("vk1")).unwrap();
+        let openai = s.provider("openai").unwrap();
+        assert_eq!(
+            s.upstream_key(openai, Some(tenant)).unwrap().expose(),
+            "sk-team"
+        );
+        assert!(s.upstream_key(openai, None).is_none());
+        assert_eq!(s.usable_providers(), vec!["openai", "anthropic"]);
+        assert!(s.keys_required());
+        assert_eq!(tenant.id.len(), 12);
+    }
+
+    #[test]
+    fn provider_without_key_is_not_usable() {
+        let s = snapshot("[[providers]]\nid='openai'\nprovider_type='openai'");
+        assert!(s.usable_providers().is_empty());
+    }
+
+    #[test]
+    fn digest_compare() {
+        assert!(digest_eq(&key_hash("a"), &key_hash("a")));
+        assert!(!digest_eq(&key_hash("a"), &key_hash("b")));
+    }
+}

@@ -1,0 +1,18 @@
+//! The integration-test binary: the real gateway over real sockets in front of the project's
+//! mock upstream, each test with its own gateway and mock on free ports (tests run in
+//! parallel). Upstream behaviour is chosen by model name; the mock's attempt log is asserted.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "integration tests fail loudly"
+)]
+
+mod harness;
+
+mod chat;
+mod errors;
+mod ops;
+mod sdk;
+mod streaming;
