@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::catalog::ModelCard;
+use crate::config::ProviderType;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::providers::Provider;
 use crate::state::Snapshot;
@@ -61,7 +62,12 @@ fn resolve_target(snap: &Snapshot, name: &str) -> Result<Vec<Candidate>, &'stati
             if model.is_empty() {
                 return Err("the model part after `provider/` is empty");
             }
-            let card = snap.catalog.lookup(provider_id, model).cloned();
+            let card = snap.catalog.lookup(provider_id, model).or_else(|| {
+                // The mock's models take options after `;` (`tokens;n=3`): price the base model.
+                let base = model.split(';').next().filter(|_| provider.provider_type == ProviderType::Mock)?;
+                snap.catalog.lookup(provider_id, base)
+            });
+            let card = card.cloned();
             return Ok(vec![Candidate {
                 provider: provider.clone(),
                 model: model.to_string(),

@@ -70,11 +70,7 @@ fn find_event_end(buf: &[u8], from: usize) -> Option<usize> {
                 Some(b'\r') if buf.get(i + 2) == Some(&b'\n') => return Some(i + 3),
                 _ => {}
             },
-            b'\r' => {
-                if buf.get(i + 1) == Some(&b'\r') {
-                    return Some(i + 2);
-                }
-            }
+            b'\r' if buf.get(i + 1) == Some(&b'\r') => return Some(i + 2),
             _ => {}
         }
         i += 1;

@@ -31,12 +31,16 @@
 //! Control endpoints: `GET /_mock/log` (the log as JSON), `DELETE /_mock/log` (clears the log
 //! and the hit counters), `GET /health`.
 //!
-//! Layout: [`state`] (log, counters), [`server`] (hyper, routing), `route` (paths), `behaviour`
-//! (model-name grammar), `reply` (canonical reply), `openai` / `anthropic` / `gemini` (wire
-//! formats), `stream` (body scripts). Everything but `server`, `state` and `MockBody` is pure.
+//! Layout: `server` (hyper, request decoding, logging) hands each request to `answer` (failure,
+//! waits, encoding, body script); [`state`] keeps the log and counters; `route` names the
+//! endpoint, `behaviour` parses the model name, `reply` builds the canonical reply, `openai` /
+//! `completions` / `embeddings` / `anthropic` / `gemini` encode it, and `stream` plays the body
+//! script. Everything but `server`, `answer`, `state` and `stream::MockBody` is pure.
 
+mod answer;
 mod anthropic;
 mod behaviour;
+mod completions;
 mod embeddings;
 mod gemini;
 mod openai;

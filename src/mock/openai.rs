@@ -1,5 +1,6 @@
-//! OpenAI wire format of the mock: chat completions and legacy completions (JSON and SSE),
-//! and OpenAI error bodies. Embeddings and the model list are in `embeddings`.
+//! OpenAI wire format of the mock: chat completions (JSON and SSE), the chunk and usage types
+//! shared with legacy completions (`completions`), and OpenAI error bodies. Embeddings and the
+//! model list are in `embeddings`.
 //!
 //! Pure: `decode_*` read what the mock needs from a request body, `encode_*` write a
 //! [`Reply`] as the provider would. Field order follows the API reference; `created` is fixed
@@ -43,23 +44,6 @@ pub(crate) fn decode_chat_request(body: &Value) -> Prompt {
     }
 }
 
-/// Reads a legacy completions request: the prompt (string or array of strings).
-pub(crate) fn decode_completion_request(body: &Value) -> Prompt {
-    let prompt = body.get("prompt").map(text_or_strings).unwrap_or_default();
-    Prompt {
-        chars: prompt.chars().count(),
-        last_user_text: prompt,
-        tools: Vec::new(),
-    }
-}
-
-fn text_or_strings(value: &Value) -> String {
-    match value {
-        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-        other => text_of(other),
-    }
-}
-
 /// Whether the request asks for a stream, and for a usage chunk at its end.
 pub(crate) fn stream_flags(body: &Value) -> (bool, bool) {
     let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
@@ -78,7 +62,7 @@ pub(crate) struct Usage {
 }
 
 impl Usage {
-    fn of(reply: &Reply) -> Usage {
+    pub(crate) fn of(reply: &Reply) -> Usage {
         Usage {
             prompt_tokens: reply.prompt_tokens,
             completion_tokens: reply.completion_tokens,
@@ -88,13 +72,13 @@ impl Usage {
 }
 
 #[derive(Serialize)]
-struct Completion<'a, C> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: Vec<C>,
-    usage: Usage,
+pub(crate) struct Completion<'a, C> {
+    pub id: &'a str,
+    pub object: &'static str,
+    pub created: u64,
+    pub model: &'a str,
+    pub choices: Vec<C>,
+    pub usage: Usage,
 }
 
 #[derive(Serialize)]
@@ -129,15 +113,15 @@ struct FunctionOut {
 }
 
 #[derive(Serialize)]
-struct Chunk<'a, C> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: Vec<C>,
+pub(crate) struct Chunk<'a, C> {
+    pub id: &'a str,
+    pub object: &'static str,
+    pub created: u64,
+    pub model: &'a str,
+    pub choices: Vec<C>,
     /// Absent without `include_usage`; `null` on every chunk but the usage chunk with it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<Option<Usage>>,
+    pub usage: Option<Option<Usage>>,
 }
 
 #[derive(Serialize)]
@@ -309,7 +293,8 @@ pub(crate) fn encode_chat_stream(reply: &Reply, model: &str, include_usage: bool
     events
 }
 
-fn finish_stream(
+/// Ends a stream: the usage chunk (with `include_usage`), then `data: [DONE]`.
+pub(crate) fn finish_stream(
     events: &mut Vec<Event>,
     id: &str,
     object: &'static str,
@@ -330,71 +315,8 @@ fn finish_stream(
     events.push(Event::other("data: [DONE]\n\n".to_owned()));
 }
 
-#[derive(Serialize)]
-struct TextChoice<'a> {
-    text: &'a str,
-    index: u32,
-    logprobs: Option<()>,
-    finish_reason: Option<&'static str>,
-}
-
-/// A legacy text completion (`object: "text_completion"`).
-pub(crate) fn encode_completion_response(reply: &Reply, model: &str) -> String {
-    let text = reply.text();
-    to_json(&Completion {
-        id: &format!("cmpl-{}", reply.id),
-        object: "text_completion",
-        created: CREATED,
-        model,
-        choices: vec![TextChoice {
-            text: &text,
-            index: 0,
-            logprobs: None,
-            finish_reason: Some("stop"),
-        }],
-        usage: Usage::of(reply),
-    })
-}
-
-/// The SSE events of a streamed legacy completion, `data: [DONE]` included.
-pub(crate) fn encode_completion_stream(
-    reply: &Reply,
-    model: &str,
-    include_usage: bool,
-) -> Vec<Event> {
-    let id = format!("cmpl-{}", reply.id);
-    let chunk = |text: &str, finish: Option<&'static str>| {
-        sse(&Chunk {
-            id: &id,
-            object: "text_completion",
-            created: CREATED,
-            model,
-            choices: vec![TextChoice {
-                text,
-                index: 0,
-                logprobs: None,
-                finish_reason: finish,
-            }],
-            usage: include_usage.then_some(None),
-        })
-    };
-    let mut events = Vec::new();
-    if let Content::Text(tokens) = &reply.content {
-        events.extend(tokens.iter().map(|t| Event::token(chunk(t, None))));
-    }
-    events.push(Event::other(chunk("", Some("stop"))));
-    finish_stream(
-        &mut events,
-        &id,
-        "text_completion",
-        model,
-        reply,
-        include_usage,
-    );
-    events
-}
-
-fn sse<T: Serialize>(value: &T) -> String {
+/// One SSE `data:` event.
+pub(crate) fn sse<T: Serialize>(value: &T) -> String {
     format!("data: {}\n\n", to_json(value))
 }
 

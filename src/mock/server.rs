@@ -1,19 +1,18 @@
-//! The mock's HTTP/1.1 server: accepts connections, reads each request, logs it, and answers
-//! with the behaviour its model name selects. Entry point: [`serve`].
+//! The mock's HTTP/1.1 server: accepts connections, reads and decodes each request, logs it,
+//! and hands it to `answer`. Entry point: [`serve`].
 //!
 //! The only I/O part of the mock with `state` and `MockBody`. Each connection runs in its own
 //! task; hyper drops the in-flight service future (or the response body) when the peer closes,
 //! and the [`Exchange`] guard it owns then records `ClientGone`. Nothing is logged per request
 //! above debug level, so load tests measure the gateway, not the mock.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{Method, Request, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -25,12 +24,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::behaviour::{Behaviour, Kind};
-use super::reply::{self, ErrorReply, Prompt, to_json};
-use super::route::{self, Family, Route};
+use super::answer::{Call, answer, error, json};
+use super::reply::{ErrorReply, Prompt, to_json};
+use super::route::{self, Route};
 use super::state::{Exchange, MockState};
-use super::stream::{Event, Fault, MockBody, Shape, Step, stream_steps, whole_steps};
-use super::{MockLogEntry, MockOutcome, anthropic, embeddings, gemini, openai};
+use super::stream::MockBody;
+use super::{MockLogEntry, MockOutcome, anthropic, completions, embeddings, gemini, openai};
 
 /// Largest request body the mock reads; larger ones get 413.
 const MAX_BODY: usize = 32 << 20;
@@ -101,29 +100,13 @@ async fn connection(stream: TcpStream, state: Arc<MockState>, mut stop: watch::R
 }
 
 /// What a logged request asks for, decoded before its body moves into the log.
-enum Work {
+pub(crate) enum Work {
     Chat { prompt: Prompt, include_usage: bool },
     Completion { prompt: Prompt, include_usage: bool },
     Embeddings { inputs: Vec<String>, body: Value },
     Messages { prompt: Prompt },
     Gemini { prompt: Prompt, sse: bool },
     Models,
-}
-
-/// A logged request, as `answer` needs it.
-struct Call {
-    family: Family,
-    model: String,
-    stream: bool,
-    /// This request's ordinal among those for the same model string (1 = first).
-    hit: u64,
-    body_sha256: String,
-}
-
-/// An encoded reply: stream events, or one whole body.
-enum Encoded {
-    Stream(Vec<Event>),
-    Whole(String),
 }
 
 async fn handle(
@@ -249,7 +232,7 @@ fn decode(
             (model_or(deployment), stream, Ok(work))
         }
         Route::OpenAiCompletions { deployment } => {
-            let prompt = openai::decode_completion_request(body);
+            let prompt = completions::decode_request(body);
             let work = Work::Completion {
                 prompt,
                 include_usage,
@@ -286,220 +269,6 @@ fn bad_body(e: &str) -> ErrorReply {
         "The request body is not valid JSON ({e}); send a JSON object with \
          Content-Type: application/json."
     ))
-}
-
-async fn answer(
-    state: &MockState,
-    call: &Call,
-    work: Result<Work, ErrorReply>,
-    exchange: Exchange,
-) -> Response<MockBody> {
-    let mut behaviour = Behaviour::parse(&call.model);
-    let failed = match &work {
-        Err(e) => Some(e.clone()),
-        Ok(Work::Models) => None,
-        Ok(_) => behaviour.failure(call.hit).map(ErrorReply::Failure),
-    };
-    if behaviour.kind == Kind::Hang && failed.is_none() {
-        // Held until hyper drops this future (peer closed): the guard records ClientGone.
-        std::future::pending::<()>().await;
-    }
-    if !behaviour.ttfb.is_zero() {
-        tokio::time::sleep(behaviour.ttfb).await;
-    }
-    let work = match (work, failed) {
-        (Ok(work), None) => work,
-        (Err(e), _) | (Ok(_), Some(e)) => return error(call.family, &e, Some(exchange)),
-    };
-    if matches!(work, Work::Completion { .. })
-        && matches!(behaviour.kind, Kind::ToolCall | Kind::ParallelToolCalls)
-    {
-        behaviour.kind = Kind::Echo;
-    }
-    let (model, stream, sha) = (call.model.as_str(), call.stream, &call.body_sha256);
-    let (reply, encoded, content_type) = match work {
-        Work::Models => return json(embeddings::encode_models(), Some(exchange)),
-        Work::Embeddings { inputs, body } => {
-            let out = embeddings::encode_response(&inputs, model, &body);
-            return json(out, Some(exchange));
-        }
-        Work::Chat {
-            prompt,
-            include_usage,
-        } => {
-            let reply = reply::build(&behaviour, &prompt, sha);
-            let encoded = if stream {
-                Encoded::Stream(openai::encode_chat_stream(&reply, model, include_usage))
-            } else {
-                Encoded::Whole(openai::encode_chat_response(&reply, model))
-            };
-            (reply, encoded, "text/event-stream")
-        }
-        Work::Completion {
-            prompt,
-            include_usage,
-        } => {
-            let reply = reply::build(&behaviour, &prompt, sha);
-            let encoded = if stream {
-                Encoded::Stream(openai::encode_completion_stream(
-                    &reply,
-                    model,
-                    include_usage,
-                ))
-            } else {
-                Encoded::Whole(openai::encode_completion_response(&reply, model))
-            };
-            (reply, encoded, "text/event-stream")
-        }
-        Work::Messages { prompt } => {
-            let reply = reply::build(&behaviour, &prompt, sha);
-            let encoded = if stream {
-                Encoded::Stream(anthropic::encode_stream(&reply, model))
-            } else {
-                Encoded::Whole(anthropic::encode_response(&reply, model))
-            };
-            (reply, encoded, "text/event-stream")
-        }
-        Work::Gemini { prompt, sse } => {
-            let reply = reply::build(&behaviour, &prompt, sha);
-            let encoded = if stream {
-                Encoded::Stream(gemini::encode_stream(&reply, model, sse))
-            } else {
-                Encoded::Whole(gemini::encode_response(&reply, model))
-            };
-            let content_type = if sse {
-                "text/event-stream"
-            } else {
-                "application/json"
-            };
-            (reply, encoded, content_type)
-        }
-    };
-    let fault = match behaviour.kind {
-        Kind::StreamCut => Fault::Cut,
-        Kind::Stall => Fault::Stall,
-        Kind::Malformed => Fault::Malformed(malformed_event(call.family, content_type)),
-        Kind::Echo
-        | Kind::Tokens
-        | Kind::ToolCall
-        | Kind::ParallelToolCalls
-        | Kind::Fail(_)
-        | Kind::FailThenOk { .. }
-        | Kind::Hang => Fault::None,
-    };
-    let delay = behaviour.delay.unwrap_or(state.options.token_delay);
-    match encoded {
-        Encoded::Stream(events) => {
-            let shape = Shape {
-                fault,
-                after: behaviour.after,
-                delay,
-                ttft: behaviour.ttft,
-                split: behaviour.split,
-            };
-            let steps = stream_steps(events, &shape);
-            respond(
-                StatusCode::OK,
-                content_type,
-                steps,
-                None,
-                None,
-                Some(exchange),
-            )
-        }
-        Encoded::Whole(whole) => {
-            // No stream to pace: the whole generation time passes before the headers.
-            let tokens = u32::try_from(reply.completion_tokens).unwrap_or(u32::MAX);
-            let generation = delay.saturating_mul(tokens).max(behaviour.ttft);
-            if !generation.is_zero() {
-                tokio::time::sleep(generation).await;
-            }
-            let body = match fault {
-                Fault::Malformed(_) => Bytes::from_static(br#"{"id": broken"#),
-                Fault::None | Fault::Cut | Fault::Stall => Bytes::from(whole),
-            };
-            let len = body.len();
-            let steps = whole_steps(body, &fault, behaviour.split);
-            let ok = StatusCode::OK;
-            respond(
-                ok,
-                "application/json",
-                steps,
-                Some(len),
-                None,
-                Some(exchange),
-            )
-        }
-    }
-}
-
-/// The broken event `malformed` inserts, framed like the stream's other events.
-fn malformed_event(family: Family, content_type: &str) -> String {
-    match (family, content_type) {
-        (Family::Gemini, "text/event-stream") => "data: {\"id\": broken\r\n\r\n".to_owned(),
-        (Family::Gemini, _) => ",\r\n{\"id\": broken".to_owned(),
-        (Family::OpenAi | Family::Anthropic, _) => "data: {\"id\": broken\n\n".to_owned(),
-    }
-}
-
-fn error(family: Family, error: &ErrorReply, exchange: Option<Exchange>) -> Response<MockBody> {
-    let body = match family {
-        Family::OpenAi => openai::encode_error(error),
-        Family::Anthropic => anthropic::encode_error(error),
-        Family::Gemini => gemini::encode_error(error),
-    };
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let len = body.len();
-    let steps = VecDeque::from([Step::Data(Bytes::from(body))]);
-    respond(
-        status,
-        "application/json",
-        steps,
-        Some(len),
-        error.retry_after(),
-        exchange,
-    )
-}
-
-fn json(body: String, exchange: Option<Exchange>) -> Response<MockBody> {
-    let len = body.len();
-    let steps = VecDeque::from([Step::Data(Bytes::from(body))]);
-    respond(
-        StatusCode::OK,
-        "application/json",
-        steps,
-        Some(len),
-        None,
-        exchange,
-    )
-}
-
-fn respond(
-    status: StatusCode,
-    content_type: &'static str,
-    steps: VecDeque<Step>,
-    content_length: Option<usize>,
-    retry_after: Option<u64>,
-    exchange: Option<Exchange>,
-) -> Response<MockBody> {
-    let seq = exchange.as_ref().map(Exchange::seq);
-    let mut response = Response::new(MockBody::new(steps, exchange));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if content_type == "text/event-stream" {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    }
-    if let Some(len) = content_length {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    if let Some(secs) = retry_after {
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    if let Some(seq) = seq {
-        headers.insert("x-mock-request-seq", HeaderValue::from(seq));
-    }
-    response
 }
 
 fn hex(bytes: &[u8]) -> String {

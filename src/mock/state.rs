@@ -114,9 +114,16 @@ impl MockState {
             if inner.hits.len() >= MAX_MODELS && !inner.hits.contains_key(&entry.model) {
                 inner.hits.clear();
             }
-            let hit = inner.hits.entry(entry.model.clone()).or_insert(0);
-            *hit += 1;
-            let hit = *hit;
+            let hit = match inner.hits.get_mut(&entry.model) {
+                Some(hits) => {
+                    *hits += 1;
+                    *hits
+                }
+                None => {
+                    inner.hits.insert(entry.model.clone(), 1);
+                    1
+                }
+            };
             if entry.body.is_some() {
                 inner.body_bytes += entry.body_len;
             }

@@ -11,6 +11,12 @@ use super::respond;
 use crate::errors::{ErrorFormat, ErrorKind, GatewayError};
 use crate::inbound::auth;
 
+/// A built-in endpoint's answer: status, content type, body.
+type Answer = (u16, &'static str, Vec<u8>);
+
+/// The endpoint label and what to answer.
+type Routed = (&'static str, Result<Answer, GatewayError>);
+
 /// Answers a non-LLM path.
 pub async fn handle(
     app: &App,
@@ -20,8 +26,7 @@ pub async fn handle(
 ) -> pingora::Result<bool> {
     let is_get = matches!(session.req_header().method.as_str(), "GET" | "HEAD");
     let snap = app.snapshot.load();
-    let (endpoint, result): (&'static str, Result<(u16, &str, Vec<u8>), GatewayError>) = match path
-    {
+    let (endpoint, result): Routed = match path {
         "/health" => (
             "health",
             get_only(is_get).map(|()| (200, "application/json", health(app))),
@@ -115,7 +120,7 @@ fn health(app: &App) -> Vec<u8> {
     }))
 }
 
-fn ready(app: &App) -> (u16, &'static str, Vec<u8>) {
+fn ready(app: &App) -> Answer {
     let snap = app.snapshot.load();
     let usable = snap.usable_providers();
     if usable.is_empty() {

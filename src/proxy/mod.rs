@@ -78,6 +78,11 @@ pub struct GatewayProxy {
     pub app: Arc<App>,
 }
 
+/// Milliseconds with microsecond precision, for the access log.
+fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
 /// An empty label for requests that reached no provider.
 fn empty_label() -> Arc<str> {
     static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
@@ -155,8 +160,8 @@ impl ProxyHttp for GatewayProxy {
             path: req.uri.path(),
             endpoint: ctx.endpoint,
             status: ctx.status,
-            latency_ms: ctx.started.elapsed().as_secs_f64() * 1000.0,
-            ttft_ms: ctx.ttft.map(|t| t.as_secs_f64() * 1000.0),
+            latency_ms: millis(ctx.started.elapsed()),
+            ttft_ms: ctx.ttft.map(millis),
             model: ctx.requested_model.as_deref(),
             provider: ctx.provider.as_deref(),
             upstream_model: ctx.model.as_deref(),

@@ -14,8 +14,11 @@ impl Checker<'_> {
         let listed: HashSet<&str> = config
             .providers
             .iter()
-            .flat_map(|p| p.models.iter().flatten())
-            .map(String::as_str)
+            .flat_map(|p| match &p.models {
+                Some(models) => models.iter().map(String::as_str).collect::<Vec<_>>(),
+                // Built-in model ids may contain `/` too (`meta-llama/...` at deep_infra).
+                None => crate::catalog::builtin::cards_for(p.provider_type).iter().map(|c| c.id).collect(),
+            })
             .collect();
         let at = root("model_routing");
         for (name, target) in &config.model_routing.aliases {

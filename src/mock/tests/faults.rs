@@ -1,6 +1,5 @@
 //! Failure behaviours over a real socket: errors in each format, `fail-once`, cuts, stalls,
 //! hangs and client closes (awaited through `wait_for`, never with sleeps), the log, timing.
-#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::time::{Duration, Instant};
 
@@ -224,16 +223,16 @@ async fn waits_happen_where_they_should() {
     .await;
     assert!(start.elapsed() >= Duration::from_millis(150));
 
-    let body = chat("slow-first-token;ttft_ms=200", "first second", true).to_string();
+    let body = chat("slow-first-token;ttft_ms=200", "alpha beta", true).to_string();
     let start = Instant::now();
     let mut stream = mock
         .connect("POST", "/v1/chat/completions", Some(body.as_bytes()))
         .await;
     let head = read_until(&mut stream, |b| b.windows(4).any(|w| w == b"\r\n\r\n")).await;
     let head_at = start.elapsed();
-    assert!(!String::from_utf8_lossy(&head).contains("first"));
+    assert!(!String::from_utf8_lossy(&head).contains("alpha"));
     read_until(&mut stream, |b| {
-        String::from_utf8_lossy(b).contains("first")
+        String::from_utf8_lossy(b).contains("alpha")
     })
     .await;
     assert!(start.elapsed() >= Duration::from_millis(200));

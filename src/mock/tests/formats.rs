@@ -1,6 +1,5 @@
 //! The three wire formats over a real socket: echo as JSON and as a stream, usage, tool calls,
 //! the other OpenAI endpoints, determinism and `split`.
-#![expect(clippy::unwrap_used, reason = "tests")]
 
 use serde_json::{Value, json};
 

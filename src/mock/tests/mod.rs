@@ -29,7 +29,6 @@ pub(super) struct Mock {
     task: JoinHandle<std::io::Result<()>>,
 }
 
-#[expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 impl Mock {
     pub async fn start() -> Mock {
         Mock::start_with(MockOptions::default()).await
@@ -109,7 +108,6 @@ impl Mock {
 }
 
 /// Reads from `stream` until `done` holds for what was read; returns it.
-#[expect(clippy::expect_used, reason = "tests")]
 pub(super) async fn read_until(stream: &mut TcpStream, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
     let mut buf = Vec::new();
     let read = async {
@@ -140,7 +138,6 @@ pub(super) struct Raw {
     pub complete: bool,
 }
 
-#[expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 impl Raw {
     pub fn parse(buf: &[u8]) -> Raw {
         let end = buf
