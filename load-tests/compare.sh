@@ -46,7 +46,7 @@ die() { log "compare.sh: $*"; exit 1; }
 
 # ------------------------------------------------------------------------------------- tools
 find_nginx() {
-    if [[ -n ${NGINX_BIN:-} ]]; then echo "$NGINX_BIN"
+    if [[ -n ${NGINX_BIN:-} ]]; then [[ -x $NGINX_BIN ]] && echo "$NGINX_BIN"
     elif command -v nginx >/dev/null 2>&1; then command -v nginx
     elif [[ -x /usr/sbin/nginx ]]; then echo /usr/sbin/nginx
     fi
@@ -54,21 +54,24 @@ find_nginx() {
 
 ensure_tools() {
     local missing=()
+    if [[ -n ${NGINX_BIN:-} && ! -x $NGINX_BIN ]]; then die "NGINX_BIN=$NGINX_BIN is not executable"; fi
     [[ -n $(find_nginx) ]] || missing+=(nginx-light)
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     ((${#missing[@]} == 0)) && return 0
     if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
         log "installing ${missing[*]} with apt-get"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \
-            || die "apt-get install ${missing[*]} failed"
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2; then
+            die "apt-get install ${missing[*]} failed"
+        fi
     else
         log "compare.sh needs: ${missing[*]}"
         log "install them, e.g. on Debian/Ubuntu: sudo apt-get install -y ${missing[*]}"
         exit 2
     fi
-    [[ -n $(find_nginx) ]] && command -v wrk >/dev/null && command -v curl >/dev/null \
-        || die "still missing a tool after apt-get install"
+    if [[ -z $(find_nginx) ]] || ! command -v wrk >/dev/null || ! command -v curl >/dev/null; then
+        die "still missing a tool after apt-get install"
+    fi
 }
 
 ensure_gateway() {
@@ -158,7 +161,7 @@ wait_health() {
 nginx_workers() {
     local pids
     pids=$(pgrep -P "$NGINX_PID" 2>/dev/null || ps -o pid= --ppid "$NGINX_PID" || true)
-    echo $pids
+    echo "$pids" | xargs
 }
 
 # ------------------------------------------------------------------------------------- cleanup
@@ -178,7 +181,9 @@ cleanup() {
         ((left)) || break
         sleep 0.1
     done
-    for pid in "${PIDS[@]}"; do alive "${pid%%:*}" && kill -KILL "${pid%%:*}" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        if alive "${pid%%:*}"; then kill -KILL "${pid%%:*}" 2>/dev/null || true; fi
+    done
     wait 2>/dev/null || true
     if [[ -n $WORK && -d $WORK ]]; then
         if [[ $KEEP_WORK == 1 || $rc != 0 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
@@ -248,7 +253,7 @@ wait_health gw-info "$GW_INFO_PID" "http://127.0.0.1:$GW_INFO_PORT/health"
 
 IDLE_GW_WARN=$(rss_kb "$GW_WARN_PID")
 IDLE_GW_INFO=$(rss_kb "$GW_INFO_PID")
-IDLE_NGINX=$(rss_kb "$NGINX_PID" $NGINX_WORKER)
+IDLE_NGINX=$(rss_kb "$NGINX_PID" "$NGINX_WORKER")
 IDLE_MOCK=$(rss_kb "$MOCK_PID")
 
 # Every process we depend on is still there (nginx: same worker, not a respawned one).
@@ -262,10 +267,10 @@ check_alive() {
 }
 
 # ------------------------------------------------------------------------------------- runs
-# run_wrk SCRIPT URL COUNT OUTFILE: a count-bounded wrk run, its report in OUTFILE.
+# run_wrk SCRIPT MODEL URL COUNT OUTFILE: a count-bounded wrk run, its report in OUTFILE.
 run_wrk() {
-    local script=$1 url=$2 count=$3 out=$4
-    if ! REQUESTS=$count THREADS=$THREADS wrk -t"$THREADS" -c"$CONNS" -d"$MAX_DURATION" --timeout 10s \
+    local script=$1 model=$2 url=$3 count=$4 out=$5
+    if ! env REQUESTS="$count" THREADS="$THREADS" MODEL="$model" wrk -t"$THREADS" -c"$CONNS" -d"$MAX_DURATION" --timeout 10s \
         --latency -s "$HERE/wrk/$script" "$url/v1/chat/completions" >"$out" 2>&1; then
         cat "$out" >&2
         return 1
@@ -283,19 +288,19 @@ declare -A CPU_US=()
 measure() {
     local mode=$1 target=$2 url=$3
     shift 3
-    local pids=("$@") script=chat.lua
-    [[ $mode == stream ]] && script=chat_stream.lua
+    local pids=("$@") script=chat.lua model=echo
+    if [[ $mode == stream ]]; then script=chat_stream.lua model="tokens;n=16"; fi
     local base="$WORK/$mode-$target"
 
     log "[$mode] $target: warm-up ($WARMUP requests)"
-    run_wrk "$script" "$url" "$WARMUP" "$base.warmup.txt" || { log "FAIL: warm-up of $target"; return 1; }
+    run_wrk "$script" "$model" "$url" "$WARMUP" "$base.warmup.txt" || { log "FAIL: warm-up of $target"; return 1; }
     check_result "$mode" "$target" "$base.warmup.txt" "$WARMUP" || return 1
 
     log "[$mode] $target: measured run ($REQUESTS requests, $CONNS connections, $THREADS threads)"
     local t0 m0 t1 m1
     t0=$(cpu_ticks "${pids[@]}")
     m0=$(cpu_ticks "$MOCK_PID")
-    run_wrk "$script" "$url" "$REQUESTS" "$base.txt" || { log "FAIL: run of $target"; return 1; }
+    run_wrk "$script" "$model" "$url" "$REQUESTS" "$base.txt" || { log "FAIL: run of $target"; return 1; }
     t1=$(cpu_ticks "${pids[@]}")
     m1=$(cpu_ticks "$MOCK_PID")
     local rss
@@ -345,13 +350,13 @@ for mode in json stream; do
 done
 
 # ------------------------------------------------------------------------------------- report
-fmt='%-7s %-13s %9s %10s %9s %9s %12s %9s %12s\n'
+table_row() { printf '%-7s %-13s %9s %10s %9s %9s %12s %9s %12s\n' "$@"; }
 echo
-printf "$fmt" mode target requests "req/s" "p50 ms" "p99 ms" "CPU us/req" "RSS MiB" "mock us/req"
-printf "$fmt" ------- ------------- --------- ---------- --------- --------- ------------ --------- ------------
+table_row mode target requests "req/s" "p50 ms" "p99 ms" "CPU us/req" "RSS MiB" "mock us/req"
+table_row ------- ------------- --------- ---------- --------- --------- ------------ --------- ------------
 for row in "${ROWS[@]}"; do
-    # shellcheck disable=SC2086
-    printf "$fmt" $row
+    # shellcheck disable=SC2086  # a row is nine space-separated fields
+    table_row $row
 done
 echo
 echo "targets: nginx = access_log off; nginx-log = access_log /dev/null (JSON format);"
@@ -360,9 +365,14 @@ echo "CPU us/req = (utime+stime delta of the proxy, /proc/PID/stat, nginx master
 echo
 
 ratio() { awk -v a="${CPU_US[$1]:-}" -v b="${CPU_US[$2]:-}" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
+delta() { awk -v a="${CPU_US[$1]:-}" -v b="${CPU_US[$2]:-}" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f us/req", a - b }'; }
 for mode in json stream; do
-    echo "CPU per request, $mode:   gateway-warn / nginx = $(ratio "$mode/gateway-warn" "$mode/nginx")," \
-        "gateway-info / nginx-log = $(ratio "$mode/gateway-info" "$mode/nginx-log")"
+    printf 'CPU per request, %-6s gateway-warn / nginx = %s, gateway-info / nginx-log = %s\n' "$mode:" \
+        "$(ratio "$mode/gateway-warn" "$mode/nginx")" "$(ratio "$mode/gateway-info" "$mode/nginx-log")"
+done
+for mode in json stream; do
+    printf 'access-log cost, %-6s gateway (info - warn) %s, nginx (log - off) %s\n' "$mode:" \
+        "$(delta "$mode/gateway-info" "$mode/gateway-warn")" "$(delta "$mode/nginx-log" "$mode/nginx")"
 done
 
 if ((FAILED)); then

@@ -31,5 +31,6 @@ pub mod proxy;
 pub mod routing;
 pub mod sse;
 pub mod state;
+pub mod translate;
 pub mod upstream;
 pub mod usage;

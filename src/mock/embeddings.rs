@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::openai::Usage;
 use super::reply::{CREATED, approx_tokens, to_json};
 
 /// Dimensions of every mock embedding.
@@ -59,6 +58,13 @@ struct List<'a, T> {
     usage: Option<Usage>,
 }
 
+/// Embeddings usage: OpenAI reports no completion tokens here.
+#[derive(Serialize)]
+struct Usage {
+    prompt_tokens: u64,
+    total_tokens: u64,
+}
+
 #[derive(Serialize)]
 struct Embedding {
     object: &'static str,
@@ -101,7 +107,6 @@ pub(crate) fn encode_response(inputs: &[String], model: &str, body: &Value) -> S
         model: Some(model),
         usage: Some(Usage {
             prompt_tokens,
-            completion_tokens: 0,
             total_tokens: prompt_tokens,
         }),
     })

@@ -15,18 +15,18 @@
 //! | `tokens;n=16` | replies `tok0 tok1 ...` |
 //! | `tool-call`, `parallel-tool-calls` | one / two tool calls (`{"location":"Paris"}`, Tokyo) |
 //! | `fail-500`, `fail-503`, `fail-400-context`, `fail-429;retry_after=1` | that error, in the endpoint's format |
-//! | `fail-once`, `fail-then-ok;fails=N;status=500` | the first N requests for the exact model string fail |
+//! | `fail-once` (alias `fail-500-then-ok`), `fail-then-ok;fails=N;status=500` | the first N requests for the exact model string fail, later ones echo |
 //! | `slow;ttfb_ms=2000` | waits before the response headers |
-//! | `slow-first-token;ttft_ms=2000` | streaming: waits before the first token |
+//! | `slow-first-token;ttft_ms=2000` | streaming: waits before the first token (non-streaming: before the headers) |
 //! | `stream-cut;after=3` | aborts the connection after N tokens (non-streaming: after half the body) |
-//! | `stall;after=3` | sends nothing more after N tokens until the client leaves |
+//! | `stall;after=3` | sends nothing more after N tokens until the client leaves (non-streaming: after half the body) |
 //! | `malformed;after=2` | one broken SSE event after N tokens (non-streaming: a broken JSON body) |
 //! | `hang` | never answers |
 //!
 //! Options on any behaviour: `delay=<ms>` per token (non-streaming: tokens × delay before the
 //! headers), `split=<n>` body frames of n bytes, `n=<tokens>` (caps `echo`), `ttfb_ms`,
-//! `ttft_ms`. Ids and `created` derive from the request body, so identical requests give
-//! byte-identical bodies. Gemini SSE events end with `\r\n\r\n`, as Google's do.
+//! `ttft_ms`. Ids derive from the request body's SHA-256 and `created` is fixed, so identical
+//! requests give byte-identical bodies. Gemini SSE events end with `\r\n\r\n`, as Google's do.
 //!
 //! Control endpoints: `GET /_mock/log` (the log as JSON), `DELETE /_mock/log` (clears the log
 //! and the hit counters), `GET /health`.

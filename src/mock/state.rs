@@ -1,5 +1,5 @@
 //! The mock's shared state: the bounded attempt log, per-model hit counters, and the
-//! [`Exchange`] guard that records how each exchange ended.
+//! `Exchange` guard that records how each exchange ended.
 //!
 //! Memory stays bounded under load: the log keeps the last [`LOG_CAPACITY`] entries, parsed
 //! bodies are dropped from the oldest entries once they hold more than [`BODY_BUDGET`] bytes,

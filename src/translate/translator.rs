@@ -1,0 +1,129 @@
+//! A stream translator owned by one request: SSE framing over any chunk split, a provider
+//! decoder and a caller encoder, with usage and completion tracked on the way.
+//!
+//! `push(chunk) -> bytes to send now`; `finish() -> closing bytes` when the upstream ended
+//! (a proper end, or an in-format error when the upstream stopped without finishing);
+//! `fail(error) -> error event` when the gateway gives up on the stream.
+
+use bytes::Bytes;
+
+use super::ir::{ErrorInfo, Event, Usage};
+use super::{StreamDecoder, StreamEncoder};
+use crate::sse::SseFramer;
+
+/// Translates one upstream SSE stream into the caller's format.
+pub struct StreamTranslator {
+    framer: SseFramer,
+    decoder: Box<dyn StreamDecoder>,
+    encoder: Box<dyn StreamEncoder>,
+    events: Vec<Event>,
+    /// Usage reported by the upstream (the last report wins).
+    pub usage: Option<Usage>,
+    /// Whether any content (text, thinking or tool call) was decoded.
+    pub content_seen: bool,
+    /// Whether the upstream reported an error event.
+    pub upstream_error: Option<ErrorInfo>,
+    done: bool,
+}
+
+impl StreamTranslator {
+    pub fn new(decoder: Box<dyn StreamDecoder>, encoder: Box<dyn StreamEncoder>) -> Self {
+        Self {
+            framer: SseFramer::new(),
+            decoder,
+            encoder,
+            events: Vec::new(),
+            usage: None,
+            content_seen: false,
+            upstream_error: None,
+            done: false,
+        }
+    }
+
+    /// Takes an upstream chunk; returns the translated bytes to send now.
+    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+        if self.done {
+            return Bytes::new();
+        }
+        self.framer.push(chunk);
+        let mut out = Vec::new();
+        while let Some(event) = self.framer.next_event() {
+            self.decoder.decode_event(&event, &mut self.events);
+            self.encode_pending(&mut out);
+            if self.done {
+                break;
+            }
+        }
+        Bytes::from(out)
+    }
+
+    /// The upstream ended. Returns the closing bytes: the format's proper end when the
+    /// upstream finished, else an in-format error (a stream cut mid-answer is never
+    /// presented as complete).
+    pub fn finish(&mut self) -> Bytes {
+        if self.done {
+            return Bytes::new();
+        }
+        let mut out = Vec::new();
+        if let Some(tail) = self.framer.finish() {
+            self.decoder.decode_event(&tail, &mut self.events);
+            self.encode_pending(&mut out);
+            if self.done {
+                return Bytes::from(out);
+            }
+        }
+        let completed = self.decoder.finish(&mut self.events);
+        self.encode_pending(&mut out);
+        if self.done {
+            return Bytes::from(out);
+        }
+        if completed {
+            self.encoder.finish(&mut out);
+        } else {
+            let err = ErrorInfo {
+                status: 502,
+                message: "the provider's stream ended before the response was complete".into(),
+                code: Some("upstream_stream_incomplete".into()),
+            };
+            self.encoder.fail(&err, &mut out);
+        }
+        self.done = true;
+        Bytes::from(out)
+    }
+
+    /// Ends the stream with an in-format error event.
+    pub fn fail(&mut self, error: &ErrorInfo) -> Bytes {
+        if self.done {
+            return Bytes::new();
+        }
+        let mut out = Vec::new();
+        self.encoder.fail(error, &mut out);
+        self.done = true;
+        Bytes::from(out)
+    }
+
+    /// Whether the stream was closed (finished or failed).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn encode_pending(&mut self, out: &mut Vec<u8>) {
+        for event in self.events.drain(..) {
+            match &event {
+                Event::Usage(u) => self.usage = Some(*u),
+                Event::TextDelta(_)
+                | Event::ThinkingDelta(_)
+                | Event::ToolCallStart { .. }
+                | Event::ToolCallDelta { .. } => self.content_seen = true,
+                Event::Error(e) => {
+                    self.upstream_error = Some(e.clone());
+                    self.encoder.fail(e, out);
+                    self.done = true;
+                    return;
+                }
+                Event::Start { .. } | Event::ThinkingSignature(_) | Event::Finish { .. } => {}
+            }
+            self.encoder.encode_event(&event, out);
+        }
+    }
+}
