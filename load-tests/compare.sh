@@ -24,7 +24,9 @@
 #   proxy CPU µs/request = (utime+stime delta in ticks / CLK_TCK) / requests (nginx: master +
 #   worker), proxy RSS (VmRSS after the run; nginx: master + worker), and the mock's CPU
 #   µs/request for reference,
-# then the gateway/nginx ratio of CPU per request for each mode.
+# then, for each mode, the gateway/nginx ratio of CPU per request and what the access log costs.
+# Needs nginx, wrk and curl (python3 optional): installs nginx-light, wrk and curl with apt-get
+# when run as root, else prints what to install and exits 2.
 # Exits non-zero when a run saw a non-2xx response, a bad body, a socket error or fewer
 # responses than asked, or when one of the processes died. All processes are stopped on exit.
 
@@ -172,6 +174,7 @@ FAILED=0
 cleanup() {
     local rc=$? pid i
     trap - EXIT INT TERM
+    if [[ -n ${WRK_PID:-} ]]; then kill -INT "$WRK_PID" 2>/dev/null || true; fi
     # The gateway (Pingora) stops at once on SIGINT (SIGTERM is graceful); nginx and the mock
     # stop at once on SIGTERM.
     for pid in "${PIDS[@]}"; do kill "-${pid#*:}" "${pid%%:*}" 2>/dev/null || true; done
@@ -268,14 +271,27 @@ check_alive() {
 
 # ------------------------------------------------------------------------------------- runs
 # run_wrk SCRIPT MODEL URL COUNT OUTFILE: a count-bounded wrk run, its report in OUTFILE.
+# Stops wrk early (SIGINT, so it still reports) when one of our processes dies meanwhile.
+WRK_PID=""
 run_wrk() {
-    local script=$1 model=$2 url=$3 count=$4 out=$5
-    if ! env REQUESTS="$count" THREADS="$THREADS" MODEL="$model" wrk -t"$THREADS" -c"$CONNS" -d"$MAX_DURATION" --timeout 10s \
-        --latency -s "$HERE/wrk/$script" "$url/v1/chat/completions" >"$out" 2>&1; then
-        cat "$out" >&2
+    local script=$1 model=$2 url=$3 count=$4 out=$5 rc=0
+    env REQUESTS="$count" THREADS="$THREADS" MODEL="$model" wrk -t"$THREADS" -c"$CONNS" \
+        -d"$MAX_DURATION" --timeout 10s --latency -s "$HERE/wrk/$script" "$url/v1/chat/completions" \
+        >"$out" 2>&1 &
+    WRK_PID=$!
+    while alive "$WRK_PID"; do
+        if ! check_alive; then
+            kill -INT "$WRK_PID" 2>/dev/null || true
+            break
+        fi
+        sleep 0.5
+    done
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=""
+    if ((rc != 0)) || ! grep -q '^RESULT ' "$out" 2>/dev/null; then
+        cat "$out" >&2 2>/dev/null || true
         return 1
     fi
-    grep -q '^RESULT ' "$out" || { cat "$out" >&2; return 1; }
 }
 
 # field KEY FILE: the value of KEY=... on the RESULT line.
@@ -341,12 +357,20 @@ echo "idle RSS right after startup: gateway(warn) $(mib "$IDLE_GW_WARN") MiB, ga
     "nginx(master+worker) $(mib "$IDLE_NGINX") MiB, mock $(mib "$IDLE_MOCK") MiB"
 echo
 
+# target name, port, PIDs whose CPU and RSS count
+TARGETS=(
+    "nginx $NGINX_PORT $NGINX_PID $NGINX_WORKER"
+    "nginx-log $NGINX_LOG_PORT $NGINX_PID $NGINX_WORKER"
+    "gateway-warn $GW_WARN_PORT $GW_WARN_PID"
+    "gateway-info $GW_INFO_PORT $GW_INFO_PID"
+)
 for mode in json stream; do
-    measure "$mode" nginx "http://127.0.0.1:$NGINX_PORT" "$NGINX_PID" "$NGINX_WORKER" || FAILED=1
-    measure "$mode" nginx-log "http://127.0.0.1:$NGINX_LOG_PORT" "$NGINX_PID" "$NGINX_WORKER" || FAILED=1
-    measure "$mode" gateway-warn "http://127.0.0.1:$GW_WARN_PORT" "$GW_WARN_PID" || FAILED=1
-    measure "$mode" gateway-info "http://127.0.0.1:$GW_INFO_PORT" "$GW_INFO_PID" || FAILED=1
-    check_alive || { FAILED=1; break; }
+    for spec in "${TARGETS[@]}"; do
+        read -r target port pids <<<"$spec"
+        check_alive || { FAILED=1; break 2; }
+        # shellcheck disable=SC2086  # pids: one or two PIDs
+        measure "$mode" "$target" "http://127.0.0.1:$port" $pids || FAILED=1
+    done
 done
 
 # ------------------------------------------------------------------------------------- report

@@ -8,6 +8,22 @@ use crate::config::{ApiFormat, ProviderConfig, ProviderType, RetryPolicy, Secret
 /// Default Azure OpenAI `api-version` when the config has none.
 pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
 
+/// The `anthropic-version` header sent to Anthropic-format providers.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Percent-encodes a path segment (unreserved characters stay).
+fn percent_encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A parsed upstream base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -94,6 +110,8 @@ pub struct Provider {
     pub api_version: String,
     pub retry: RetryPolicy,
     pub ttft_ms: Option<u64>,
+    /// `max_tokens` for formats that require it when the request has none.
+    pub default_max_tokens: Option<u32>,
 }
 
 /// The default base URL of a provider type (seed 001), if it has one.
@@ -157,6 +175,7 @@ impl Provider {
                 .as_ref()
                 .map_or_else(|| default_retry.clone(), |o| default_retry.with_override(o)),
             ttft_ms: p.ttft_ms,
+            default_max_tokens: p.default_max_tokens,
         })
     }
 
@@ -178,6 +197,32 @@ impl Provider {
         } else {
             let deployment = self.deployment.as_deref().unwrap_or(model);
             format!("{base}/openai/deployments/{deployment}{suffix}?api-version={version}")
+        }
+    }
+
+    /// Upstream path of an Anthropic Messages call (`/v1/messages` under the base URL, unless
+    /// the base already ends in `/v1`).
+    pub fn anthropic_path(&self) -> String {
+        let base = &self.endpoint.base_path;
+        if base.ends_with("/v1") { format!("{base}/messages") } else { format!("{base}/v1/messages") }
+    }
+
+    /// Upstream path of a native Gemini call; the model goes in the path.
+    pub fn gemini_path(&self, model: &str, stream: bool) -> String {
+        let base = &self.endpoint.base_path;
+        let model = percent_encode_segment(model);
+        if stream {
+            format!("{base}/models/{model}:streamGenerateContent?alt=sse")
+        } else {
+            format!("{base}/models/{model}:generateContent")
+        }
+    }
+
+    /// Headers a wire format needs besides authentication.
+    pub fn format_headers(&self) -> &'static [(&'static str, &'static str)] {
+        match self.format {
+            ApiFormat::Anthropic => &[("anthropic-version", ANTHROPIC_VERSION)],
+            ApiFormat::Openai | ApiFormat::Gemini => &[],
         }
     }
 
@@ -269,6 +314,19 @@ mod tests {
                 "/openai/deployments/d1/chat/completions?api-version={AZURE_DEFAULT_API_VERSION}"
             )
         );
+    }
+
+    #[test]
+    fn anthropic_and_gemini_paths() {
+        let a = Provider::from_config(&cfg("id='a'\nprovider_type='anthropic'"), &RetryPolicy::default(), None).unwrap();
+        assert_eq!(a.anthropic_path(), "/v1/messages");
+        assert_eq!(a.auth_header(&Secret::new("k")).0, "x-api-key");
+        let m = Provider::from_config(&cfg("id='m'\nprovider_type='mock'\napi_format='anthropic'"), &RetryPolicy::default(), Some("http://127.0.0.1:1/v1")).unwrap();
+        assert_eq!(m.anthropic_path(), "/v1/messages");
+        let g = Provider::from_config(&cfg("id='g'\nprovider_type='google'\napi_format='gemini'"), &RetryPolicy::default(), None).unwrap();
+        assert_eq!(g.gemini_path("gemini-2.5-flash", true), "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+        assert_eq!(g.gemini_path("echo;n=2", false), "/v1beta/models/echo%3Bn%3D2:generateContent");
+        assert_eq!(g.auth_header(&Secret::new("k")).0, "x-goog-api-key");
     }
 
     #[test]

@@ -4,25 +4,30 @@
 //! client ──► pingora listener ──► GatewayProxy::request_filter
 //!              ├─ built-in endpoints (/health /ready /metrics /v1/models /v1/catalog /admin/*)
 //!              │     → endpoints::handle → answer → Ok(true)
-//!              └─ LLM endpoints (/v1/chat/completions /v1/completions /v1/embeddings)
+//!              └─ LLM endpoints (/v1/chat/completions /v1/messages /v1/completions /v1/embeddings)
 //!                    → llm::handle: inbound (auth, content type, body cap, decode)
 //!                                 → routing::resolve (aliases, pools, pins) → candidates
-//!                                 → attempt loop through upstream::UpstreamClient
-//!                                 → forward JSON / stream (usage observed) → Ok(true)
+//!                                 → capability gate (attempt::Needs)
+//!                                 → attempt loop: attempt::prepare (same format: the client's
+//!                                   bytes; else IR → provider format) → upstream::UpstreamClient
+//!                                 → forward: whole body (translated if needed) or SSE through
+//!                                   a relay (byte-exact pass-through or StreamTranslator)
 //!            GatewayProxy::logging → metrics + one JSON access line (ctx read once)
 //! ```
 //!
 //! | phase            | stage                                   |
 //! |------------------|-----------------------------------------|
-//! | `request_filter` | `endpoints`, `llm` (inbound, routing, upstream) |
+//! | `request_filter` | `endpoints`, `llm` (inbound, routing, `attempt`, upstream, `forward`, `relay`) |
 //! | `logging`        | `metrics`, `access_log`                 |
 //! | `upstream_peer`  | unused: every route answers in `request_filter` |
 
+mod attempt;
 pub mod ctx;
 mod endpoints;
+mod forward;
 mod llm;
+mod relay;
 mod respond;
-mod stream;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,8 +117,8 @@ impl ProxyHttp for GatewayProxy {
             .map_or_else(|| self.app.next_request_id(), str::to_string);
         self.app.metrics.request_started();
         let path = session.req_header().uri.path().to_string();
-        match llm::operation_for(&path) {
-            Some(op) => llm::handle(&self.app, session, ctx, op).await,
+        match llm::endpoint_for(&path) {
+            Some(ep) => llm::handle(&self.app, session, ctx, ep).await,
             None => endpoints::handle(&self.app, session, ctx, &path).await,
         }
     }

@@ -1,6 +1,6 @@
-//! Forwarding an upstream response to the client: whole JSON bodies (usage and cost read
-//! before the header goes out, so `X-Gateway-Cost-Usd` can be set), and SSE streams forwarded
-//! event by event as they arrive, byte-exact, with usage observed on the way.
+//! Forwarding an upstream response to the client: whole bodies (usage and cost read before
+//! the header goes out, so `X-Gateway-Cost-Usd` can be set; translated when the formats
+//! differ), and SSE streams relayed chunk by chunk as they arrive through a [`Relay`].
 
 use std::time::Duration;
 
@@ -10,10 +10,15 @@ use pingora::proxy::Session;
 use tokio::time::Instant;
 
 use super::App;
+use super::attempt::{Call, Mode};
 use super::ctx::RequestCtx;
+use super::relay::{AnthropicPassthrough, Relay};
 use super::respond;
+use crate::config::ApiFormat;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::routing::Candidate;
+use crate::translate::ir::ErrorInfo;
+use crate::translate::{Codec, StreamTranslator};
 use crate::upstream::UpstreamResponse;
 use crate::usage::{OpenAiStreamObserver, Usage, cost_usd, usage_of_json};
 
@@ -56,44 +61,48 @@ fn gateway_headers(ctx: &RequestCtx, cand: &Candidate) -> Vec<(&'static str, Str
     vec![
         ("x-gateway-provider", cand.provider.id.clone()),
         ("x-gateway-model", cand.model.clone()),
-        (
-            "x-gateway-retries",
-            ctx.attempts.saturating_sub(1).to_string(),
-        ),
+        ("x-gateway-retries", ctx.attempts.saturating_sub(1).to_string()),
     ]
 }
 
 /// Sends the upstream response to the client.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site; the pieces are unrelated"
-)]
+#[expect(clippy::too_many_arguments, reason = "one call site; the pieces are unrelated")]
 pub async fn forward(
     app: &App,
     session: &mut Session,
     ctx: &mut RequestCtx,
     resp: UpstreamResponse,
     cand: &Candidate,
-    inject_usage: bool,
+    call: &Call<'_>,
+    mode: Mode,
     deadline: Instant,
     idle: Duration,
 ) -> Result<(), Failure> {
-    let is_sse = resp
-        .header("content-type")
-        .is_some_and(|c| c.starts_with("text/event-stream"));
+    let is_sse = resp.header("content-type").is_some_and(|c| c.starts_with("text/event-stream"));
     if ctx.stream && is_sse && (200..300).contains(&resp.status) {
-        forward_sse(app, session, ctx, resp, cand, inject_usage, deadline, idle).await
+        let relay = match (mode, call.inbound) {
+            (Mode::Passthrough { inject_usage }, ApiFormat::Openai) => Relay::OpenAi(OpenAiStreamObserver::new(inject_usage)),
+            (Mode::Passthrough { .. }, _) => Relay::Anthropic(AnthropicPassthrough::new()),
+            (Mode::Translate, inbound) => Relay::Translate(Box::new(StreamTranslator::new(
+                Codec(cand.provider.format).stream_decoder(),
+                Codec(inbound).stream_encoder(call.summary.include_usage),
+            ))),
+        };
+        forward_sse(app, session, ctx, resp, cand, relay, deadline, idle).await
     } else {
-        forward_whole(app, session, ctx, resp, cand, deadline).await
+        forward_whole(app, session, ctx, resp, cand, call, mode, deadline).await
     }
 }
 
+#[expect(clippy::too_many_arguments, reason = "called once, from `forward`")]
 async fn forward_whole(
     app: &App,
     session: &mut Session,
     ctx: &mut RequestCtx,
     mut resp: UpstreamResponse,
     cand: &Candidate,
+    call: &Call<'_>,
+    mode: Mode,
     deadline: Instant,
 ) -> Result<(), Failure> {
     let mut buf = BytesMut::new();
@@ -103,44 +112,52 @@ async fn forward_whole(
             () = client_gone(session) => return Err(Failure::ClientGone),
         };
         match read {
-            Err(_) => return Err(GatewayError::new(
-                ErrorKind::Timeout,
-                "the provider's response did not finish before the deadline (x-gateway-timeout)",
-            )
-            .into()),
+            Err(_) => {
+                return Err(GatewayError::new(ErrorKind::Timeout, "the provider's response did not finish before the deadline (x-gateway-timeout)").into());
+            }
             Ok(Err(e)) => {
-                return Err(GatewayError::new(
-                    ErrorKind::BadGateway,
-                    format!(
-                        "provider `{}` broke the connection mid-response: {e}",
-                        cand.provider.id
-                    ),
-                )
-                .into());
+                let msg = format!("provider `{}` broke the connection mid-response: {e}", cand.provider.id);
+                return Err(GatewayError::new(ErrorKind::BadGateway, msg).into());
             }
             Ok(Ok(None)) => break,
             Ok(Ok(Some(chunk))) => {
                 if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(GatewayError::new(
-                        ErrorKind::BadGateway,
-                        "the provider's response is too large",
-                    )
-                    .into());
+                    return Err(GatewayError::new(ErrorKind::BadGateway, "the provider's response is too large").into());
                 }
                 buf.extend_from_slice(&chunk);
             }
         }
     }
     let status = resp.status;
-    let content_type = resp
-        .header("content-type")
-        .unwrap_or("application/json")
-        .to_string();
+    let ok = (200..300).contains(&status);
+    let upstream_type = resp.header("content-type").unwrap_or("application/json").to_string();
     let retry_after = resp.header("retry-after").map(str::to_string);
     app.client.release(resp).await;
+    let body = buf.freeze();
+    let (body, content_type, usage) = match (mode, ok) {
+        (Mode::Passthrough { .. }, true) => {
+            let usage = match call.inbound {
+                ApiFormat::Openai => usage_of_json(&body),
+                _ => Codec(call.inbound).decode_response(&body).ok().map(|r| Usage::from(r.usage)),
+            };
+            (body, upstream_type, usage)
+        }
+        (Mode::Passthrough { .. }, false) => (body, upstream_type, None),
+        (Mode::Translate, true) => {
+            let decoded = Codec(cand.provider.format).decode_response(&body).map_err(|e| {
+                GatewayError::new(ErrorKind::BadGateway, format!("provider `{}` sent a response the gateway cannot read: {}", cand.provider.id, e.message))
+            })?;
+            let out = Codec(call.inbound).encode_response(&decoded);
+            (Bytes::from(out), "application/json".to_string(), Some(Usage::from(decoded.usage)))
+        }
+        (Mode::Translate, false) => {
+            let info = Codec(cand.provider.format).decode_error(status, &body);
+            (Bytes::from(Codec(call.inbound).encode_error(&info)), "application/json".to_string(), None)
+        }
+    };
     let mut extra = gateway_headers(ctx, cand);
-    if (200..300).contains(&status) {
-        record_usage(ctx, cand, usage_of_json(&buf));
+    if ok {
+        record_usage(ctx, cand, usage);
         extra.push(("x-gateway-cost-usd", format_cost(ctx.cost_usd)));
     } else {
         ctx.error = Some("upstream_error");
@@ -148,9 +165,7 @@ async fn forward_whole(
     if let Some(v) = retry_after {
         extra.push(("retry-after", v));
     }
-    respond::send(session, ctx, status, &content_type, buf.freeze(), &extra)
-        .await
-        .map_err(|_| Failure::ClientGone)
+    respond::send(session, ctx, status, &content_type, body, &extra).await.map_err(|_| Failure::ClientGone)
 }
 
 #[expect(clippy::too_many_arguments, reason = "called once, from `forward`")]
@@ -160,7 +175,7 @@ async fn forward_sse(
     ctx: &mut RequestCtx,
     mut resp: UpstreamResponse,
     cand: &Candidate,
-    inject_usage: bool,
+    mut relay: Relay,
     deadline: Instant,
     idle: Duration,
 ) -> Result<(), Failure> {
@@ -177,11 +192,7 @@ async fn forward_sse(
         h.insert_header(name, value).map_err(write_err)?;
     }
     ctx.status = resp.status;
-    session
-        .write_response_header(Box::new(h), false)
-        .await
-        .map_err(write_err)?;
-    let mut observer = OpenAiStreamObserver::new(inject_usage);
+    session.write_response_header(Box::new(h), false).await.map_err(write_err)?;
     let mut first_chunk = true;
     let completed = loop {
         let wait_until = deadline.min(Instant::now() + idle);
@@ -189,88 +200,47 @@ async fn forward_sse(
             r = tokio::time::timeout_at(wait_until, resp.session.read_response_body()) => r,
             () = client_gone(session) => return Err(Failure::ClientGone),
         };
-        match read {
+        let failure = match read {
             Ok(Ok(Some(chunk))) => {
                 if first_chunk {
                     ctx.ttft = Some(ctx.started.elapsed());
                     first_chunk = false;
                 }
-                let out = observer.push(&chunk);
+                let out = relay.push(&chunk);
                 if !out.is_empty() {
-                    session
-                        .write_response_body(Some(out), false)
-                        .await
-                        .map_err(write_err)?;
+                    session.write_response_body(Some(out), false).await.map_err(write_err)?;
                 }
+                continue;
             }
             Ok(Ok(None)) => {
-                let tail = observer.finish();
-                session
-                    .write_response_body(Some(tail), true)
-                    .await
-                    .map_err(write_err)?;
+                let tail = relay.finish();
+                session.write_response_body(Some(tail), true).await.map_err(write_err)?;
                 break true;
             }
-            Ok(Err(e)) => {
-                let msg = format!("provider `{}` broke the stream: {e}", cand.provider.id);
-                end_with_error(session, ctx, "upstream_stream_error", &msg).await?;
-                break false;
+            Ok(Err(e)) => ("upstream_stream_error", 502, format!("provider `{}` broke the stream: {e}", cand.provider.id)),
+            Err(_) if Instant::now() >= deadline => {
+                ("timeout", 504, "the stream did not finish before the deadline (x-gateway-timeout)".to_string())
             }
-            Err(_) => {
-                let (code, msg) = if Instant::now() >= deadline {
-                    (
-                        "timeout",
-                        "the stream did not finish before the deadline (x-gateway-timeout)"
-                            .to_string(),
-                    )
-                } else {
-                    (
-                        "stream_idle_timeout",
-                        format!(
-                            "provider `{}` sent nothing for {} ms",
-                            cand.provider.id,
-                            idle.as_millis()
-                        ),
-                    )
-                };
-                end_with_error(session, ctx, code, &msg).await?;
-                break false;
-            }
-        }
+            Err(_) => ("stream_idle_timeout", 504, format!("provider `{}` sent nothing for {} ms", cand.provider.id, idle.as_millis())),
+        };
+        let (code, status, message) = failure;
+        ctx.error = Some(code);
+        let event = relay.fail(&ErrorInfo { status, message, code: Some(code.to_string()) });
+        session.write_response_body(Some(event), true).await.map_err(write_err)?;
+        break false;
     };
-    record_usage(ctx, cand, observer.usage);
+    record_usage(ctx, cand, relay.usage());
     if completed {
         app.client.release(resp).await;
     }
     Ok(())
 }
 
-/// Ends a stream whose header was already sent with an OpenAI-format error event, so the
-/// client sees a failure instead of a stream that merely stops.
-async fn end_with_error(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    code: &'static str,
-    message: &str,
-) -> Result<(), Failure> {
-    ctx.error = Some(code);
-    let event = serde_json::json!({ "error": { "message": message, "type": "api_error", "code": code, "param": null } });
-    let bytes = Bytes::from(format!("data: {event}\n\n"));
-    session
-        .write_response_body(Some(bytes), true)
-        .await
-        .map_err(|_| Failure::ClientGone)
-}
-
 /// USD with up to 10 decimals, trailing zeros trimmed (`0.000099`, `0`).
 fn format_cost(cost: f64) -> String {
     let s = format!("{cost:.10}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() {
-        "0".into()
-    } else {
-        s.to_string()
-    }
+    if s.is_empty() { "0".into() } else { s.to_string() }
 }
 
 #[cfg(test)]

@@ -1,0 +1,17 @@
+//! OpenAI Chat Completions ⇄ IR: requests ([`request`]), responses and errors
+//! ([`response`]), and SSE streams ([`stream`]).
+
+mod request;
+mod response;
+mod stream;
+
+pub use request::{decode_request, encode_request};
+pub use response::{decode_error, decode_response, encode_error, encode_response, finish_reason_str};
+pub use stream::{StreamDecoder, StreamEncoder};
+
+use crate::errors::{ErrorKind, GatewayError};
+
+/// An `invalid_request` error naming the field at fault.
+fn bad(param: &'static str, message: impl Into<String>) -> GatewayError {
+    GatewayError::new(ErrorKind::BadRequest, message).with_param(param)
+}
