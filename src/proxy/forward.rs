@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use tokio::time::Instant;
@@ -107,9 +108,12 @@ async fn forward_whole(
 ) -> Result<(), Failure> {
     let mut buf = BytesMut::new();
     loop {
-        let read = tokio::select! {
-            r = tokio::time::timeout_at(deadline, resp.session.read_response_body()) => r,
-            () = client_gone(session) => return Err(Failure::ClientGone),
+        let read = match resp.session.read_response_body().now_or_never() {
+            Some(r) => Ok(r),
+            None => tokio::select! {
+                r = tokio::time::timeout_at(deadline, resp.session.read_response_body()) => r,
+                () = client_gone(session) => return Err(Failure::ClientGone),
+            },
         };
         match read {
             Err(_) => {
@@ -195,23 +199,46 @@ async fn forward_sse(
     session.write_response_header(Box::new(h), false).await.map_err(write_err)?;
     let mut first_chunk = true;
     let completed = loop {
-        let wait_until = deadline.min(Instant::now() + idle);
-        let read = tokio::select! {
-            r = tokio::time::timeout_at(wait_until, resp.session.read_response_body()) => r,
-            () = client_gone(session) => return Err(Failure::ClientGone),
+        // Data already buffered needs no timer and no client watch (which costs a read).
+        let read = match resp.session.read_response_body().now_or_never() {
+            Some(r) => Ok(r),
+            None => {
+                let wait_until = deadline.min(Instant::now() + idle);
+                tokio::select! {
+                    r = tokio::time::timeout_at(wait_until, resp.session.read_response_body()) => r,
+                    () = client_gone(session) => return Err(Failure::ClientGone),
+                }
+            }
         };
-        let failure = match read {
+        let end = match read {
             Ok(Ok(Some(chunk))) => {
                 if first_chunk {
                     ctx.ttft = Some(ctx.started.elapsed());
                     first_chunk = false;
                 }
-                let out = relay.push(&chunk);
+                // One write for everything that has arrived: pingora yields one HTTP chunk
+                // per read, and a write per SSE event would be a syscall per token.
+                let mut out = BytesMut::from(relay.push(&chunk).as_ref());
+                let end = loop {
+                    match resp.session.read_response_body().now_or_never() {
+                        Some(Ok(Some(more))) => out.extend_from_slice(&relay.push(&more)),
+                        Some(Ok(None)) => break Some(Ok(None)),
+                        Some(Err(e)) => break Some(Err(e)),
+                        None => break None,
+                    }
+                };
                 if !out.is_empty() {
-                    session.write_response_body(Some(out), false).await.map_err(write_err)?;
+                    session.write_response_body(Some(out.freeze()), false).await.map_err(write_err)?;
                 }
-                continue;
+                match end {
+                    None => continue,
+                    Some(r) => Ok(r),
+                }
             }
+            other => other,
+        };
+        let failure = match end {
+            Ok(Ok(Some(_))) => continue,
             Ok(Ok(None)) => {
                 let tail = relay.finish();
                 session.write_response_body(Some(tail), true).await.map_err(write_err)?;

@@ -116,10 +116,12 @@ impl ProxyHttp for GatewayProxy {
             .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
             .map_or_else(|| self.app.next_request_id(), str::to_string);
         self.app.metrics.request_started();
-        let path = session.req_header().uri.path().to_string();
-        match llm::endpoint_for(&path) {
+        match llm::endpoint_for(session.req_header().uri.path()) {
             Some(ep) => llm::handle(&self.app, session, ctx, ep).await,
-            None => endpoints::handle(&self.app, session, ctx, &path).await,
+            None => {
+                let path = session.req_header().uri.path().to_string();
+                endpoints::handle(&self.app, session, ctx, &path).await
+            }
         }
     }
 

@@ -16,3 +16,4 @@ mod errors;
 mod ops;
 mod sdk;
 mod streaming;
+mod translation;

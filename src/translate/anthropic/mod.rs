@@ -7,9 +7,11 @@
 //! stateful [`StreamDecoder`] / [`StreamEncoder`] pair.
 //!
 //! Files: `blocks` (content blocks shared by requests and responses), `messages` (the
-//! conversation and its merging rules), `request`, `response`,
-//! `stream_decoder`, `stream_encoder`; this file holds the error codec and the stop-reason and
-//! usage mappings every other file uses.
+//! conversation and its merging rules), `request`, `response`, `stream_decoder`,
+//! `stream_encoder`; this file holds the error codec and the stop-reason and usage mappings
+//! the others share. Tests: `tests` (request decoding, shared helpers), `encode_tests`,
+//! `response_tests`, `stream_tests`, `split_tests` (every byte offset, proptests); fixtures
+//! in `tests/fixtures/anthropic/`.
 //!
 //! Usage: the IR counts `input_tokens` as the whole prompt, while Anthropic's `input_tokens`
 //! excludes the tokens read from or written to the prompt cache. [`usage_from_wire`] adds them
@@ -26,6 +28,8 @@ mod stream_encoder;
 mod encode_tests;
 #[cfg(test)]
 mod response_tests;
+#[cfg(test)]
+mod split_tests;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]

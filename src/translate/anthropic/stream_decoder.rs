@@ -23,6 +23,8 @@ pub struct StreamDecoder {
     usage: Map<String, Value>,
     /// `(content block index, tool ordinal)` of each `tool_use` block, in order.
     tools: Vec<(u64, u32)>,
+    /// Ordinal of the next `tool_use` block.
+    next_tool: u32,
     /// A `message_delta` with a `stop_reason` was seen.
     finished: bool,
     /// `message_stop` was seen.
@@ -110,7 +112,8 @@ impl StreamDecoder {
             "tool_use" => {
                 let id = string(block, "id")?.to_owned();
                 let name = string(block, "name")?.to_owned();
-                let ordinal = u32::try_from(self.tools.len()).ok()?;
+                let ordinal = self.next_tool;
+                self.next_tool = ordinal.checked_add(1)?;
                 self.tools.retain(|(i, _)| *i != index);
                 self.tools.push((index, ordinal));
                 out.push(Event::ToolCallStart {
@@ -176,17 +179,12 @@ impl Decode for StreamDecoder {
             return;
         };
         // The JSON names its type; the `event:` line is the fallback.
-        let kind = match string(&v, "type") {
-            Some(kind) => kind.to_owned(),
-            None => match event_name(event) {
-                Some(name) => String::from_utf8_lossy(name).trim().to_owned(),
-                None => {
-                    self.malformed += 1;
-                    return;
-                }
-            },
+        let name = event_name(event).and_then(|n| std::str::from_utf8(n).ok());
+        let Some(kind) = string(&v, "type").or(name.map(str::trim)) else {
+            self.malformed += 1;
+            return;
         };
-        if self.decode(&kind, &v, out).is_none() {
+        if self.decode(kind, &v, out).is_none() {
             self.malformed += 1;
         }
     }

@@ -20,8 +20,6 @@ mod response;
 mod stream;
 
 #[cfg(test)]
-mod stream_tests;
-#[cfg(test)]
 mod tests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
