@@ -204,7 +204,11 @@ impl Provider {
     /// the base already ends in `/v1`).
     pub fn anthropic_path(&self) -> String {
         let base = &self.endpoint.base_path;
-        if base.ends_with("/v1") { format!("{base}/messages") } else { format!("{base}/v1/messages") }
+        if base.ends_with("/v1") {
+            format!("{base}/messages")
+        } else {
+            format!("{base}/v1/messages")
+        }
     }
 
     /// Upstream path of a native Gemini call; the model goes in the path.
@@ -318,14 +322,35 @@ mod tests {
 
     #[test]
     fn anthropic_and_gemini_paths() {
-        let a = Provider::from_config(&cfg("id='a'\nprovider_type='anthropic'"), &RetryPolicy::default(), None).unwrap();
+        let a = Provider::from_config(
+            &cfg("id='a'\nprovider_type='anthropic'"),
+            &RetryPolicy::default(),
+            None,
+        )
+        .unwrap();
         assert_eq!(a.anthropic_path(), "/v1/messages");
         assert_eq!(a.auth_header(&Secret::new("k")).0, "x-api-key");
-        let m = Provider::from_config(&cfg("id='m'\nprovider_type='mock'\napi_format='anthropic'"), &RetryPolicy::default(), Some("http://127.0.0.1:1/v1")).unwrap();
+        let m = Provider::from_config(
+            &cfg("id='m'\nprovider_type='mock'\napi_format='anthropic'"),
+            &RetryPolicy::default(),
+            Some("http://127.0.0.1:1/v1"),
+        )
+        .unwrap();
         assert_eq!(m.anthropic_path(), "/v1/messages");
-        let g = Provider::from_config(&cfg("id='g'\nprovider_type='google'\napi_format='gemini'"), &RetryPolicy::default(), None).unwrap();
-        assert_eq!(g.gemini_path("gemini-2.5-flash", true), "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
-        assert_eq!(g.gemini_path("echo;n=2", false), "/v1beta/models/echo%3Bn%3D2:generateContent");
+        let g = Provider::from_config(
+            &cfg("id='g'\nprovider_type='google'\napi_format='gemini'"),
+            &RetryPolicy::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            g.gemini_path("gemini-2.5-flash", true),
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            g.gemini_path("echo;n=2", false),
+            "/v1beta/models/echo%3Bn%3D2:generateContent"
+        );
         assert_eq!(g.auth_header(&Secret::new("k")).0, "x-goog-api-key");
     }
 

@@ -64,7 +64,10 @@ fn resolve_target(snap: &Snapshot, name: &str) -> Result<Vec<Candidate>, &'stati
             }
             let card = snap.catalog.lookup(provider_id, model).or_else(|| {
                 // The mock's models take options after `;` (`tokens;n=3`): price the base model.
-                let base = model.split(';').next().filter(|_| provider.provider_type == ProviderType::Mock)?;
+                let base = model
+                    .split(';')
+                    .next()
+                    .filter(|_| provider.provider_type == ProviderType::Mock)?;
                 snap.catalog.lookup(provider_id, base)
             });
             let card = card.cloned();

@@ -32,13 +32,18 @@ pub struct Needs {
 impl Needs {
     /// From the decoded IR.
     pub fn of_ir(req: &Request) -> Needs {
-        Needs { tools: !req.tools.is_empty(), vision: req.has_images(), json: req.wants_json() }
+        Needs {
+            tools: !req.tools.is_empty(),
+            vision: req.has_images(),
+            json: req.wants_json(),
+        }
     }
 
     /// From the raw body, without decoding it (the same-format fast path).
     pub fn of_raw(format: ApiFormat, raw: &RawRequest<'_>) -> Needs {
         let has = |key: &str, needle: &[u8]| {
-            raw.get(key).is_some_and(|v| memchr::memmem::find(v.get().as_bytes(), needle).is_some())
+            raw.get(key)
+                .is_some_and(|v| memchr::memmem::find(v.get().as_bytes(), needle).is_some())
         };
         let tools = raw.get("tools").is_some_and(|v| {
             let t = v.get().trim();
@@ -50,7 +55,11 @@ impl Needs {
                 vision: has("messages", b"\"image_url\""),
                 json: has("response_format", b"json_"),
             },
-            ApiFormat::Anthropic => Needs { tools, vision: has("messages", b"\"image\""), json: false },
+            ApiFormat::Anthropic => Needs {
+                tools,
+                vision: has("messages", b"\"image\""),
+                json: false,
+            },
             ApiFormat::Gemini => Needs::default(),
         }
     }
@@ -100,26 +109,48 @@ pub struct Call<'a> {
 }
 
 /// Builds the upstream request of one attempt.
-pub fn prepare(call: &Call<'_>, cand: &Candidate, key: Option<&Secret>, request_id: &str) -> Result<(UpstreamRequest, Mode), GatewayError> {
+pub fn prepare(
+    call: &Call<'_>,
+    cand: &Candidate,
+    key: Option<&Secret>,
+    request_id: &str,
+) -> Result<(UpstreamRequest, Mode), GatewayError> {
     let provider = &cand.provider;
     if call.op != Operation::ChatCompletions && provider.format != ApiFormat::Openai {
         return Err(GatewayError::new(
             ErrorKind::BadRequest,
-            format!("provider `{}` speaks the {:?} format, which has no {} endpoint", provider.id, provider.format, call.op.label()),
+            format!(
+                "provider `{}` speaks the {:?} format, which has no {} endpoint",
+                provider.id,
+                provider.format,
+                call.op.label()
+            ),
         ));
     }
     let stream = call.summary.stream;
     let (body, mode) = if provider.format == call.inbound {
-        let inject_usage = call.inbound == ApiFormat::Openai && stream && !call.summary.include_usage;
-        (passthrough_body(call, cand, inject_usage), Mode::Passthrough { inject_usage })
+        let inject_usage =
+            call.inbound == ApiFormat::Openai && stream && !call.summary.include_usage;
+        (
+            passthrough_body(call, cand, inject_usage),
+            Mode::Passthrough { inject_usage },
+        )
     } else {
-        let ir = call.ir.as_ref().ok_or_else(|| GatewayError::new(ErrorKind::Internal, "request was not decoded for translation"))?;
+        let ir = call.ir.as_ref().ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::Internal,
+                "request was not decoded for translation",
+            )
+        })?;
         let opts = EncodeOptions {
             model: cand.model.clone(),
             default_max_tokens: provider.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
             include_usage: true,
         };
-        (Bytes::from(Codec(provider.format).encode_request(ir, &opts)), Mode::Translate)
+        (
+            Bytes::from(Codec(provider.format).encode_request(ir, &opts)),
+            Mode::Translate,
+        )
     };
     let path = match provider.format {
         ApiFormat::Openai => provider.openai_path(call.op, &cand.model),
@@ -128,7 +159,15 @@ pub fn prepare(call: &Call<'_>, cand: &Candidate, key: Option<&Secret>, request_
     };
     let mut headers = vec![
         ("content-type", "application/json".to_string()),
-        ("accept", if stream { "text/event-stream" } else { "application/json" }.to_string()),
+        (
+            "accept",
+            if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            }
+            .to_string(),
+        ),
         ("user-agent", USER_AGENT.to_string()),
         ("x-request-id", request_id.to_string()),
     ];
@@ -138,18 +177,28 @@ pub fn prepare(call: &Call<'_>, cand: &Candidate, key: Option<&Secret>, request_
     if let Some(key) = key {
         headers.push(provider.auth_header(key));
     }
-    Ok((UpstreamRequest { path, headers, body }, mode))
+    Ok((
+        UpstreamRequest {
+            path,
+            headers,
+            body,
+        },
+        mode,
+    ))
 }
 
 /// The client's bytes when nothing must change, else the same object with `model` (and, for
 /// OpenAI streams, `stream_options.include_usage`) replaced.
 fn passthrough_body(call: &Call<'_>, cand: &Candidate, inject_usage: bool) -> Bytes {
-    let model_json = (cand.model != call.summary.model).then(|| serde_json::Value::from(cand.model.as_str()).to_string());
+    let model_json = (cand.model != call.summary.model)
+        .then(|| serde_json::Value::from(cand.model.as_str()).to_string());
     let options_json = inject_usage.then(|| {
         let mut options = call
             .raw
             .get("stream_options")
-            .and_then(|r| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(r.get()).ok())
+            .and_then(|r| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(r.get()).ok()
+            })
             .unwrap_or_default();
         options.insert("include_usage".into(), serde_json::Value::Bool(true));
         serde_json::Value::Object(options).to_string()
@@ -175,7 +224,14 @@ mod tests {
     fn raw_needs() {
         let body = br#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}],"tools":[{"type":"function"}],"response_format":{"type":"json_object"}}"#;
         let raw = RawRequest::parse(body).unwrap();
-        assert_eq!(Needs::of_raw(ApiFormat::Openai, &raw), Needs { tools: true, vision: true, json: true });
+        assert_eq!(
+            Needs::of_raw(ApiFormat::Openai, &raw),
+            Needs {
+                tools: true,
+                vision: true,
+                json: true
+            }
+        );
         let raw = RawRequest::parse(br#"{"model":"m","messages":[],"tools":[ ]}"#).unwrap();
         assert_eq!(Needs::of_raw(ApiFormat::Openai, &raw), Needs::default());
         let raw = RawRequest::parse(br#"{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{}}]}]}"#).unwrap();

@@ -62,12 +62,18 @@ fn gateway_headers(ctx: &RequestCtx, cand: &Candidate) -> Vec<(&'static str, Str
     vec![
         ("x-gateway-provider", cand.provider.id.clone()),
         ("x-gateway-model", cand.model.clone()),
-        ("x-gateway-retries", ctx.attempts.saturating_sub(1).to_string()),
+        (
+            "x-gateway-retries",
+            ctx.attempts.saturating_sub(1).to_string(),
+        ),
     ]
 }
 
 /// Sends the upstream response to the client.
-#[expect(clippy::too_many_arguments, reason = "one call site; the pieces are unrelated")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the pieces are unrelated"
+)]
 pub async fn forward(
     app: &App,
     session: &mut Session,
@@ -79,10 +85,14 @@ pub async fn forward(
     deadline: Instant,
     idle: Duration,
 ) -> Result<(), Failure> {
-    let is_sse = resp.header("content-type").is_some_and(|c| c.starts_with("text/event-stream"));
+    let is_sse = resp
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("text/event-stream"));
     if ctx.stream && is_sse && (200..300).contains(&resp.status) {
         let relay = match (mode, call.inbound) {
-            (Mode::Passthrough { inject_usage }, ApiFormat::Openai) => Relay::OpenAi(OpenAiStreamObserver::new(inject_usage)),
+            (Mode::Passthrough { inject_usage }, ApiFormat::Openai) => {
+                Relay::OpenAi(OpenAiStreamObserver::new(inject_usage))
+            }
             (Mode::Passthrough { .. }, _) => Relay::Anthropic(AnthropicPassthrough::new()),
             (Mode::Translate, inbound) => Relay::Translate(Box::new(StreamTranslator::new(
                 Codec(cand.provider.format).stream_decoder(),
@@ -120,13 +130,20 @@ async fn forward_whole(
                 return Err(GatewayError::new(ErrorKind::Timeout, "the provider's response did not finish before the deadline (x-gateway-timeout)").into());
             }
             Ok(Err(e)) => {
-                let msg = format!("provider `{}` broke the connection mid-response: {e}", cand.provider.id);
+                let msg = format!(
+                    "provider `{}` broke the connection mid-response: {e}",
+                    cand.provider.id
+                );
                 return Err(GatewayError::new(ErrorKind::BadGateway, msg).into());
             }
             Ok(Ok(None)) => break,
             Ok(Ok(Some(chunk))) => {
                 if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(GatewayError::new(ErrorKind::BadGateway, "the provider's response is too large").into());
+                    return Err(GatewayError::new(
+                        ErrorKind::BadGateway,
+                        "the provider's response is too large",
+                    )
+                    .into());
                 }
                 buf.extend_from_slice(&chunk);
             }
@@ -134,7 +151,10 @@ async fn forward_whole(
     }
     let status = resp.status;
     let ok = (200..300).contains(&status);
-    let upstream_type = resp.header("content-type").unwrap_or("application/json").to_string();
+    let upstream_type = resp
+        .header("content-type")
+        .unwrap_or("application/json")
+        .to_string();
     let retry_after = resp.header("retry-after").map(str::to_string);
     app.client.release(resp).await;
     let body = buf.freeze();
@@ -142,21 +162,40 @@ async fn forward_whole(
         (Mode::Passthrough { .. }, true) => {
             let usage = match call.inbound {
                 ApiFormat::Openai => usage_of_json(&body),
-                _ => Codec(call.inbound).decode_response(&body).ok().map(|r| Usage::from(r.usage)),
+                _ => Codec(call.inbound)
+                    .decode_response(&body)
+                    .ok()
+                    .map(|r| Usage::from(r.usage)),
             };
             (body, upstream_type, usage)
         }
         (Mode::Passthrough { .. }, false) => (body, upstream_type, None),
         (Mode::Translate, true) => {
-            let decoded = Codec(cand.provider.format).decode_response(&body).map_err(|e| {
-                GatewayError::new(ErrorKind::BadGateway, format!("provider `{}` sent a response the gateway cannot read: {}", cand.provider.id, e.message))
-            })?;
+            let decoded = Codec(cand.provider.format)
+                .decode_response(&body)
+                .map_err(|e| {
+                    GatewayError::new(
+                        ErrorKind::BadGateway,
+                        format!(
+                            "provider `{}` sent a response the gateway cannot read: {}",
+                            cand.provider.id, e.message
+                        ),
+                    )
+                })?;
             let out = Codec(call.inbound).encode_response(&decoded);
-            (Bytes::from(out), "application/json".to_string(), Some(Usage::from(decoded.usage)))
+            (
+                Bytes::from(out),
+                "application/json".to_string(),
+                Some(Usage::from(decoded.usage)),
+            )
         }
         (Mode::Translate, false) => {
             let info = Codec(cand.provider.format).decode_error(status, &body);
-            (Bytes::from(Codec(call.inbound).encode_error(&info)), "application/json".to_string(), None)
+            (
+                Bytes::from(Codec(call.inbound).encode_error(&info)),
+                "application/json".to_string(),
+                None,
+            )
         }
     };
     let mut extra = gateway_headers(ctx, cand);
@@ -169,7 +208,9 @@ async fn forward_whole(
     if let Some(v) = retry_after {
         extra.push(("retry-after", v));
     }
-    respond::send(session, ctx, status, &content_type, body, &extra).await.map_err(|_| Failure::ClientGone)
+    respond::send(session, ctx, status, &content_type, body, &extra)
+        .await
+        .map_err(|_| Failure::ClientGone)
 }
 
 #[expect(clippy::too_many_arguments, reason = "called once, from `forward`")]
@@ -196,7 +237,10 @@ async fn forward_sse(
         h.insert_header(name, value).map_err(write_err)?;
     }
     ctx.status = resp.status;
-    session.write_response_header(Box::new(h), false).await.map_err(write_err)?;
+    session
+        .write_response_header(Box::new(h), false)
+        .await
+        .map_err(write_err)?;
     let mut first_chunk = true;
     let completed = loop {
         // Data already buffered needs no timer and no client watch (which costs a read).
@@ -228,7 +272,10 @@ async fn forward_sse(
                     }
                 };
                 if !out.is_empty() {
-                    session.write_response_body(Some(out.freeze()), false).await.map_err(write_err)?;
+                    session
+                        .write_response_body(Some(out.freeze()), false)
+                        .await
+                        .map_err(write_err)?;
                 }
                 match end {
                     None => continue,
@@ -241,19 +288,43 @@ async fn forward_sse(
             Ok(Ok(Some(_))) => continue,
             Ok(Ok(None)) => {
                 let tail = relay.finish();
-                session.write_response_body(Some(tail), true).await.map_err(write_err)?;
+                session
+                    .write_response_body(Some(tail), true)
+                    .await
+                    .map_err(write_err)?;
                 break true;
             }
-            Ok(Err(e)) => ("upstream_stream_error", 502, format!("provider `{}` broke the stream: {e}", cand.provider.id)),
-            Err(_) if Instant::now() >= deadline => {
-                ("timeout", 504, "the stream did not finish before the deadline (x-gateway-timeout)".to_string())
-            }
-            Err(_) => ("stream_idle_timeout", 504, format!("provider `{}` sent nothing for {} ms", cand.provider.id, idle.as_millis())),
+            Ok(Err(e)) => (
+                "upstream_stream_error",
+                502,
+                format!("provider `{}` broke the stream: {e}", cand.provider.id),
+            ),
+            Err(_) if Instant::now() >= deadline => (
+                "timeout",
+                504,
+                "the stream did not finish before the deadline (x-gateway-timeout)".to_string(),
+            ),
+            Err(_) => (
+                "stream_idle_timeout",
+                504,
+                format!(
+                    "provider `{}` sent nothing for {} ms",
+                    cand.provider.id,
+                    idle.as_millis()
+                ),
+            ),
         };
         let (code, status, message) = failure;
         ctx.error = Some(code);
-        let event = relay.fail(&ErrorInfo { status, message, code: Some(code.to_string()) });
-        session.write_response_body(Some(event), true).await.map_err(write_err)?;
+        let event = relay.fail(&ErrorInfo {
+            status,
+            message,
+            code: Some(code.to_string()),
+        });
+        session
+            .write_response_body(Some(event), true)
+            .await
+            .map_err(write_err)?;
         break false;
     };
     record_usage(ctx, cand, relay.usage());
@@ -267,7 +338,11 @@ async fn forward_sse(
 fn format_cost(cost: f64) -> String {
     let s = format!("{cost:.10}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() { "0".into() } else { s.to_string() }
+    if s.is_empty() {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]

@@ -37,10 +37,20 @@ pub struct Endpoint {
 /// The LLM endpoint served at `path`, if any.
 pub fn endpoint_for(path: &str) -> Option<Endpoint> {
     let (op, format, label) = match path {
-        "/v1/chat/completions" | "/chat/completions" => (Operation::ChatCompletions, ApiFormat::Openai, "chat_completions"),
-        "/v1/messages" | "/messages" => (Operation::ChatCompletions, ApiFormat::Anthropic, "messages"),
-        "/v1/completions" | "/completions" => (Operation::Completions, ApiFormat::Openai, "completions"),
-        "/v1/embeddings" | "/embeddings" => (Operation::Embeddings, ApiFormat::Openai, "embeddings"),
+        "/v1/chat/completions" | "/chat/completions" => (
+            Operation::ChatCompletions,
+            ApiFormat::Openai,
+            "chat_completions",
+        ),
+        "/v1/messages" | "/messages" => {
+            (Operation::ChatCompletions, ApiFormat::Anthropic, "messages")
+        }
+        "/v1/completions" | "/completions" => {
+            (Operation::Completions, ApiFormat::Openai, "completions")
+        }
+        "/v1/embeddings" | "/embeddings" => {
+            (Operation::Embeddings, ApiFormat::Openai, "embeddings")
+        }
         _ => return None,
     };
     Some(Endpoint { op, format, label })
@@ -54,14 +64,30 @@ fn error_format(format: ApiFormat) -> ErrorFormat {
 }
 
 /// Serves one LLM call; always answers from here (`Ok(true)`), or reports the client gone.
-pub async fn handle(app: &App, session: &mut Session, ctx: &mut RequestCtx, ep: Endpoint) -> pingora::Result<bool> {
+pub async fn handle(
+    app: &App,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    ep: Endpoint,
+) -> pingora::Result<bool> {
     ctx.endpoint = ep.label;
     let format = error_format(ep.format);
     if session.req_header().method.as_str() != "POST" {
-        let e = GatewayError::new(ErrorKind::MethodNotAllowed, "This endpoint only answers POST.");
+        let e = GatewayError::new(
+            ErrorKind::MethodNotAllowed,
+            "This endpoint only answers POST.",
+        );
         ctx.error = Some(e.kind.code());
         let body = Bytes::from(e.render(format));
-        respond::send(session, ctx, 405, "application/json", body, &[("allow", "POST".into())]).await?;
+        respond::send(
+            session,
+            ctx,
+            405,
+            "application/json",
+            body,
+            &[("allow", "POST".into())],
+        )
+        .await?;
         return Ok(true);
     }
     let snap = app.snapshot.load_full();
@@ -74,20 +100,31 @@ pub async fn handle(app: &App, session: &mut Session, ctx: &mut RequestCtx, ep: 
         Err(Failure::ClientGone) => {
             ctx.status = 499;
             ctx.error = Some(ErrorKind::ClientClosed.code());
-            Err(Error::explain(ErrorType::ConnectionClosed, "client closed the connection").into_down())
+            Err(
+                Error::explain(ErrorType::ConnectionClosed, "client closed the connection")
+                    .into_down(),
+            )
         }
     }
 }
 
-async fn run(app: &App, snap: &Snapshot, session: &mut Session, ctx: &mut RequestCtx, ep: Endpoint) -> Result<(), Failure> {
+async fn run(
+    app: &App,
+    snap: &Snapshot,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    ep: Endpoint,
+) -> Result<(), Failure> {
     let tenant = auth::authenticate(snap, session.req_header())?;
     ctx.tenant = tenant.as_ref().map(|t| t.id.clone());
     body::check_json_content_type(session)?;
     let deadline = deadline_of(session, snap)?;
-    let body = body::read_body(session, snap.max_body_bytes).await.map_err(|e| match e {
-        BodyError::Reject(e) => Failure::Respond(e),
-        BodyError::ClientGone => Failure::ClientGone,
-    })?;
+    let body = body::read_body(session, snap.max_body_bytes)
+        .await
+        .map_err(|e| match e {
+            BodyError::Reject(e) => Failure::Respond(e),
+            BodyError::ClientGone => Failure::ClientGone,
+        })?;
     let raw = RawRequest::parse(&body)?;
     let summary = raw.summary()?;
     match ep.op {
@@ -96,17 +133,36 @@ async fn run(app: &App, snap: &Snapshot, session: &mut Session, ctx: &mut Reques
         Operation::Embeddings => {
             raw.require("input", JsonKind::StringOrArray)?;
             if summary.stream {
-                return Err(GatewayError::new(ErrorKind::BadRequest, "embeddings cannot be streamed").with_param("stream").into());
+                return Err(GatewayError::new(
+                    ErrorKind::BadRequest,
+                    "embeddings cannot be streamed",
+                )
+                .with_param("stream")
+                .into());
             }
         }
     }
     ctx.requested_model = Some(summary.model.clone());
     ctx.stream = summary.stream;
     let candidates = routing::resolve(snap, &summary.model)?;
-    let translate = ep.op == Operation::ChatCompletions && candidates.iter().any(|c| c.provider.format != ep.format);
-    let ir = if translate { Some(Codec(ep.format).decode_request(&body)?) } else { None };
-    let needs = ir.as_ref().map_or_else(|| Needs::of_raw(ep.format, &raw), Needs::of_ir);
-    let call = Call { inbound: ep.format, op: ep.op, body: &body, raw, summary, ir };
+    let translate = ep.op == Operation::ChatCompletions
+        && candidates.iter().any(|c| c.provider.format != ep.format);
+    let ir = if translate {
+        Some(Codec(ep.format).decode_request(&body)?)
+    } else {
+        None
+    };
+    let needs = ir
+        .as_ref()
+        .map_or_else(|| Needs::of_raw(ep.format, &raw), Needs::of_ir);
+    let call = Call {
+        inbound: ep.format,
+        op: ep.op,
+        body: &body,
+        raw,
+        summary,
+        ir,
+    };
 
     let failover = !session
         .req_header()
@@ -143,7 +199,11 @@ async fn run(app: &App, snap: &Snapshot, session: &mut Session, ctx: &mut Reques
             }
         };
         ctx.attempts += 1;
-        let ttft_limit = cand.provider.ttft_ms.or(snap.timeouts.ttft_ms).map(Duration::from_millis);
+        let ttft_limit = cand
+            .provider
+            .ttft_ms
+            .or(snap.timeouts.ttft_ms)
+            .map(Duration::from_millis);
         let header_deadline = ttft_limit.map_or(deadline, |t| deadline.min(Instant::now() + t));
         let connect = Duration::from_millis(snap.timeouts.connect_ms);
         let label = ctx.provider.clone().unwrap_or_else(|| Arc::from(""));
@@ -160,21 +220,31 @@ async fn run(app: &App, snap: &Snapshot, session: &mut Session, ctx: &mut Reques
                 app.metrics.attempt(&label, "ttft_timeout");
                 last_error = Some(GatewayError::new(
                     ErrorKind::Timeout,
-                    format!("provider `{}` sent no response within its time-to-first-token limit", cand.provider.id),
+                    format!(
+                        "provider `{}` sent no response within its time-to-first-token limit",
+                        cand.provider.id
+                    ),
                 ));
                 continue;
             }
             Ok(Err(e)) => {
                 app.metrics.attempt(&label, "connect_error");
-                last_error = Some(GatewayError::new(ErrorKind::BadGateway, format!("provider `{}`: {e}", cand.provider.id)));
+                last_error = Some(GatewayError::new(
+                    ErrorKind::BadGateway,
+                    format!("provider `{}`: {e}", cand.provider.id),
+                ));
                 continue;
             }
             Ok(Ok(resp)) => resp,
         };
         let failed = resp.status >= 500 || resp.status == 429;
-        app.metrics.attempt(&label, if failed { "http_error" } else { "ok" });
+        app.metrics
+            .attempt(&label, if failed { "http_error" } else { "ok" });
         if failed && !is_last {
-            last_error = Some(GatewayError::new(ErrorKind::BadGateway, format!("provider `{}` answered {}", cand.provider.id, resp.status)));
+            last_error = Some(GatewayError::new(
+                ErrorKind::BadGateway,
+                format!("provider `{}` answered {}", cand.provider.id, resp.status),
+            ));
             continue;
         }
         ctx.ttft = Some(ctx.started.elapsed());
@@ -184,26 +254,45 @@ async fn run(app: &App, snap: &Snapshot, session: &mut Session, ctx: &mut Reques
     if last_error.is_none() && !refusals.is_empty() {
         return Err(GatewayError::new(
             ErrorKind::BadRequest,
-            format!("no candidate can serve this request without dropping part of it: {}", refusals.join("; ")),
+            format!(
+                "no candidate can serve this request without dropping part of it: {}",
+                refusals.join("; ")
+            ),
         )
         .with_param("model")
         .into());
     }
-    Err(last_error.unwrap_or_else(|| GatewayError::new(ErrorKind::Unavailable, "no provider could take the request")).into())
+    Err(last_error
+        .unwrap_or_else(|| {
+            GatewayError::new(ErrorKind::Unavailable, "no provider could take the request")
+        })
+        .into())
 }
 
 /// The `x-gateway-timeout` header in seconds, if valid.
 fn header_timeout(session: &Session) -> Result<Option<f64>, GatewayError> {
-    let Some(v) = session.req_header().headers.get("x-gateway-timeout") else { return Ok(None) };
-    let secs = v.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()).filter(|s| s.is_finite() && *s > 0.0);
+    let Some(v) = session.req_header().headers.get("x-gateway-timeout") else {
+        return Ok(None);
+    };
+    let secs = v
+        .to_str()
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0);
     match secs {
         Some(s) => Ok(Some(s.min(86_400.0))),
-        None => Err(GatewayError::new(ErrorKind::BadRequest, "x-gateway-timeout must be a positive number of seconds")),
+        None => Err(GatewayError::new(
+            ErrorKind::BadRequest,
+            "x-gateway-timeout must be a positive number of seconds",
+        )),
     }
 }
 
 fn deadline_secs(session: &Session, snap: &Snapshot) -> f64 {
-    header_timeout(session).ok().flatten().unwrap_or(snap.timeouts.default_total_ms as f64 / 1000.0)
+    header_timeout(session)
+        .ok()
+        .flatten()
+        .unwrap_or(snap.timeouts.default_total_ms as f64 / 1000.0)
 }
 
 fn deadline_of(session: &Session, snap: &Snapshot) -> Result<Instant, GatewayError> {
@@ -214,6 +303,8 @@ fn deadline_of(session: &Session, snap: &Snapshot) -> Result<Instant, GatewayErr
 fn timeout_error(secs: f64) -> GatewayError {
     GatewayError::new(
         ErrorKind::Timeout,
-        format!("the provider did not answer within {secs}s (x-gateway-timeout header or resilience.timeout.default_total_ms)"),
+        format!(
+            "the provider did not answer within {secs}s (x-gateway-timeout header or resilience.timeout.default_total_ms)"
+        ),
     )
 }

@@ -91,7 +91,10 @@ impl AnthropicPassthrough {
     }
 
     fn observe(&mut self, event: &[u8]) {
-        let interesting = matches!(event_name(event), Some(b"message_start" | b"message_delta" | b"message_stop"));
+        let interesting = matches!(
+            event_name(event),
+            Some(b"message_start" | b"message_delta" | b"message_stop")
+        );
         if interesting {
             self.decoder.decode_event(event, &mut self.events);
             for e in self.events.drain(..) {
@@ -125,6 +128,10 @@ impl AnthropicPassthrough {
 
 impl From<crate::translate::ir::Usage> for Usage {
     fn from(u: crate::translate::ir::Usage) -> Self {
-        Usage { prompt_tokens: u.input_tokens, completion_tokens: u.output_tokens, cached_tokens: u.cached_input_tokens }
+        Usage {
+            prompt_tokens: u.input_tokens,
+            completion_tokens: u.output_tokens,
+            cached_tokens: u.cached_input_tokens,
+        }
     }
 }

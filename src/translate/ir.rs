@@ -29,13 +29,26 @@ pub enum Part {
     Text(String),
     Image(ImageSource),
     /// A call the assistant made; `arguments` is JSON text exactly as the model produced it.
-    ToolCall { id: String, name: String, arguments: String },
+    ToolCall {
+        id: String,
+        name: String,
+        arguments: String,
+    },
     /// The result of a call, sent back by the user side.
-    ToolResult { id: String, content: Vec<Part>, is_error: bool },
+    ToolResult {
+        id: String,
+        content: Vec<Part>,
+        is_error: bool,
+    },
     /// Extended thinking with its signature (kept byte-exact).
-    Thinking { text: String, signature: Option<String> },
+    Thinking {
+        text: String,
+        signature: Option<String>,
+    },
     /// Thinking the provider redacted; opaque data.
-    RedactedThinking { data: String },
+    RedactedThinking {
+        data: String,
+    },
 }
 
 /// One turn of the conversation.
@@ -70,7 +83,11 @@ pub enum ToolChoice {
 pub enum ResponseFormat {
     Text,
     JsonObject,
-    JsonSchema { name: String, schema: Value, strict: Option<bool> },
+    JsonSchema {
+        name: String,
+        schema: Value,
+        strict: Option<bool>,
+    },
 }
 
 /// A chat request.
@@ -153,13 +170,20 @@ pub enum Event {
     /// The signature of the thinking so far.
     ThinkingSignature(String),
     /// A tool call begins.
-    ToolCallStart { index: u32, id: String, name: String },
+    ToolCallStart {
+        index: u32,
+        id: String,
+        name: String,
+    },
     /// A fragment of a tool call's JSON arguments.
     ToolCallDelta { index: u32, arguments: String },
     /// Usage so far (the last one wins).
     Usage(Usage),
     /// Generation finished.
-    Finish { reason: FinishReason, stop_sequence: Option<String> },
+    Finish {
+        reason: FinishReason,
+        stop_sequence: Option<String>,
+    },
     /// The provider reported an error mid-stream.
     Error(ErrorInfo),
 }
@@ -186,7 +210,9 @@ impl Request {
         self.messages.iter().any(|m| {
             m.parts.iter().any(|p| match p {
                 Part::Image(_) => true,
-                Part::ToolResult { content, .. } => content.iter().any(|c| matches!(c, Part::Image(_))),
+                Part::ToolResult { content, .. } => {
+                    content.iter().any(|c| matches!(c, Part::Image(_)))
+                }
                 _ => false,
             })
         })

@@ -26,10 +26,15 @@ async fn run_script(script: &str, args: &[String]) -> String {
     let python = std::env::var("LLMGW_PYTHON").unwrap_or_else(|_| "python3".into());
     let path = format!("{}/tests/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
     let args = args.to_vec();
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new(&python).arg(&path).args(&args).output())
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("cannot run python ({e}); run scripts/test.sh or set LLMGW_PYTHON"));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&python)
+            .arg(&path)
+            .args(&args)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("cannot run python ({e}); run scripts/test.sh or set LLMGW_PYTHON"));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -43,7 +48,10 @@ async fn run_script(script: &str, args: &[String]) -> String {
 async fn openai_python_sdk_chat_and_stream() {
     let gw = Gateway::start(DEMO).await;
     let out = run_script("openai_sdk.py", &[gw.url("/v1")]).await;
-    assert!(out.contains("chat ok") && out.contains("stream ok"), "{out}");
+    assert!(
+        out.contains("chat ok") && out.contains("stream ok"),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,9 +61,19 @@ async fn openai_python_sdk_against_an_anthropic_provider() {
     assert!(out.contains("streamed parallel tool calls ok"), "{out}");
     let log = gw.mocks["anth"].log();
     assert!(log.iter().all(|e| e.path == "/v1/messages"), "{log:?}");
-    assert!(log.iter().all(|e| e.headers.contains_key("anthropic-version")));
+    assert!(
+        log.iter()
+            .all(|e| e.headers.contains_key("anthropic-version"))
+    );
     // The tool result went back as a tool_result block with the same id.
-    let round_trip = log.iter().find(|e| e.body.as_ref().is_some_and(|b| b.to_string().contains("tool_result"))).unwrap();
+    let round_trip = log
+        .iter()
+        .find(|e| {
+            e.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains("tool_result"))
+        })
+        .unwrap();
     let body = round_trip.body.as_ref().unwrap().to_string();
     let first_call = log.iter().find(|e| e.model == "tool-call").unwrap();
     assert!(first_call.body.as_ref().unwrap()["tools"][0]["input_schema"].is_object());
@@ -68,10 +86,31 @@ async fn openai_python_sdk_against_a_gemini_provider() {
     let out = run_script("openai_sdk_translate.py", &[gw.url("/v1"), "gem".into()]).await;
     assert!(out.contains("streamed parallel tool calls ok"), "{out}");
     let log = gw.mocks["gem"].log();
-    assert!(log.iter().any(|e| e.path.ends_with(":streamGenerateContent")), "{log:?}");
-    assert!(log.iter().any(|e| e.path.ends_with(":generateContent")), "{log:?}");
-    let round_trip = log.iter().find(|e| e.body.as_ref().is_some_and(|b| b.to_string().contains("functionResponse"))).unwrap();
-    assert!(round_trip.body.as_ref().unwrap().to_string().contains("get_weather"));
+    assert!(
+        log.iter()
+            .any(|e| e.path.ends_with(":streamGenerateContent")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|e| e.path.ends_with(":generateContent")),
+        "{log:?}"
+    );
+    let round_trip = log
+        .iter()
+        .find(|e| {
+            e.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains("functionResponse"))
+        })
+        .unwrap();
+    assert!(
+        round_trip
+            .body
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("get_weather")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,7 +119,24 @@ async fn anthropic_python_sdk_against_an_openai_provider() {
     let out = run_script("anthropic_sdk.py", &[gw.url(""), "oa".into()]).await;
     assert!(out.contains("streamed parallel tool use ok"), "{out}");
     let log = gw.mocks["oa"].log();
-    assert!(log.iter().all(|e| e.path == "/v1/chat/completions"), "{log:?}");
-    let round_trip = log.iter().find(|e| e.body.as_ref().is_some_and(|b| b.to_string().contains("\"tool\""))).unwrap();
-    assert!(round_trip.body.as_ref().unwrap().to_string().contains("tool_call_id"));
+    assert!(
+        log.iter().all(|e| e.path == "/v1/chat/completions"),
+        "{log:?}"
+    );
+    let round_trip = log
+        .iter()
+        .find(|e| {
+            e.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains("\"tool\""))
+        })
+        .unwrap();
+    assert!(
+        round_trip
+            .body
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("tool_call_id")
+    );
 }

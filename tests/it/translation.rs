@@ -33,19 +33,36 @@ capabilities = ["streaming"]
 }
 
 async fn post(gw: &Gateway, path: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new().post(gw.url(path)).header("x-api-key", "anything").json(body).send().await.unwrap()
+    reqwest::Client::new()
+        .post(gw.url(path))
+        .header("x-api-key", "anything")
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_errors_use_anthropic_shape() {
     let mock = Mock::start().await;
     let gw = Gateway::start(&config(&mock)).await;
-    let r = post(&gw, "/v1/messages", &json!({"model": "nope", "max_tokens": 5, "messages": []})).await;
+    let r = post(
+        &gw,
+        "/v1/messages",
+        &json!({"model": "nope", "max_tokens": 5, "messages": []}),
+    )
+    .await;
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["type"], "error");
     assert_eq!(v["error"]["type"], "not_found_error");
-    let r = reqwest::Client::new().post(gw.url("/v1/messages")).header("content-type", "application/json").body("{oops").send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(gw.url("/v1/messages"))
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["type"], "invalid_request_error");
@@ -87,7 +104,10 @@ async fn capability_gate_refuses_instead_of_downgrading() {
     let r = gw.post("/v1/chat/completions", &body).await;
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
-    assert!(v["error"]["message"].as_str().unwrap().contains("tools"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("tools"),
+        "{v}"
+    );
     assert!(mock.log().is_empty());
 }
 
@@ -96,7 +116,12 @@ async fn provider_errors_are_translated_to_the_callers_format() {
     let mock = Mock::start().await;
     let gw = Gateway::start(&config(&mock)).await;
     // OpenAI client, Anthropic provider answering 429.
-    let r = gw.post("/v1/chat/completions", &json!({"model": "anth/fail-429", "messages": [{"role": "user", "content": "x"}]})).await;
+    let r = gw
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "anth/fail-429", "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
     let v: Value = r.json().await.unwrap();
@@ -114,7 +139,12 @@ async fn cut_translated_stream_ends_with_an_error_event_not_a_clean_finish() {
     let mock = Mock::start().await;
     let gw = Gateway::start(&config(&mock)).await;
     let body = json!({"model": "anth/stream-cut", "stream": true, "messages": [{"role": "user", "content": "one two three four five six"}]});
-    let text = gw.post("/v1/chat/completions", &body).await.text().await.unwrap();
+    let text = gw
+        .post("/v1/chat/completions", &body)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("\"error\""), "{text}");
     assert!(!text.contains("[DONE]"), "{text}");
     assert!(!text.contains("\"finish_reason\":\"stop\""), "{text}");

@@ -6,7 +6,9 @@ mod response;
 mod stream;
 
 pub use request::{decode_request, encode_request};
-pub use response::{decode_error, decode_response, encode_error, encode_response, finish_reason_str};
+pub use response::{
+    decode_error, decode_response, encode_error, encode_response, finish_reason_str,
+};
 pub use stream::{StreamDecoder, StreamEncoder};
 
 use crate::errors::{ErrorKind, GatewayError};

@@ -6,27 +6,55 @@ use serde_json::{Map, Value, json};
 use super::bad;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::translate::EncodeOptions;
-use crate::translate::ir::{ImageSource, Message, Part, Request, ResponseFormat, Role, Tool, ToolChoice};
+use crate::translate::ir::{
+    ImageSource, Message, Part, Request, ResponseFormat, Role, Tool, ToolChoice,
+};
 
 /// Decodes a `/v1/chat/completions` body.
 pub fn decode_request(body: &[u8]) -> Result<Request, GatewayError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| GatewayError::new(ErrorKind::InvalidJson, format!("request body is not valid JSON: {e}")))?;
-    let obj = v.as_object().ok_or_else(|| GatewayError::new(ErrorKind::InvalidJson, "request body must be a JSON object"))?;
-    let model = obj.get("model").and_then(Value::as_str).ok_or_else(|| bad("model", "`model` is required and must be a string"))?;
-    let raw_messages = obj.get("messages").and_then(Value::as_array).ok_or_else(|| bad("messages", "`messages` is required and must be an array"))?;
-    let mut req = Request { model: model.to_string(), ..Request::default() };
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        GatewayError::new(
+            ErrorKind::InvalidJson,
+            format!("request body is not valid JSON: {e}"),
+        )
+    })?;
+    let obj = v.as_object().ok_or_else(|| {
+        GatewayError::new(ErrorKind::InvalidJson, "request body must be a JSON object")
+    })?;
+    let model = obj
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("model", "`model` is required and must be a string"))?;
+    let raw_messages = obj
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("messages", "`messages` is required and must be an array"))?;
+    let mut req = Request {
+        model: model.to_string(),
+        ..Request::default()
+    };
     for m in raw_messages {
         decode_message(m, &mut req)?;
     }
     if let Some(tools) = obj.get("tools").and_then(Value::as_array) {
         for t in tools {
-            let f = t.get("function").ok_or_else(|| bad("tools", "each tool needs a `function`"))?;
-            let name = f.get("name").and_then(Value::as_str).ok_or_else(|| bad("tools", "each tool function needs a `name`"))?;
+            let f = t
+                .get("function")
+                .ok_or_else(|| bad("tools", "each tool needs a `function`"))?;
+            let name = f
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("tools", "each tool function needs a `name`"))?;
             req.tools.push(Tool {
                 name: name.to_string(),
-                description: f.get("description").and_then(Value::as_str).map(str::to_string),
-                parameters: f.get("parameters").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                description: f
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                parameters: f
+                    .get("parameters")
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
             });
         }
     }
@@ -40,7 +68,12 @@ pub fn decode_request(body: &[u8]) -> Result<Request, GatewayError> {
         },
         Some(v) => match v.pointer("/function/name").and_then(Value::as_str) {
             Some(name) => Some(ToolChoice::Tool(name.to_string())),
-            None => return Err(bad("tool_choice", "tool_choice object needs `function.name`")),
+            None => {
+                return Err(bad(
+                    "tool_choice",
+                    "tool_choice object needs `function.name`",
+                ));
+            }
         },
     };
     req.parallel_tool_calls = obj.get("parallel_tool_calls").and_then(Value::as_bool);
@@ -53,7 +86,11 @@ pub fn decode_request(body: &[u8]) -> Result<Request, GatewayError> {
     req.top_p = obj.get("top_p").and_then(Value::as_f64);
     req.stop = match obj.get("stop") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => Vec::new(),
     };
     req.stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
@@ -65,12 +102,21 @@ pub fn decode_request(body: &[u8]) -> Result<Request, GatewayError> {
             Some("json_schema") => {
                 let js = rf.get("json_schema").cloned().unwrap_or_default();
                 Some(ResponseFormat::JsonSchema {
-                    name: js.get("name").and_then(Value::as_str).unwrap_or("response").to_string(),
+                    name: js
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("response")
+                        .to_string(),
                     schema: js.get("schema").cloned().unwrap_or_else(|| json!({})),
                     strict: js.get("strict").and_then(Value::as_bool),
                 })
             }
-            _ => return Err(bad("response_format", "response_format.type must be text, json_object or json_schema")),
+            _ => {
+                return Err(bad(
+                    "response_format",
+                    "response_format.type must be text, json_object or json_schema",
+                ));
+            }
         },
     };
     req.user = obj.get("user").and_then(Value::as_str).map(str::to_string);
@@ -78,7 +124,10 @@ pub fn decode_request(body: &[u8]) -> Result<Request, GatewayError> {
 }
 
 fn decode_message(m: &Value, req: &mut Request) -> Result<(), GatewayError> {
-    let role = m.get("role").and_then(Value::as_str).ok_or_else(|| bad("messages", "each message needs a `role`"))?;
+    let role = m
+        .get("role")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("messages", "each message needs a `role`"))?;
     let content = m.get("content");
     match role {
         "system" | "developer" => {
@@ -87,7 +136,10 @@ fn decode_message(m: &Value, req: &mut Request) -> Result<(), GatewayError> {
                 req.system.push(text);
             }
         }
-        "user" => req.messages.push(Message { role: Role::User, parts: content_parts(content)? }),
+        "user" => req.messages.push(Message {
+            role: Role::User,
+            parts: content_parts(content)?,
+        }),
         "assistant" => {
             let mut parts = match content {
                 None | Some(Value::Null) => Vec::new(),
@@ -96,18 +148,43 @@ fn decode_message(m: &Value, req: &mut Request) -> Result<(), GatewayError> {
             if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
                 for c in calls {
                     parts.push(Part::ToolCall {
-                        id: c.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
-                        name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                        arguments: c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or_default().to_string(),
+                        id: c
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        name: c
+                            .pointer("/function/name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        arguments: c
+                            .pointer("/function/arguments")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
                     });
                 }
             }
-            req.messages.push(Message { role: Role::Assistant, parts });
+            req.messages.push(Message {
+                role: Role::Assistant,
+                parts,
+            });
         }
         "tool" => {
-            let id = m.get("tool_call_id").and_then(Value::as_str).ok_or_else(|| bad("messages", "a `tool` message needs `tool_call_id`"))?;
-            let result = Part::ToolResult { id: id.to_string(), content: content_parts(content)?, is_error: false };
-            req.messages.push(Message { role: Role::Tool, parts: vec![result] });
+            let id = m
+                .get("tool_call_id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("messages", "a `tool` message needs `tool_call_id`"))?;
+            let result = Part::ToolResult {
+                id: id.to_string(),
+                content: content_parts(content)?,
+                is_error: false,
+            };
+            req.messages.push(Message {
+                role: Role::Tool,
+                parts: vec![result],
+            });
         }
         other => return Err(bad("messages", format!("unknown message role `{other}`"))),
     }
@@ -118,7 +195,11 @@ fn decode_message(m: &Value, req: &mut Request) -> Result<(), GatewayError> {
 fn text_of(content: Option<&Value>) -> String {
     match content {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join("\n"),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
         _ => String::new(),
     }
 }
@@ -128,13 +209,21 @@ fn content_parts(content: Option<&Value>) -> Result<Vec<Part>, GatewayError> {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![Part::Text(s.clone())]),
         Some(Value::Array(items)) => items.iter().map(content_part).collect(),
-        Some(_) => Err(bad("messages", "message `content` must be a string or an array of parts")),
+        Some(_) => Err(bad(
+            "messages",
+            "message `content` must be a string or an array of parts",
+        )),
     }
 }
 
 fn content_part(p: &Value) -> Result<Part, GatewayError> {
     match p.get("type").and_then(Value::as_str) {
-        Some("text") => Ok(Part::Text(p.get("text").and_then(Value::as_str).unwrap_or_default().to_string())),
+        Some("text") => Ok(Part::Text(
+            p.get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        )),
         Some("image_url") => {
             let url = p
                 .pointer("/image_url/url")
@@ -143,7 +232,10 @@ fn content_part(p: &Value) -> Result<Part, GatewayError> {
                 .ok_or_else(|| bad("messages", "an image_url part needs `image_url.url`"))?;
             Ok(Part::Image(parse_image_url(url)))
         }
-        Some(other) => Err(bad("messages", format!("content part type `{other}` is not supported"))),
+        Some(other) => Err(bad(
+            "messages",
+            format!("content part type `{other}` is not supported"),
+        )),
         None => Err(bad("messages", "each content part needs a `type`")),
     }
 }
@@ -153,7 +245,10 @@ fn parse_image_url(url: &str) -> ImageSource {
     if let Some(rest) = url.strip_prefix("data:") {
         if let Some((meta, data)) = rest.split_once(',') {
             if let Some(media_type) = meta.strip_suffix(";base64") {
-                return ImageSource::Base64 { media_type: media_type.to_string(), data: data.to_string() };
+                return ImageSource::Base64 {
+                    media_type: media_type.to_string(),
+                    data: data.to_string(),
+                };
             }
         }
     }
@@ -220,7 +315,11 @@ pub fn encode_request(req: &Request, opts: &EncodeOptions) -> Vec<u8> {
         let v = match rf {
             ResponseFormat::Text => json!({"type": "text"}),
             ResponseFormat::JsonObject => json!({"type": "json_object"}),
-            ResponseFormat::JsonSchema { name, schema, strict } => {
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => {
                 let mut js = json!({"name": name, "schema": schema});
                 if let Some(s) = strict {
                     js["strict"] = json!(s);
@@ -243,7 +342,11 @@ fn encode_message(m: &Message, out: &mut Vec<Value>) {
             let mut rest = Vec::new();
             for p in &m.parts {
                 match p {
-                    Part::ToolResult { id, content, is_error } => {
+                    Part::ToolResult {
+                        id,
+                        content,
+                        is_error,
+                    } => {
                         let mut text = content_text(content);
                         if *is_error && !text.starts_with("Error") {
                             text = format!("Error: {text}");
@@ -258,7 +361,11 @@ fn encode_message(m: &Message, out: &mut Vec<Value>) {
             }
         }
         Role::Assistant => {
-            let texts: Vec<&Part> = m.parts.iter().filter(|p| matches!(p, Part::Text(_))).collect();
+            let texts: Vec<&Part> = m
+                .parts
+                .iter()
+                .filter(|p| matches!(p, Part::Text(_)))
+                .collect();
             let calls: Vec<Value> = m
                 .parts
                 .iter()
@@ -270,7 +377,11 @@ fn encode_message(m: &Message, out: &mut Vec<Value>) {
                 })
                 .collect();
             let mut msg = json!({"role": "assistant"});
-            msg["content"] = if texts.is_empty() { Value::Null } else { json!(content_text_refs(&texts)) };
+            msg["content"] = if texts.is_empty() {
+                Value::Null
+            } else {
+                json!(content_text_refs(&texts))
+            };
             if !calls.is_empty() {
                 msg["tool_calls"] = Value::Array(calls);
             }
@@ -280,11 +391,31 @@ fn encode_message(m: &Message, out: &mut Vec<Value>) {
 }
 
 fn content_text(parts: &[Part]) -> String {
-    parts.iter().filter_map(|p| if let Part::Text(t) = p { Some(t.as_str()) } else { None }).collect::<Vec<_>>().join("\n")
+    parts
+        .iter()
+        .filter_map(|p| {
+            if let Part::Text(t) = p {
+                Some(t.as_str())
+            } else {
+                None
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn content_text_refs(parts: &[&Part]) -> String {
-    parts.iter().filter_map(|p| if let Part::Text(t) = p { Some(t.as_str()) } else { None }).collect::<Vec<_>>().join("")
+    parts
+        .iter()
+        .filter_map(|p| {
+            if let Part::Text(t) = p {
+                Some(t.as_str())
+            } else {
+                None
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("")
 }
 
 /// A single text part is sent as a string, anything else as parts.

@@ -45,13 +45,26 @@ pub(super) fn usage_json(u: &Usage) -> Value {
 
 /// Decodes a chat completion.
 pub fn decode_response(body: &[u8]) -> Result<Response, GatewayError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| GatewayError::new(ErrorKind::BadGateway, format!("provider response is not valid JSON: {e}")))?;
-    let choice = v.pointer("/choices/0").ok_or_else(|| GatewayError::new(ErrorKind::BadGateway, "provider response has no choices"))?;
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        GatewayError::new(
+            ErrorKind::BadGateway,
+            format!("provider response is not valid JSON: {e}"),
+        )
+    })?;
+    let choice = v.pointer("/choices/0").ok_or_else(|| {
+        GatewayError::new(ErrorKind::BadGateway, "provider response has no choices")
+    })?;
     let msg = choice.get("message").cloned().unwrap_or_default();
     let mut parts = Vec::new();
-    if let Some(r) = msg.get("reasoning_content").and_then(Value::as_str).filter(|r| !r.is_empty()) {
-        parts.push(Part::Thinking { text: r.to_string(), signature: None });
+    if let Some(r) = msg
+        .get("reasoning_content")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+    {
+        parts.push(Part::Thinking {
+            text: r.to_string(),
+            signature: None,
+        });
     }
     match msg.get("content") {
         Some(Value::String(s)) if !s.is_empty() => parts.push(Part::Text(s.clone())),
@@ -67,22 +80,52 @@ pub fn decode_response(body: &[u8]) -> Result<Response, GatewayError> {
     if let Some(calls) = msg.get("tool_calls").and_then(Value::as_array) {
         for c in calls {
             parts.push(Part::ToolCall {
-                id: c.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
-                name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                arguments: c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or_default().to_string(),
+                id: c
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                name: c
+                    .pointer("/function/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                arguments: c
+                    .pointer("/function/arguments")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             });
         }
     }
-    let refused = msg.get("refusal").and_then(Value::as_str).filter(|r| !r.is_empty());
+    let refused = msg
+        .get("refusal")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty());
     if let Some(r) = refused {
         parts.push(Part::Text(r.to_string()));
     }
-    let finish = choice.get("finish_reason").and_then(Value::as_str).map(parse_finish);
+    let finish = choice
+        .get("finish_reason")
+        .and_then(Value::as_str)
+        .map(parse_finish);
     Ok(Response {
-        id: v.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
-        model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
+        id: v
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        model: v
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         parts,
-        finish: if refused.is_some() { Some(FinishReason::ContentFilter) } else { finish },
+        finish: if refused.is_some() {
+            Some(FinishReason::ContentFilter)
+        } else {
+            finish
+        },
         stop_sequence: None,
         usage: v.get("usage").map(parse_usage).unwrap_or_default(),
         created: v.get("created").and_then(Value::as_u64),
@@ -105,7 +148,13 @@ pub fn encode_response(resp: &Response) -> Vec<u8> {
     let reasoning: String = resp
         .parts
         .iter()
-        .filter_map(|p| if let Part::Thinking { text, .. } = p { Some(text.as_str()) } else { None })
+        .filter_map(|p| {
+            if let Part::Thinking { text, .. } = p {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        })
         .collect();
     let mut message = json!({"role": "assistant", "content": if text.is_empty() && !calls.is_empty() { Value::Null } else { json!(text) }});
     if !calls.is_empty() {
@@ -132,7 +181,9 @@ pub fn encode_response(resp: &Response) -> Vec<u8> {
 
 /// Seconds since the epoch.
 pub(super) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads an OpenAI-style error body (or any text).
@@ -140,13 +191,24 @@ pub fn decode_error(status: u16, body: &[u8]) -> ErrorInfo {
     let v: Option<Value> = serde_json::from_slice(body).ok();
     let err = v.as_ref().and_then(|v| v.get("error"));
     let message = err
-        .and_then(|e| e.get("message").and_then(Value::as_str).or_else(|| e.as_str()))
+        .and_then(|e| {
+            e.get("message")
+                .and_then(Value::as_str)
+                .or_else(|| e.as_str())
+        })
         .map(str::to_string)
         .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(2000).collect());
     let code = err.and_then(|e| {
-        e.get("code").and_then(Value::as_str).or_else(|| e.get("type").and_then(Value::as_str)).map(str::to_string)
+        e.get("code")
+            .and_then(Value::as_str)
+            .or_else(|| e.get("type").and_then(Value::as_str))
+            .map(str::to_string)
     });
-    ErrorInfo { status, message, code }
+    ErrorInfo {
+        status,
+        message,
+        code,
+    }
 }
 
 /// The OpenAI error `type` of a status.

@@ -31,7 +31,9 @@ impl StreamDecoder {
 
 impl crate::translate::StreamDecoder for StreamDecoder {
     fn decode_event(&mut self, event: &[u8], out: &mut Vec<Event>) {
-        let Some(data) = event_data(event) else { return };
+        let Some(data) = event_data(event) else {
+            return;
+        };
         if data.as_ref() == b"[DONE]" {
             self.done = true;
             return;
@@ -41,45 +43,95 @@ impl crate::translate::StreamDecoder for StreamDecoder {
             return;
         };
         if let Some(err) = v.get("error") {
-            let message = err.get("message").and_then(Value::as_str).unwrap_or("provider error").to_string();
-            let code = err.get("code").and_then(Value::as_str).or_else(|| err.get("type").and_then(Value::as_str));
-            out.push(Event::Error(ErrorInfo { status: 502, message, code: code.map(str::to_string) }));
+            let message = err
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("provider error")
+                .to_string();
+            let code = err
+                .get("code")
+                .and_then(Value::as_str)
+                .or_else(|| err.get("type").and_then(Value::as_str));
+            out.push(Event::Error(ErrorInfo {
+                status: 502,
+                message,
+                code: code.map(str::to_string),
+            }));
             return;
         }
         if !self.started {
             self.started = true;
             out.push(Event::Start {
-                id: v.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
-                model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
+                id: v
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                model: v
+                    .get("model")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             });
         }
         if let Some(choice) = v.pointer("/choices/0") {
             let delta = choice.get("delta");
-            if let Some(r) = delta.and_then(|d| d.get("reasoning_content")).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            if let Some(r) = delta
+                .and_then(|d| d.get("reasoning_content"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 out.push(Event::ThinkingDelta(r.to_string()));
             }
-            if let Some(t) = delta.and_then(|d| d.get("content")).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            if let Some(t) = delta
+                .and_then(|d| d.get("content"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 out.push(Event::TextDelta(t.to_string()));
             }
-            if let Some(calls) = delta.and_then(|d| d.get("tool_calls")).and_then(Value::as_array) {
+            if let Some(calls) = delta
+                .and_then(|d| d.get("tool_calls"))
+                .and_then(Value::as_array)
+            {
                 for (pos, c) in calls.iter().enumerate() {
-                    let index = c.get("index").and_then(Value::as_u64).map_or(pos as u32, |i| i as u32);
+                    let index = c
+                        .get("index")
+                        .and_then(Value::as_u64)
+                        .map_or(pos as u32, |i| i as u32);
                     if !self.tool_started.contains(&index) {
                         self.tool_started.push(index);
                         out.push(Event::ToolCallStart {
                             index,
-                            id: c.get("id").and_then(Value::as_str).map_or_else(|| format!("call_{index}"), str::to_string),
-                            name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                            id: c
+                                .get("id")
+                                .and_then(Value::as_str)
+                                .map_or_else(|| format!("call_{index}"), str::to_string),
+                            name: c
+                                .pointer("/function/name")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
                         });
                     }
-                    if let Some(a) = c.pointer("/function/arguments").and_then(Value::as_str).filter(|a| !a.is_empty()) {
-                        out.push(Event::ToolCallDelta { index, arguments: a.to_string() });
+                    if let Some(a) = c
+                        .pointer("/function/arguments")
+                        .and_then(Value::as_str)
+                        .filter(|a| !a.is_empty())
+                    {
+                        out.push(Event::ToolCallDelta {
+                            index,
+                            arguments: a.to_string(),
+                        });
                     }
                 }
             }
             if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
                 self.finished = true;
-                out.push(Event::Finish { reason: parse_finish(reason), stop_sequence: None });
+                out.push(Event::Finish {
+                    reason: parse_finish(reason),
+                    stop_sequence: None,
+                });
             }
         }
         if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
@@ -107,7 +159,15 @@ pub struct StreamEncoder {
 impl StreamEncoder {
     /// `include_usage`: send the usage chunk (the client asked for it).
     pub fn new(include_usage: bool) -> Self {
-        Self { include_usage, id: String::new(), model: String::new(), created: now(), started: false, finished: false, usage: None }
+        Self {
+            include_usage,
+            id: String::new(),
+            model: String::new(),
+            created: now(),
+            started: false,
+            finished: false,
+            usage: None,
+        }
     }
 
     fn chunk(&self, out: &mut Vec<u8>, delta: Value, finish: Option<FinishReason>) {
@@ -165,7 +225,11 @@ impl crate::translate::StreamEncoder for StreamEncoder {
             }
             Event::ToolCallDelta { index, arguments } => {
                 self.ensure_started(out);
-                self.chunk(out, json!({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]}), None);
+                self.chunk(
+                    out,
+                    json!({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]}),
+                    None,
+                );
             }
             Event::Usage(u) => self.usage = Some(*u),
             Event::Finish { reason, .. } => {
