@@ -30,15 +30,6 @@ pub struct Needs {
 }
 
 impl Needs {
-    /// From the decoded IR.
-    pub fn of_ir(req: &Request) -> Needs {
-        Needs {
-            tools: !req.tools.is_empty(),
-            vision: req.has_images(),
-            json: req.wants_json(),
-        }
-    }
-
     /// From the raw body, without decoding it (the same-format fast path).
     pub fn of_raw(format: ApiFormat, raw: &RawRequest<'_>) -> Needs {
         let has = |key: &str, needle: &[u8]| {

@@ -145,24 +145,18 @@ async fn run(
     ctx.requested_model = Some(summary.model.clone());
     ctx.stream = summary.stream;
     let candidates = routing::resolve(snap, &summary.model)?;
-    let translate = ep.op == Operation::ChatCompletions
-        && candidates.iter().any(|c| c.provider.format != ep.format);
-    let ir = if translate {
-        Some(Codec(ep.format).decode_request(&body)?)
-    } else {
-        None
-    };
-    let needs = ir
-        .as_ref()
-        .map_or_else(|| Needs::of_raw(ep.format, &raw), Needs::of_ir);
-    let call = Call {
+    let needs = Needs::of_raw(ep.format, &raw);
+    let mut call = Call {
         inbound: ep.format,
         op: ep.op,
         body: &body,
         raw,
         summary,
-        ir,
+        ir: None,
     };
+    // Decoded into the IR at the first candidate that speaks another format, so a request the
+    // IR cannot hold still reaches same-format providers.
+    let mut decode_error: Option<GatewayError> = None;
 
     let failover = !session
         .req_header()
@@ -190,6 +184,23 @@ async fn run(
                 ),
             ));
             continue;
+        }
+        if ep.op == Operation::ChatCompletions
+            && cand.provider.format != ep.format
+            && call.ir.is_none()
+        {
+            if let Some(e) = &decode_error {
+                last_error = Some(e.clone());
+                continue;
+            }
+            match Codec(ep.format).decode_request(&body) {
+                Ok(ir) => call.ir = Some(ir),
+                Err(e) => {
+                    decode_error = Some(e.clone());
+                    last_error = Some(e);
+                    continue;
+                }
+            }
         }
         let (req, mode) = match attempt::prepare(&call, cand, key, &ctx.request_id) {
             Ok(prepared) => prepared,
