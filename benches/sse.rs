@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use llm_gateway::usage::OpenAiStreamObserver;
+use llm_gateway::passthrough::OpenAiPassthrough;
 
 fn stream() -> Vec<u8> {
     let mut s = String::new();
@@ -19,17 +19,17 @@ fn stream() -> Vec<u8> {
 }
 
 fn run(body: &[u8], piece: usize) -> usize {
-    let mut obs = OpenAiStreamObserver::new(true);
+    let mut obs = OpenAiPassthrough::new(true);
     let mut out = 0;
     for chunk in body.chunks(piece) {
         out += obs.push(chunk).len();
     }
-    out + obs.finish().len()
+    out + obs.finish().tail.len()
 }
 
 fn sse(c: &mut Criterion) {
     let body = stream();
-    let mut g = c.benchmark_group("openai_stream_observer");
+    let mut g = c.benchmark_group("openai_passthrough");
     g.throughput(Throughput::Bytes(body.len() as u64));
     for (name, piece) in [("whole", body.len()), ("64B_pieces", 64), ("1B_pieces", 1)] {
         g.bench_function(name, |b| b.iter(|| black_box(run(black_box(&body), piece))));

@@ -5,9 +5,11 @@
 # Run (from anywhere; builds target/release/llm-gateway when missing):
 #   load-tests/compare.sh
 #   REQUESTS=50000 CONNS=64 THREADS=2 load-tests/compare.sh
+#   MODES="oa2an an2oa" load-tests/compare.sh
 #   GATEWAY_BIN=/path/to/llm-gateway load-tests/compare.sh
 #
-# Env (defaults): REQUESTS=20000 measured requests per run, WARMUP=2000 requests before each
+# Env (defaults): MODES="json stream oa2an an2oa" (any subset; run in the order given),
+#   REQUESTS=20000 measured requests per run, WARMUP=2000 requests before each
 #   run, CONNS=32 wrk connections, THREADS=2 wrk threads, MAX_DURATION=120s upper bound of one
 #   wrk run, GATEWAY_BIN (default target/release/llm-gateway, built with cargo if missing),
 #   NGINX_BIN (default: nginx on PATH or /usr/sbin/nginx), KEEP_WORK=1 keeps the temp dir.
@@ -15,9 +17,21 @@
 # Starts, on free 127.0.0.1 ports: `llm-gateway mock-upstream`; one nginx (worker_processes 1,
 # nginx.conf.template) with two listeners, access_log off and access_log /dev/null; the gateway
 # twice (threads = 1), at RUST_LOG=warn and at RUST_LOG=info (one JSON access line per request,
-# stdout to /dev/null). For each mode {json: model "echo"; stream: model "tokens;n=16", SSE}
-# and each target it runs a wrk warm-up, then a count-bounded wrk run (wrk/chat*.lua), reading
-# utime+stime of the proxy process(es) from /proc/PID/stat before and after.
+# stdout to /dev/null). For each mode and each target it runs a wrk warm-up, then a
+# count-bounded wrk run, reading utime+stime of the proxy process(es) from /proc/PID/stat
+# before and after. Modes:
+#   json    POST /v1/chat/completions, model "echo", "stream": false (wrk/chat.lua)
+#   stream  POST /v1/chat/completions, model "tokens;n=16", SSE (wrk/chat_stream.lua)
+#   oa2an   gateway: Anthropic client, POST /v1/messages, model "oa/tokens;n=16", translated
+#           from the OpenAI-format upstream (wrk/messages_stream.lua); nginx: the OpenAI stream
+#           the gateway consumes, i.e. POST /v1/chat/completions with the exact body the
+#           gateway sends upstream (wrk/chat_stream.lua with BODY_FILE)
+#   an2oa   gateway: OpenAI client, POST /v1/chat/completions, model "an/tokens;n=16",
+#           translated from the Anthropic-format upstream (wrk/chat_stream.lua); nginx: the
+#           Anthropic stream the gateway consumes, POST /v1/messages with the exact body the
+#           gateway sends upstream (wrk/messages_stream.lua with BODY_FILE)
+# The upstream bodies are taken from the mock's attempt log (GET /_mock/log) after one probe
+# request through the gateway, and checked by SHA-256 against the bytes the mock received.
 #
 # Prints: the idle RSS of every process right after startup, then one table row per run
 #   mode, target, requests, req/s, p50 and p99 latency (wrk's histogram, as --latency prints),
@@ -41,10 +55,17 @@ CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 MAX_DURATION=${MAX_DURATION:-120s}
 KEEP_WORK=${KEEP_WORK:-0}
+ALL_MODES="json stream oa2an an2oa"
+MODES=${MODES:-$ALL_MODES}
 CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "compare.sh: $*"; exit 1; }
+
+for mode in $MODES; do
+    [[ " $ALL_MODES " == *" $mode "* ]] || die "unknown mode '$mode' in MODES (known: $ALL_MODES)"
+done
+[[ -n ${MODES// /} ]] || die "MODES is empty"
 
 # ------------------------------------------------------------------------------------- tools
 find_nginx() {
@@ -233,10 +254,28 @@ host = "127.0.0.1"
 port = $1
 threads = 1
 
+# json, stream: bare model names. All three providers list them; "mock" comes first, so it
+# serves them (the others would only be tried if it failed).
 [[providers]]
 id = "mock"
 provider_type = "openai"
 endpoint = "http://127.0.0.1:$MOCK_PORT/v1"
+api_key = "sk-load-test"
+models = ["echo", "tokens;n=16"]
+
+# oa2an: model "oa/tokens;n=16", OpenAI-format upstream.
+[[providers]]
+id = "oa"
+provider_type = "openai"
+endpoint = "http://127.0.0.1:$MOCK_PORT/v1"
+api_key = "sk-load-test"
+models = ["echo", "tokens;n=16"]
+
+# an2oa: model "an/tokens;n=16", Anthropic-format upstream.
+[[providers]]
+id = "an"
+provider_type = "anthropic"
+endpoint = "http://127.0.0.1:$MOCK_PORT"
 api_key = "sk-load-test"
 models = ["echo", "tokens;n=16"]
 EOF
@@ -270,14 +309,39 @@ check_alive() {
 }
 
 # ------------------------------------------------------------------------------------- runs
-# run_wrk SCRIPT MODEL URL COUNT OUTFILE: a count-bounded wrk run, its report in OUTFILE.
-# Stops wrk early (SIGINT, so it still reports) when one of our processes dies meanwhile.
+# mode_spec MODE SIDE (SIDE: nginx or gateway): what wrk sends, in SPEC_SCRIPT, SPEC_PATH,
+# SPEC_MODEL, SPEC_BODY (a body file that replaces the script's own body, or empty) and
+# SPEC_KEY (API_KEY for the script, or empty). For oa2an and an2oa, nginx gets the request the
+# gateway sends upstream (same path, body and auth header), so both proxies carry the same
+# upstream stream; the gateway also translates it into the client's format.
+mode_spec() {
+    SPEC_BODY="" SPEC_KEY=""
+    case $1/$2 in
+        json/*) SPEC_SCRIPT=chat.lua SPEC_PATH=/v1/chat/completions SPEC_MODEL=echo ;;
+        stream/*) SPEC_SCRIPT=chat_stream.lua SPEC_PATH=/v1/chat/completions SPEC_MODEL="tokens;n=16" ;;
+        oa2an/gateway)
+            SPEC_SCRIPT=messages_stream.lua SPEC_PATH=/v1/messages SPEC_MODEL="oa/tokens;n=16" ;;
+        oa2an/nginx)
+            SPEC_SCRIPT=chat_stream.lua SPEC_PATH=/v1/chat/completions SPEC_MODEL="tokens;n=16"
+            SPEC_BODY=$WORK/upstream-oa2an.json SPEC_KEY=sk-load-test ;;
+        an2oa/gateway)
+            SPEC_SCRIPT=chat_stream.lua SPEC_PATH=/v1/chat/completions SPEC_MODEL="an/tokens;n=16" ;;
+        an2oa/nginx)
+            SPEC_SCRIPT=messages_stream.lua SPEC_PATH=/v1/messages SPEC_MODEL="tokens;n=16"
+            SPEC_BODY=$WORK/upstream-an2oa.json SPEC_KEY=sk-load-test ;;
+        *) die "mode_spec: unknown $1/$2" ;;
+    esac
+}
+
+# run_wrk MODE SIDE URL COUNT OUTFILE [THREADS CONNS]: a count-bounded wrk run, its report in
+# OUTFILE. Stops wrk early (SIGINT, so it still reports) when one of our processes dies meanwhile.
 WRK_PID=""
 run_wrk() {
-    local script=$1 model=$2 url=$3 count=$4 out=$5 rc=0
-    env REQUESTS="$count" THREADS="$THREADS" MODEL="$model" wrk -t"$THREADS" -c"$CONNS" \
-        -d"$MAX_DURATION" --timeout 10s --latency -s "$HERE/wrk/$script" "$url/v1/chat/completions" \
-        >"$out" 2>&1 &
+    local url=$3 count=$4 out=$5 threads=${6:-$THREADS} conns=${7:-$CONNS} rc=0
+    mode_spec "$1" "$2"
+    env REQUESTS="$count" THREADS="$threads" MODEL="$SPEC_MODEL" BODY_FILE="$SPEC_BODY" \
+        API_KEY="$SPEC_KEY" wrk -t"$threads" -c"$conns" -d"$MAX_DURATION" --timeout 10s --latency \
+        -s "$HERE/wrk/$SPEC_SCRIPT" "$url$SPEC_PATH" >"$out" 2>&1 &
     WRK_PID=$!
     while alive "$WRK_PID"; do
         if ! check_alive; then
@@ -304,19 +368,19 @@ declare -A CPU_US=()
 measure() {
     local mode=$1 target=$2 url=$3
     shift 3
-    local pids=("$@") script=chat.lua model=echo
-    if [[ $mode == stream ]]; then script=chat_stream.lua model="tokens;n=16"; fi
+    local pids=("$@") side=gateway
+    [[ $target == nginx* ]] && side=nginx
     local base="$WORK/$mode-$target"
 
     log "[$mode] $target: warm-up ($WARMUP requests)"
-    run_wrk "$script" "$model" "$url" "$WARMUP" "$base.warmup.txt" || { log "FAIL: warm-up of $target"; return 1; }
+    run_wrk "$mode" "$side" "$url" "$WARMUP" "$base.warmup.txt" || { log "FAIL: warm-up of $target"; return 1; }
     check_result "$mode" "$target" "$base.warmup.txt" "$WARMUP" || return 1
 
     log "[$mode] $target: measured run ($REQUESTS requests, $CONNS connections, $THREADS threads)"
     local t0 m0 t1 m1
     t0=$(cpu_ticks "${pids[@]}")
     m0=$(cpu_ticks "$MOCK_PID")
-    run_wrk "$script" "$model" "$url" "$REQUESTS" "$base.txt" || { log "FAIL: run of $target"; return 1; }
+    run_wrk "$mode" "$side" "$url" "$REQUESTS" "$base.txt" || { log "FAIL: run of $target"; return 1; }
     t1=$(cpu_ticks "${pids[@]}")
     m1=$(cpu_ticks "$MOCK_PID")
     local rss
@@ -347,11 +411,65 @@ check_result() {
     return "$bad"
 }
 
+# ------------------------------------------------------------------------------------- upstream bodies
+# What the gateway is expected to send upstream for the client bodies of
+# wrk/messages_stream.lua (oa2an) and wrk/chat_stream.lua (an2oa); used only without python3.
+declare -A EXPECTED_UPSTREAM=(
+    [oa2an]='{"max_tokens":256,"messages":[{"content":"Count for the load test.","role":"user"}],"model":"tokens;n=16","stream":true,"stream_options":{"include_usage":true}}'
+    [an2oa]='{"max_tokens":4096,"messages":[{"content":"Count for the load test.","role":"user"}],"model":"tokens;n=16","stream":true}'
+)
+declare -A UPSTREAM_NOTE=()
+
+# capture_upstream MODE UPSTREAM_PATH: one probe request through gateway-warn with the mode's
+# own wrk script (so the same client body), then the body the mock received for it, from the
+# mock's attempt log, into $WORK/upstream-MODE.json (compact JSON, keys in the log's order).
+# Its SHA-256 is checked against the one the mock computed over the bytes it received.
+capture_upstream() {
+    local mode=$1 upath=$2 file=$WORK/upstream-$1.json logged sha same
+    log "[$mode] probe: one request through gateway-warn, to copy its upstream request"
+    run_wrk "$mode" gateway "http://127.0.0.1:$GW_WARN_PORT" 1 "$WORK/$mode-probe.txt" 1 1 ||
+        { log "FAIL: probe request of $mode"; return 1; }
+    check_result "$mode" probe "$WORK/$mode-probe.txt" 1 || return 1
+    curl -fsS --max-time 5 -o "$WORK/$mode-mock-log.json" "http://127.0.0.1:$MOCK_PORT/_mock/log" ||
+        { log "FAIL: GET /_mock/log"; return 1; }
+    if command -v python3 >/dev/null 2>&1; then
+        logged=$(python3 - "$WORK/$mode-mock-log.json" "$upath" "$file" <<'PY'
+import json, sys
+log, path, out = sys.argv[1:4]
+entries = [e for e in json.load(open(log)) if e.get("path") == path and e.get("body") is not None]
+if not entries:
+    sys.exit("no logged request to " + path)
+with open(out, "w") as f:
+    f.write(json.dumps(entries[-1]["body"], separators=(",", ":"), ensure_ascii=False))
+print(entries[-1]["body_sha256"])
+PY
+        ) || { log "FAIL: no request to $upath in the mock's log"; return 1; }
+        sha=$(sha256sum "$file" | awk '{print $1}')
+        same="same JSON as the gateway's, not byte-identical (key order or spacing)"
+        [[ $sha == "$logged" ]] && same="byte-identical to the gateway's (SHA-256)"
+    else
+        printf '%s' "${EXPECTED_UPSTREAM[$mode]}" >"$file"
+        sha=$(sha256sum "$file" | awk '{print $1}')
+        same="built-in body, NOT the gateway's (no python3 to copy it; check the mock's log)"
+        grep -q "\"body_sha256\":\"$sha\"" "$WORK/$mode-mock-log.json" &&
+            same="byte-identical to the gateway's (SHA-256)"
+    fi
+    UPSTREAM_NOTE[$mode]="POST $upath, $(wc -c <"$file") bytes, $same"
+    log "[$mode] nginx baseline request: ${UPSTREAM_NOTE[$mode]}"
+}
+for mode in $MODES; do
+    case $mode in
+        oa2an) capture_upstream oa2an /v1/chat/completions || die "cannot copy the oa2an upstream request" ;;
+        an2oa) capture_upstream an2oa /v1/messages || die "cannot copy the an2oa upstream request" ;;
+    esac
+done
+
 echo "llm-gateway vs nginx load comparison, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"
 echo "gateway: $GATEWAY_BIN ($("$GATEWAY_BIN" --version 2>/dev/null | head -n1)), threads = 1"
 echo "nginx:   $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes 1; wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}')"
 echo "load:    REQUESTS=$REQUESTS (after WARMUP=$WARMUP) CONNS=$CONNS THREADS=$THREADS, wrk and mock on the same machine"
+echo "modes:   $MODES"
 echo
 echo "idle RSS right after startup: gateway(warn) $(mib "$IDLE_GW_WARN") MiB, gateway(info) $(mib "$IDLE_GW_INFO") MiB," \
     "nginx(master+worker) $(mib "$IDLE_NGINX") MiB, mock $(mib "$IDLE_MOCK") MiB"
@@ -364,7 +482,7 @@ TARGETS=(
     "gateway-warn $GW_WARN_PORT $GW_WARN_PID"
     "gateway-info $GW_INFO_PORT $GW_INFO_PID"
 )
-for mode in json stream; do
+for mode in $MODES; do
     for spec in "${TARGETS[@]}"; do
         read -r target port pids <<<"$spec"
         check_alive || { FAILED=1; break 2; }
@@ -386,15 +504,25 @@ echo
 echo "targets: nginx = access_log off; nginx-log = access_log /dev/null (JSON format);"
 echo "         gateway-warn = RUST_LOG=warn; gateway-info = RUST_LOG=info (access log to /dev/null)"
 echo "CPU us/req = (utime+stime delta of the proxy, /proc/PID/stat, nginx master+worker) / requests"
+for mode in $MODES; do
+    case $mode in
+        oa2an)
+            echo "oa2an: gateway = Anthropic client (POST /v1/messages, oa/tokens;n=16) translated from the OpenAI upstream;"
+            echo "       nginx = that OpenAI upstream stream passed through: ${UPSTREAM_NOTE[oa2an]:-?}" ;;
+        an2oa)
+            echo "an2oa: gateway = OpenAI client (POST /v1/chat/completions, an/tokens;n=16) translated from the Anthropic upstream;"
+            echo "       nginx = that Anthropic upstream stream passed through: ${UPSTREAM_NOTE[an2oa]:-?}" ;;
+    esac
+done
 echo
 
 ratio() { awk -v a="${CPU_US[$1]:-}" -v b="${CPU_US[$2]:-}" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
 delta() { awk -v a="${CPU_US[$1]:-}" -v b="${CPU_US[$2]:-}" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f us/req", a - b }'; }
-for mode in json stream; do
+for mode in $MODES; do
     printf 'CPU per request, %-6s gateway-warn / nginx = %s, gateway-info / nginx-log = %s\n' "$mode:" \
         "$(ratio "$mode/gateway-warn" "$mode/nginx")" "$(ratio "$mode/gateway-info" "$mode/nginx-log")"
 done
-for mode in json stream; do
+for mode in $MODES; do
     printf 'access-log cost, %-6s gateway (info - warn) %s, nginx (log - off) %s\n' "$mode:" \
         "$(delta "$mode/gateway-info" "$mode/gateway-warn")" "$(delta "$mode/nginx-log" "$mode/nginx")"
 done

@@ -11,7 +11,9 @@
 //! | [`inbound`] | auth, body cap, request decoding | state, errors |
 //! | [`routing`] | model addressing → candidates | state |
 //! | [`upstream`] | DNS cache, pooled upstream client | pingora connectors |
-//! | [`sse`], [`usage`] | stream framing, usage and cost (pure) | nothing |
+//! | [`sse`], [`usage`], [`passthrough`] | stream framing, same-format relays, usage and cost (pure) | translate (for Anthropic usage) |
+//! | [`translate`] | canonical IR and the OpenAI / Anthropic / Gemini codecs (pure) | nothing |
+//! | [`resilience`] | retry verdicts, backoff, circuit breakers (pure, injected clock) | config |
 //! | [`proxy`] | the `ProxyHttp` impl; the only module that knows pingora's proxy | all |
 //! | [`metrics`], [`access_log`] | observability | nothing |
 //! | [`mock`] | the mock upstream provider | hyper |
@@ -26,8 +28,10 @@ pub mod errors;
 pub mod inbound;
 pub mod metrics;
 pub mod mock;
+pub mod passthrough;
 pub mod providers;
 pub mod proxy;
+pub mod resilience;
 pub mod routing;
 pub mod sse;
 pub mod state;

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
+use crate::resilience::breaker::{BreakerStatus, CircuitState};
+
 /// Latency buckets in seconds (LLM calls range from milliseconds to minutes).
 const BUCKETS: [f64; 16] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
@@ -115,6 +117,8 @@ pub struct Metrics {
     tokens: Family<(&'static str, Label, Label), AtomicU64>,
     cost: Family<(Label, Label), AtomicF64>,
     attempts: Family<(Label, &'static str), AtomicU64>,
+    failovers: Family<(String, String), AtomicU64>,
+    hedges: Family<(&'static str,), AtomicU64>,
     in_flight: AtomicU64,
 }
 
@@ -133,6 +137,8 @@ impl Metrics {
             tokens: Family::new(),
             cost: Family::new(),
             attempts: Family::new(),
+            failovers: Family::new(),
+            hedges: Family::new(),
             in_flight: AtomicU64::new(0),
         }
     }
@@ -173,6 +179,18 @@ impl Metrics {
             .fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a move from one provider to the next in a failover chain.
+    pub fn failover(&self, from: &str, to: &str) {
+        self.failovers
+            .get(&(from.to_string(), to.to_string()))
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a hedged attempt by outcome (`primary_won`, `hedge_won`, `both_failed`, `not_needed`).
+    pub fn hedge(&self, outcome: &'static str) {
+        self.hedges.get(&(outcome,)).fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn request_started(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
     }
@@ -181,8 +199,13 @@ impl Metrics {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Prometheus text exposition format 0.0.4.
-    pub fn render(&self, uptime: Duration) -> String {
+    /// Prometheus text exposition format 0.0.4, with the circuit breakers' state.
+    pub fn render(
+        &self,
+        uptime: Duration,
+        breakers: &[BreakerStatus],
+        transitions: &[(CircuitState, u64)],
+    ) -> String {
         let mut out = String::with_capacity(4096);
         header(
             &mut out,
@@ -253,6 +276,69 @@ impl Metrics {
                 "gateway_upstream_attempts_total{{provider=\"{}\",outcome=\"{outcome}\"}} {}",
                 esc(&provider),
                 v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_failovers_total",
+            "counter",
+            "Failovers by source and target provider.",
+        );
+        for ((from, to), v) in self.failovers.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_failovers_total{{from=\"{}\",to=\"{}\"}} {}",
+                esc(&from),
+                esc(&to),
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_hedges_total",
+            "counter",
+            "Hedged first attempts by outcome.",
+        );
+        for ((outcome,), v) in self.hedges.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_hedges_total{{outcome=\"{outcome}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_circuit_state",
+            "gauge",
+            "Circuit state per provider/model: 0 closed, 1 half-open, 2 open.",
+        );
+        for b in breakers {
+            let state = match b.state {
+                CircuitState::Closed => 0,
+                CircuitState::HalfOpen => 1,
+                CircuitState::Open => 2,
+            };
+            let _ = writeln!(
+                out,
+                "gateway_circuit_state{{backend=\"{}\"}} {state}",
+                esc(&b.key)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_circuit_transitions_total",
+            "counter",
+            "Circuit transitions by the state entered.",
+        );
+        for (state, n) in transitions {
+            let name = match state {
+                CircuitState::Closed => "closed",
+                CircuitState::HalfOpen => "half_open",
+                CircuitState::Open => "open",
+            };
+            let _ = writeln!(
+                out,
+                "gateway_circuit_transitions_total{{to=\"{name}\"}} {n}"
             );
         }
         header(
@@ -332,7 +418,8 @@ mod tests {
         };
         m.record(&rec);
         m.record(&rec);
-        let text = m.render(Duration::from_secs(3));
+        m.failover("a", "b");
+        let text = m.render(Duration::from_secs(3), &[], &[(CircuitState::Open, 2)]);
         assert!(text.contains("gateway_requests_total{endpoint=\"chat_completions\",provider=\"openai\",model=\"gpt-\\\"4o\",status=\"200\"} 2"));
         assert!(text.contains(
             "gateway_request_duration_seconds_bucket{provider=\"openai\",le=\"0.05\"} 2"
@@ -343,5 +430,7 @@ mod tests {
         ));
         assert!(text.contains("gateway_cost_dollars{provider=\"openai\",model=\"gpt-\\\"4o\"} 1"));
         assert!(text.contains("gateway_uptime_seconds 3"));
+        assert!(text.contains("gateway_failovers_total{from=\"a\",to=\"b\"} 1"));
+        assert!(text.contains("gateway_circuit_transitions_total{to=\"open\"} 2"));
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! Pure: building a [`Provider`] does no I/O (DNS happens per attempt in `upstream::dns`).
 
-use crate::config::{ApiFormat, ProviderConfig, ProviderType, RetryPolicy, Secret};
+use crate::config::{
+    ApiFormat, CircuitBreakerConfig, ProviderConfig, ProviderType, RetryPolicy, Secret,
+};
 
 /// Default Azure OpenAI `api-version` when the config has none.
 pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
@@ -109,6 +111,7 @@ pub struct Provider {
     pub deployment: Option<String>,
     pub api_version: String,
     pub retry: RetryPolicy,
+    pub breaker: CircuitBreakerConfig,
     pub ttft_ms: Option<u64>,
     /// `max_tokens` for formats that require it when the request has none.
     pub default_max_tokens: Option<u32>,
@@ -150,6 +153,21 @@ impl Provider {
         default_retry: &RetryPolicy,
         endpoint_override: Option<&str>,
     ) -> Result<Provider, String> {
+        Self::with_breaker(
+            p,
+            default_retry,
+            &CircuitBreakerConfig::default(),
+            endpoint_override,
+        )
+    }
+
+    /// [`Provider::from_config`] with the config's default circuit breaker.
+    pub fn with_breaker(
+        p: &ProviderConfig,
+        default_retry: &RetryPolicy,
+        default_breaker: &CircuitBreakerConfig,
+        endpoint_override: Option<&str>,
+    ) -> Result<Provider, String> {
         let format = p
             .api_format
             .unwrap_or_else(|| default_format(p.provider_type));
@@ -174,6 +192,23 @@ impl Provider {
                 .retry_policy
                 .as_ref()
                 .map_or_else(|| default_retry.clone(), |o| default_retry.with_override(o)),
+            breaker: match &p.circuit_breaker_config {
+                Some(o) => CircuitBreakerConfig {
+                    failure_threshold: o
+                        .failure_threshold
+                        .unwrap_or(default_breaker.failure_threshold),
+                    failure_window_secs: o
+                        .failure_window_secs
+                        .unwrap_or(default_breaker.failure_window_secs),
+                    open_duration_secs: o
+                        .open_duration_secs
+                        .unwrap_or(default_breaker.open_duration_secs),
+                    half_open_max_concurrent: o
+                        .half_open_max_concurrent
+                        .unwrap_or(default_breaker.half_open_max_concurrent),
+                },
+                None => default_breaker.clone(),
+            },
             ttft_ms: p.ttft_ms,
             default_max_tokens: p.default_max_tokens,
         })

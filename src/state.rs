@@ -63,9 +63,10 @@ impl Snapshot {
                     p.id
                 ));
             }
-            providers.push(Arc::new(Provider::from_config(
+            providers.push(Arc::new(Provider::with_breaker(
                 p,
                 &config.resilience.default_retry_policy,
+                &config.resilience.default_circuit_breaker,
                 override_url,
             )?));
         }

@@ -35,11 +35,12 @@ pub async fn handle(
         "/metrics" => (
             "metrics",
             get_only(is_get).map(|()| {
-                (
-                    200,
-                    "text/plain; version=0.0.4",
-                    app.metrics.render(app.started.elapsed()).into_bytes(),
-                )
+                let text = app.metrics.render(
+                    app.started.elapsed(),
+                    &app.breakers.snapshot(),
+                    &app.breakers.transitions(),
+                );
+                (200, "text/plain; version=0.0.4", text.into_bytes())
             }),
         ),
         "/v1/models" | "/models" => (
@@ -91,6 +92,26 @@ pub async fn handle(
         Err(e) => respond::error(session, ctx, &e, ErrorFormat::OpenAi).await?,
     }
     Ok(true)
+}
+
+/// Decodes `%XX` escapes in a path segment (`provider%2Fmodel`).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn get_only(is_get: bool) -> Result<(), GatewayError> {
@@ -179,17 +200,47 @@ fn index() -> Vec<u8> {
         "endpoints": [
             "POST /v1/chat/completions", "POST /v1/completions", "POST /v1/embeddings",
             "GET /v1/models", "GET /v1/catalog", "GET /health", "GET /ready", "GET /metrics",
-            "GET /admin/providers"
+            "GET /admin/providers", "GET /admin/backends", "POST /admin/backends/{name}/reset"
         ],
     }))
 }
 
-fn admin(
-    app: &App,
-    path: &str,
-    is_get: bool,
-) -> Result<(u16, &'static str, Vec<u8>), GatewayError> {
+fn admin(app: &App, path: &str, is_get: bool) -> Result<Answer, GatewayError> {
+    if let Some(name) = path
+        .strip_prefix("/admin/backends/")
+        .and_then(|rest| rest.strip_suffix("/reset"))
+    {
+        if is_get {
+            return Err(GatewayError::new(
+                ErrorKind::MethodNotAllowed,
+                "Reset with POST.",
+            ));
+        }
+        let name = percent_decode(name);
+        let reset = app.breakers.reset(&name);
+        if reset == 0 {
+            return Err(GatewayError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "No circuit breaker named `{name}`: use a `provider/model` key or a provider id from GET /admin/backends."
+                ),
+            ));
+        }
+        return Ok((
+            200,
+            "application/json",
+            to_vec(&json!({ "reset": reset, "name": name })),
+        ));
+    }
     match path {
+        "/admin/backends" => {
+            get_only(is_get)?;
+            Ok((
+                200,
+                "application/json",
+                to_vec(&json!({ "backends": app.breakers.snapshot() })),
+            ))
+        }
         "/admin/providers" => {
             get_only(is_get)?;
             let snap = app.snapshot.load();

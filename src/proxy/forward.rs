@@ -1,6 +1,10 @@
-//! Forwarding an upstream response to the client: whole bodies (usage and cost read before
-//! the header goes out, so `X-Gateway-Cost-Usd` can be set; translated when the formats
-//! differ), and SSE streams relayed chunk by chunk as they arrive through a [`Relay`].
+//! Forwarding a successful (2xx) upstream response to the client, and relaying a provider's
+//! error answer. Whole bodies are read first (usage and cost known before the header, so
+//! `X-Gateway-Cost-Usd` can be set; translated when formats differ). Streams go through a
+//! [`Relay`], with the response header held back until the answer's first content: until then
+//! a failure (cut, stall, error event, malformed event) is reported to the attempt loop as
+//! retryable, since nothing has reached the client (S5). After it, failures end the stream
+//! with an in-format error event.
 
 use std::time::Duration;
 
@@ -13,15 +17,17 @@ use tokio::time::Instant;
 use super::App;
 use super::attempt::{Call, Mode};
 use super::ctx::RequestCtx;
-use super::relay::{AnthropicPassthrough, Relay};
+use super::relay::Relay;
 use super::respond;
 use crate::config::ApiFormat;
 use crate::errors::{ErrorKind, GatewayError};
+use crate::passthrough::{AnthropicPassthrough, OpenAiPassthrough};
+use crate::resilience::classify::FailureKind;
 use crate::routing::Candidate;
 use crate::translate::ir::ErrorInfo;
 use crate::translate::{Codec, StreamTranslator};
 use crate::upstream::UpstreamResponse;
-use crate::usage::{OpenAiStreamObserver, Usage, cost_usd, usage_of_json};
+use crate::usage::{Usage, cost_usd, usage_of_json};
 
 /// Largest non-streamed upstream body accepted (large embedding batches fit).
 const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
@@ -31,6 +37,8 @@ const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 pub enum Failure {
     /// Answer the client with this error (nothing was written yet).
     Respond(GatewayError),
+    /// Every candidate's circuit is open: a fast 503 with `x-gateway-circuit: open`.
+    CircuitOpen { retry_after_secs: u64 },
     /// The client went away; the upstream is dropped (its connection closed).
     ClientGone,
 }
@@ -39,6 +47,15 @@ impl From<GatewayError> for Failure {
     fn from(e: GatewayError) -> Self {
         Failure::Respond(e)
     }
+}
+
+/// How forwarding an attempt's 2xx response ended.
+#[derive(Debug)]
+pub enum Served {
+    /// The client has its answer (possibly ended by an error event after content began).
+    Done,
+    /// Nothing reached the client and the attempt failed: the loop may retry or fail over.
+    Retryable { kind: FailureKind, message: String },
 }
 
 /// Resolves when the client closes its connection; never otherwise.
@@ -69,7 +86,45 @@ fn gateway_headers(ctx: &RequestCtx, cand: &Candidate) -> Vec<(&'static str, Str
     ]
 }
 
-/// Sends the upstream response to the client.
+/// Why reading a body stopped early.
+pub enum ReadStop {
+    Deadline,
+    Broken(String),
+    TooLarge,
+    ClientGone,
+}
+
+/// Reads a whole upstream body (up to `limit`) before `deadline`, watching the client.
+pub async fn read_all(
+    session: &mut Session,
+    resp: &mut UpstreamResponse,
+    deadline: Instant,
+    limit: usize,
+) -> Result<Bytes, ReadStop> {
+    let mut buf = BytesMut::new();
+    loop {
+        let read = match resp.session.read_response_body().now_or_never() {
+            Some(r) => Ok(r),
+            None => tokio::select! {
+                r = tokio::time::timeout_at(deadline, resp.session.read_response_body()) => r,
+                () = client_gone(session) => return Err(ReadStop::ClientGone),
+            },
+        };
+        match read {
+            Err(_) => return Err(ReadStop::Deadline),
+            Ok(Err(e)) => return Err(ReadStop::Broken(e.to_string())),
+            Ok(Ok(None)) => return Ok(buf.freeze()),
+            Ok(Ok(Some(chunk))) => {
+                if buf.len() + chunk.len() > limit {
+                    return Err(ReadStop::TooLarge);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// Sends a successful upstream response to the client.
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; the pieces are unrelated"
@@ -84,14 +139,14 @@ pub async fn forward(
     mode: Mode,
     deadline: Instant,
     idle: Duration,
-) -> Result<(), Failure> {
+) -> Result<Served, Failure> {
     let is_sse = resp
         .header("content-type")
         .is_some_and(|c| c.starts_with("text/event-stream"));
-    if ctx.stream && is_sse && (200..300).contains(&resp.status) {
+    if ctx.stream && is_sse {
         let relay = match (mode, call.inbound) {
             (Mode::Passthrough { inject_usage }, ApiFormat::Openai) => {
-                Relay::OpenAi(OpenAiStreamObserver::new(inject_usage))
+                Relay::OpenAi(OpenAiPassthrough::new(inject_usage))
             }
             (Mode::Passthrough { .. }, _) => Relay::Anthropic(AnthropicPassthrough::new()),
             (Mode::Translate, inbound) => Relay::Translate(Box::new(StreamTranslator::new(
@@ -115,51 +170,41 @@ async fn forward_whole(
     call: &Call<'_>,
     mode: Mode,
     deadline: Instant,
-) -> Result<(), Failure> {
-    let mut buf = BytesMut::new();
-    loop {
-        let read = match resp.session.read_response_body().now_or_never() {
-            Some(r) => Ok(r),
-            None => tokio::select! {
-                r = tokio::time::timeout_at(deadline, resp.session.read_response_body()) => r,
-                () = client_gone(session) => return Err(Failure::ClientGone),
-            },
-        };
-        match read {
-            Err(_) => {
-                return Err(GatewayError::new(ErrorKind::Timeout, "the provider's response did not finish before the deadline (x-gateway-timeout)").into());
+) -> Result<Served, Failure> {
+    let body =
+        match read_all(session, &mut resp, deadline, MAX_RESPONSE_BYTES).await {
+            Ok(b) => b,
+            Err(ReadStop::ClientGone) => return Err(Failure::ClientGone),
+            Err(ReadStop::Deadline) => return Err(GatewayError::new(
+                ErrorKind::Timeout,
+                "the provider's response did not finish before the deadline (x-gateway-timeout)",
+            )
+            .into()),
+            Err(ReadStop::TooLarge) => {
+                return Err(GatewayError::new(
+                    ErrorKind::BadGateway,
+                    "the provider's response is too large",
+                )
+                .into());
             }
-            Ok(Err(e)) => {
-                let msg = format!(
+            Err(ReadStop::Broken(e)) => {
+                let message = format!(
                     "provider `{}` broke the connection mid-response: {e}",
                     cand.provider.id
                 );
-                return Err(GatewayError::new(ErrorKind::BadGateway, msg).into());
+                return Ok(Served::Retryable {
+                    kind: FailureKind::ConnectionReset,
+                    message,
+                });
             }
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(chunk))) => {
-                if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(GatewayError::new(
-                        ErrorKind::BadGateway,
-                        "the provider's response is too large",
-                    )
-                    .into());
-                }
-                buf.extend_from_slice(&chunk);
-            }
-        }
-    }
-    let status = resp.status;
-    let ok = (200..300).contains(&status);
+        };
     let upstream_type = resp
         .header("content-type")
         .unwrap_or("application/json")
         .to_string();
-    let retry_after = resp.header("retry-after").map(str::to_string);
     app.client.release(resp).await;
-    let body = buf.freeze();
-    let (body, content_type, usage) = match (mode, ok) {
-        (Mode::Passthrough { .. }, true) => {
+    let (body, content_type, usage) = match mode {
+        Mode::Passthrough { .. } => {
             let usage = match call.inbound {
                 ApiFormat::Openai => usage_of_json(&body),
                 _ => Codec(call.inbound)
@@ -169,46 +214,60 @@ async fn forward_whole(
             };
             (body, upstream_type, usage)
         }
-        (Mode::Passthrough { .. }, false) => (body, upstream_type, None),
-        (Mode::Translate, true) => {
-            let decoded = Codec(cand.provider.format)
-                .decode_response(&body)
-                .map_err(|e| {
-                    GatewayError::new(
-                        ErrorKind::BadGateway,
-                        format!(
-                            "provider `{}` sent a response the gateway cannot read: {}",
-                            cand.provider.id, e.message
-                        ),
-                    )
-                })?;
-            let out = Codec(call.inbound).encode_response(&decoded);
-            (
-                Bytes::from(out),
-                "application/json".to_string(),
-                Some(Usage::from(decoded.usage)),
-            )
-        }
-        (Mode::Translate, false) => {
-            let info = Codec(cand.provider.format).decode_error(status, &body);
-            (
-                Bytes::from(Codec(call.inbound).encode_error(&info)),
-                "application/json".to_string(),
-                None,
-            )
-        }
+        Mode::Translate => match Codec(cand.provider.format).decode_response(&body) {
+            Ok(decoded) => {
+                let out = Codec(call.inbound).encode_response(&decoded);
+                (
+                    Bytes::from(out),
+                    "application/json".to_string(),
+                    Some(Usage::from(decoded.usage)),
+                )
+            }
+            Err(e) => {
+                let message = format!(
+                    "provider `{}` sent a response the gateway cannot read: {}",
+                    cand.provider.id, e.message
+                );
+                return Ok(Served::Retryable {
+                    kind: FailureKind::StreamBroken,
+                    message,
+                });
+            }
+        },
     };
+    record_usage(ctx, cand, usage);
     let mut extra = gateway_headers(ctx, cand);
-    if ok {
-        record_usage(ctx, cand, usage);
-        extra.push(("x-gateway-cost-usd", format_cost(ctx.cost_usd)));
+    extra.push(("x-gateway-cost-usd", format_cost(ctx.cost_usd)));
+    respond::send(session, ctx, 200, &content_type, body, &extra)
+        .await
+        .map_err(|_| Failure::ClientGone)?;
+    Ok(Served::Done)
+}
+
+/// Sends a provider's error answer (status, body, `Retry-After`) in the caller's format.
+pub async fn relay_error(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    cand: &Candidate,
+    call: &Call<'_>,
+    status: u16,
+    body: Bytes,
+    retry_after: Option<String>,
+) -> Result<(), Failure> {
+    let body = if cand.provider.format == call.inbound
+        || call.op != crate::providers::Operation::ChatCompletions
+    {
+        body
     } else {
-        ctx.error = Some("upstream_error");
-    }
+        let info = Codec(cand.provider.format).decode_error(status, &body);
+        Bytes::from(Codec(call.inbound).encode_error(&info))
+    };
+    ctx.error = Some("upstream_error");
+    let mut extra = gateway_headers(ctx, cand);
     if let Some(v) = retry_after {
         extra.push(("retry-after", v));
     }
-    respond::send(session, ctx, status, &content_type, body, &extra)
+    respond::send(session, ctx, status, "application/json", body, &extra)
         .await
         .map_err(|_| Failure::ClientGone)
 }
@@ -223,26 +282,13 @@ async fn forward_sse(
     mut relay: Relay,
     deadline: Instant,
     idle: Duration,
-) -> Result<(), Failure> {
+) -> Result<Served, Failure> {
     let write_err = |_| Failure::ClientGone;
-    let mut h = ResponseHeader::build(resp.status, Some(8)).map_err(write_err)?;
-    let mut headers = vec![
-        ("content-type", "text/event-stream".to_string()),
-        ("cache-control", "no-cache".to_string()),
-        ("transfer-encoding", "chunked".to_string()),
-        ("x-request-id", ctx.request_id.clone()),
-    ];
-    headers.extend(gateway_headers(ctx, cand));
-    for (name, value) in headers {
-        h.insert_header(name, value).map_err(write_err)?;
-    }
-    ctx.status = resp.status;
-    session
-        .write_response_header(Box::new(h), false)
-        .await
-        .map_err(write_err)?;
+    let mut header = Some(sse_header(ctx, cand, resp.status).map_err(write_err)?);
+    // Output held back until the answer's first content (or its clean end).
+    let mut held = BytesMut::new();
     let mut first_chunk = true;
-    let completed = loop {
+    loop {
         // Data already buffered needs no timer and no client watch (which costs a read).
         let read = match resp.session.read_response_body().now_or_never() {
             Some(r) => Ok(r),
@@ -254,84 +300,181 @@ async fn forward_sse(
                 }
             }
         };
+        let mut out = BytesMut::new();
         let end = match read {
             Ok(Ok(Some(chunk))) => {
                 if first_chunk {
                     ctx.ttft = Some(ctx.started.elapsed());
                     first_chunk = false;
                 }
-                // One write for everything that has arrived: pingora yields one HTTP chunk
-                // per read, and a write per SSE event would be a syscall per token.
-                let mut out = BytesMut::from(relay.push(&chunk).as_ref());
-                let end = loop {
+                // Everything that has arrived goes out in one write: pingora yields one HTTP
+                // chunk per read, and a write per SSE event would be a syscall per token.
+                out.extend_from_slice(&relay.push(&chunk));
+                loop {
                     match resp.session.read_response_body().now_or_never() {
                         Some(Ok(Some(more))) => out.extend_from_slice(&relay.push(&more)),
-                        Some(Ok(None)) => break Some(Ok(None)),
-                        Some(Err(e)) => break Some(Err(e)),
+                        Some(Ok(None)) => break Some(Ok(())),
+                        Some(Err(e)) => {
+                            break Some(Err((FailureKind::StreamBroken, e.to_string())));
+                        }
                         None => break None,
                     }
-                };
-                if !out.is_empty() {
+                }
+            }
+            Ok(Ok(None)) => Some(Ok(())),
+            Ok(Err(e)) => Some(Err((FailureKind::StreamBroken, e.to_string()))),
+            Err(_) => Some(Err((FailureKind::Timeout, String::new()))),
+        };
+        if header.is_some() {
+            // Still free to fail over: an error event or a malformed event before content
+            // counts as a failed attempt.
+            if let Some(e) = relay.upstream_error() {
+                let message = format!(
+                    "provider `{}` sent an error event: {}",
+                    cand.provider.id, e.message
+                );
+                return Ok(Served::Retryable {
+                    kind: FailureKind::StreamBroken,
+                    message,
+                });
+            }
+            if relay.malformed_before_content() > 0 {
+                let message = format!(
+                    "provider `{}` sent a malformed event before any content",
+                    cand.provider.id
+                );
+                return Ok(Served::Retryable {
+                    kind: FailureKind::StreamBroken,
+                    message,
+                });
+            }
+        }
+        match end {
+            None => {
+                if header.is_some() {
+                    held.extend_from_slice(&out);
+                    if relay.content_seen() {
+                        commit(session, ctx, &mut header, &mut held, false).await?;
+                    }
+                } else if !out.is_empty() {
                     session
                         .write_response_body(Some(out.freeze()), false)
                         .await
                         .map_err(write_err)?;
                 }
-                match end {
-                    None => continue,
-                    Some(r) => Ok(r),
+                if relay.upstream_error().is_some() {
+                    // The error event has been forwarded (or encoded); the stream is over.
+                    session
+                        .write_response_body(None, true)
+                        .await
+                        .map_err(write_err)?;
+                    ctx.error = Some("upstream_stream_error");
+                    break;
                 }
             }
-            other => other,
-        };
-        let failure = match end {
-            Ok(Ok(Some(_))) => continue,
-            Ok(Ok(None)) => {
-                let tail = relay.finish();
-                session
-                    .write_response_body(Some(tail), true)
-                    .await
-                    .map_err(write_err)?;
-                break true;
+            Some(Ok(())) => {
+                let finished = relay.finish();
+                if header.is_some() && !finished.completed {
+                    let message = format!(
+                        "provider `{}` ended the stream before any content",
+                        cand.provider.id
+                    );
+                    return Ok(Served::Retryable {
+                        kind: FailureKind::StreamBroken,
+                        message,
+                    });
+                }
+                out.extend_from_slice(&finished.tail);
+                if !finished.completed {
+                    ctx.error = Some("upstream_stream_incomplete");
+                }
+                held.extend_from_slice(&out);
+                commit(session, ctx, &mut header, &mut held, true).await?;
+                if finished.completed {
+                    record_usage(ctx, cand, relay.usage());
+                    app.client.release(resp).await;
+                    return Ok(Served::Done);
+                }
+                break;
             }
-            Ok(Err(e)) => (
-                "upstream_stream_error",
-                502,
-                format!("provider `{}` broke the stream: {e}", cand.provider.id),
-            ),
-            Err(_) if Instant::now() >= deadline => (
-                "timeout",
-                504,
-                "the stream did not finish before the deadline (x-gateway-timeout)".to_string(),
-            ),
-            Err(_) => (
-                "stream_idle_timeout",
-                504,
-                format!(
-                    "provider `{}` sent nothing for {} ms",
-                    cand.provider.id,
-                    idle.as_millis()
-                ),
-            ),
-        };
-        let (code, status, message) = failure;
-        ctx.error = Some(code);
-        let event = relay.fail(&ErrorInfo {
-            status,
-            message,
-            code: Some(code.to_string()),
-        });
-        session
-            .write_response_body(Some(event), true)
-            .await
-            .map_err(write_err)?;
-        break false;
-    };
+            Some(Err((kind, detail))) => {
+                let (code, status, message) = match kind {
+                    FailureKind::Timeout if Instant::now() >= deadline => (
+                        "timeout",
+                        504,
+                        "the stream did not finish before the deadline (x-gateway-timeout)"
+                            .to_string(),
+                    ),
+                    FailureKind::Timeout => (
+                        "stream_idle_timeout",
+                        504,
+                        format!(
+                            "provider `{}` sent nothing for {} ms",
+                            cand.provider.id,
+                            idle.as_millis()
+                        ),
+                    ),
+                    _ => (
+                        "upstream_stream_error",
+                        502,
+                        format!("provider `{}` broke the stream: {detail}", cand.provider.id),
+                    ),
+                };
+                if header.is_some() && !(kind == FailureKind::Timeout && Instant::now() >= deadline)
+                {
+                    return Ok(Served::Retryable { kind, message });
+                }
+                held.extend_from_slice(&out);
+                ctx.error = Some(code);
+                held.extend_from_slice(&relay.fail(&ErrorInfo {
+                    status,
+                    message,
+                    code: Some(code.to_string()),
+                }));
+                commit(session, ctx, &mut header, &mut held, true).await?;
+                break;
+            }
+        }
+    }
     record_usage(ctx, cand, relay.usage());
-    if completed {
-        app.client.release(resp).await;
+    Ok(Served::Done)
+}
+
+/// Writes the held header (first time only) and the held bytes.
+async fn commit(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    header: &mut Option<ResponseHeader>,
+    held: &mut BytesMut,
+    end: bool,
+) -> Result<(), Failure> {
+    if let Some(h) = header.take() {
+        ctx.status = h.status.as_u16();
+        session
+            .write_response_header(Box::new(h), false)
+            .await
+            .map_err(|_| Failure::ClientGone)?;
+    }
+    let bytes = held.split().freeze();
+    if !bytes.is_empty() || end {
+        session
+            .write_response_body(Some(bytes), end)
+            .await
+            .map_err(|_| Failure::ClientGone)?;
     }
     Ok(())
+}
+
+fn sse_header(ctx: &RequestCtx, cand: &Candidate, status: u16) -> pingora::Result<ResponseHeader> {
+    let mut h = ResponseHeader::build(status, Some(8))?;
+    h.insert_header("content-type", "text/event-stream")?;
+    h.insert_header("cache-control", "no-cache")?;
+    h.insert_header("transfer-encoding", "chunked")?;
+    h.insert_header("x-request-id", ctx.request_id.as_str())?;
+    for (name, value) in gateway_headers(ctx, cand) {
+        h.insert_header(name, value)?;
+    }
+    Ok(h)
 }
 
 /// USD with up to 10 decimals, trailing zeros trimmed (`0.000099`, `0`).

@@ -3,7 +3,6 @@
 //! gateway's own upstream client under the total deadline and the TTFT limit, watching for
 //! the client leaving.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,9 +11,10 @@ use pingora::{Error, ErrorType};
 use tokio::time::Instant;
 
 use super::App;
-use super::attempt::{self, Call, Needs};
+use super::attempt::{Call, Needs};
+use super::chain;
 use super::ctx::RequestCtx;
-use super::forward::{self, Failure, client_gone};
+use super::forward::Failure;
 use super::respond;
 use crate::config::ApiFormat;
 use crate::errors::{ErrorFormat, ErrorKind, GatewayError};
@@ -22,9 +22,8 @@ use crate::inbound::auth;
 use crate::inbound::body::{self, BodyError};
 use crate::inbound::request::{JsonKind, RawRequest};
 use crate::providers::Operation;
-use crate::routing;
+use crate::routing::{self, Profile};
 use crate::state::Snapshot;
-use crate::translate::Codec;
 
 /// An LLM endpoint: the operation and the wire format the client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +96,21 @@ pub async fn handle(
             respond::error(session, ctx, &e, format).await?;
             Ok(true)
         }
+        Err(Failure::CircuitOpen { retry_after_secs }) => {
+            let e = GatewayError::new(
+                ErrorKind::Unavailable,
+                format!("every provider for this model has an open circuit (recent failures); retry in {retry_after_secs}s"),
+            )
+            .with_retry_after(retry_after_secs);
+            ctx.error = Some("circuit_open");
+            let body = Bytes::from(e.render(format));
+            let extra = [
+                ("x-gateway-circuit", "open".to_string()),
+                ("retry-after", retry_after_secs.to_string()),
+            ];
+            respond::send(session, ctx, 503, "application/json", body, &extra).await?;
+            Ok(true)
+        }
         Err(Failure::ClientGone) => {
             ctx.status = 499;
             ctx.error = Some(ErrorKind::ClientClosed.code());
@@ -144,7 +158,7 @@ async fn run(
     }
     ctx.requested_model = Some(summary.model.clone());
     ctx.stream = summary.stream;
-    let candidates = routing::resolve(snap, &summary.model)?;
+    let candidates = routing::resolve_ordered(snap, &summary.model, &app.pools)?;
     let needs = Needs::of_raw(ep.format, &raw);
     let mut call = Call {
         inbound: ep.format,
@@ -154,130 +168,44 @@ async fn run(
         summary,
         ir: None,
     };
-    // Decoded into the IR at the first candidate that speaks another format, so a request the
-    // IR cannot hold still reaches same-format providers.
-    let mut decode_error: Option<GatewayError> = None;
-
-    let failover = !session
-        .req_header()
-        .headers
+    let headers = &session.req_header().headers;
+    let failover = !headers
         .get("x-gateway-failover")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"disabled"));
-    let tried = if failover { candidates.len() } else { 1 };
-    let mut last_error = None;
-    let mut refusals = Vec::new();
-    for (i, cand) in candidates.iter().take(tried).enumerate() {
-        let is_last = i + 1 == tried;
-        if let Some(why) = needs.problem(cand) {
-            refusals.push(why);
-            continue;
-        }
-        ctx.provider = Some(Arc::from(cand.provider.id.as_str()));
-        ctx.model = Some(Arc::from(cand.model.as_str()));
-        let key = snap.upstream_key(&cand.provider, tenant.as_deref());
-        if cand.provider.needs_key() && key.is_none() {
-            last_error = Some(GatewayError::new(
-                ErrorKind::Unavailable,
+    let profile = match headers.get("x-routing-profile") {
+        None => None,
+        Some(v) => Some(v.to_str().ok().and_then(Profile::parse).ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::BadRequest,
                 format!(
-                    "provider `{}` has no API key: set `api_key` in its [[providers]] entry or map one to your key in [key_map]",
-                    cand.provider.id
+                    "unknown x-routing-profile; use one of: {}",
+                    Profile::NAMES.join(", ")
                 ),
-            ));
-            continue;
-        }
-        if ep.op == Operation::ChatCompletions
-            && cand.provider.format != ep.format
-            && call.ir.is_none()
-        {
-            if let Some(e) = &decode_error {
-                last_error = Some(e.clone());
-                continue;
-            }
-            match Codec(ep.format).decode_request(&body) {
-                Ok(ir) => call.ir = Some(ir),
-                Err(e) => {
-                    decode_error = Some(e.clone());
-                    last_error = Some(e);
-                    continue;
-                }
-            }
-        }
-        let (req, mode) = match attempt::prepare(&call, cand, key, &ctx.request_id) {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                last_error = Some(e);
-                continue;
-            }
-        };
-        ctx.attempts += 1;
-        let ttft_limit = cand
-            .provider
-            .ttft_ms
-            .or(snap.timeouts.ttft_ms)
-            .map(Duration::from_millis);
-        let header_deadline = ttft_limit.map_or(deadline, |t| deadline.min(Instant::now() + t));
-        let connect = Duration::from_millis(snap.timeouts.connect_ms);
-        let label = ctx.provider.clone().unwrap_or_else(|| Arc::from(""));
-        let sent = tokio::select! {
-            r = tokio::time::timeout_at(header_deadline, app.client.send(&cand.provider.endpoint, &req, connect)) => r,
-            () = client_gone(session) => return Err(Failure::ClientGone),
-        };
-        let resp = match sent {
-            Err(_) if Instant::now() >= deadline => {
-                app.metrics.attempt(&label, "timeout");
-                return Err(timeout_error(deadline_secs(session, snap)).into());
-            }
-            Err(_) => {
-                app.metrics.attempt(&label, "ttft_timeout");
-                last_error = Some(GatewayError::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "provider `{}` sent no response within its time-to-first-token limit",
-                        cand.provider.id
-                    ),
-                ));
-                continue;
-            }
-            Ok(Err(e)) => {
-                app.metrics.attempt(&label, "connect_error");
-                last_error = Some(GatewayError::new(
-                    ErrorKind::BadGateway,
-                    format!("provider `{}`: {e}", cand.provider.id),
-                ));
-                continue;
-            }
-            Ok(Ok(resp)) => resp,
-        };
-        let failed = resp.status >= 500 || resp.status == 429;
-        app.metrics
-            .attempt(&label, if failed { "http_error" } else { "ok" });
-        if failed && !is_last {
-            last_error = Some(GatewayError::new(
-                ErrorKind::BadGateway,
-                format!("provider `{}` answered {}", cand.provider.id, resp.status),
-            ));
-            continue;
-        }
-        ctx.ttft = Some(ctx.started.elapsed());
-        let idle = Duration::from_millis(snap.timeouts.stream_idle_ms);
-        return forward::forward(app, session, ctx, resp, cand, &call, mode, deadline, idle).await;
-    }
-    if last_error.is_none() && !refusals.is_empty() {
-        return Err(GatewayError::new(
-            ErrorKind::BadRequest,
-            format!(
-                "no candidate can serve this request without dropping part of it: {}",
-                refusals.join("; ")
-            ),
-        )
-        .with_param("model")
-        .into());
-    }
-    Err(last_error
-        .unwrap_or_else(|| {
-            GatewayError::new(ErrorKind::Unavailable, "no provider could take the request")
-        })
-        .into())
+            )
+        })?),
+    };
+    let hedge = &snap.config.resilience.hedge;
+    let settings = chain::Settings {
+        failover,
+        deadline,
+        profile_ttft: profile.and_then(Profile::ttft_limit),
+        hedge_after: (hedge.enabled && profile == Some(Profile::Realtime))
+            .then(|| Duration::from_millis(hedge.hedge_delay_ms)),
+        idle: Duration::from_millis(snap.timeouts.stream_idle_ms),
+        connect: Duration::from_millis(snap.timeouts.connect_ms),
+    };
+    chain::walk(
+        app,
+        snap,
+        session,
+        ctx,
+        &mut call,
+        &candidates,
+        tenant.as_deref(),
+        needs,
+        settings,
+    )
+    .await
 }
 
 /// The `x-gateway-timeout` header in seconds, if valid.
@@ -299,23 +227,7 @@ fn header_timeout(session: &Session) -> Result<Option<f64>, GatewayError> {
     }
 }
 
-fn deadline_secs(session: &Session, snap: &Snapshot) -> f64 {
-    header_timeout(session)
-        .ok()
-        .flatten()
-        .unwrap_or(snap.timeouts.default_total_ms as f64 / 1000.0)
-}
-
 fn deadline_of(session: &Session, snap: &Snapshot) -> Result<Instant, GatewayError> {
     let secs = header_timeout(session)?.unwrap_or(snap.timeouts.default_total_ms as f64 / 1000.0);
     Ok(Instant::now() + Duration::from_secs_f64(secs))
-}
-
-fn timeout_error(secs: f64) -> GatewayError {
-    GatewayError::new(
-        ErrorKind::Timeout,
-        format!(
-            "the provider did not answer within {secs}s (x-gateway-timeout header or resilience.timeout.default_total_ms)"
-        ),
-    )
 }

@@ -22,6 +22,7 @@
 //! | `upstream_peer`  | unused: every route answers in `request_filter` |
 
 mod attempt;
+mod chain;
 pub mod ctx;
 mod endpoints;
 mod forward;
@@ -41,6 +42,9 @@ use pingora::{Error, ErrorType};
 
 use crate::access_log::{AccessLog, AccessRecord};
 use crate::metrics::{Metrics, RequestRecord};
+use crate::resilience::SystemClock;
+use crate::resilience::breaker::BreakerRegistry;
+use crate::routing::PoolState;
 use crate::state::Snapshot;
 use crate::upstream::UpstreamClient;
 use ctx::RequestCtx;
@@ -50,6 +54,10 @@ pub struct App {
     pub snapshot: ArcSwap<Snapshot>,
     pub client: UpstreamClient,
     pub metrics: Metrics,
+    /// Circuit breakers per `provider/model`.
+    pub breakers: BreakerRegistry,
+    /// Pool strategy state (round robin, observed latency).
+    pub pools: PoolState,
     pub access_log: AccessLog,
     pub started: Instant,
     pub port: u16,
@@ -64,6 +72,8 @@ impl App {
             snapshot: ArcSwap::from_pointee(snapshot),
             client: UpstreamClient::new(),
             metrics: Metrics::new(),
+            breakers: BreakerRegistry::new(Arc::new(SystemClock)),
+            pools: PoolState::default(),
             access_log,
             started: Instant::now(),
             port,

@@ -1,20 +1,21 @@
 //! What sits between an upstream SSE stream and the client: a [`Relay`] takes upstream chunks
-//! and returns the bytes to send. Same-format streams pass through byte-exact while usage is
-//! read on the way; cross-format streams go through a [`StreamTranslator`]. Every relay can end
-//! a stream with an error event in the client's format.
+//! and returns the bytes to send. Same-format streams pass through byte-exact
+//! (`crate::passthrough`); cross-format streams go through a [`StreamTranslator`]. Every relay
+//! says whether real content has started (before that, a failure can still fail over), and can
+//! end a stream with an error event in the client's format.
 
 use bytes::Bytes;
 
 use crate::config::ApiFormat;
-use crate::sse::{SseFramer, event_name};
-use crate::translate::ir::{ErrorInfo, Event};
-use crate::translate::{Codec, StreamDecoder, StreamTranslator};
-use crate::usage::{OpenAiStreamObserver, Usage};
+use crate::passthrough::{AnthropicPassthrough, Finished, OpenAiPassthrough};
+use crate::translate::ir::ErrorInfo;
+use crate::translate::{Codec, StreamTranslator};
+use crate::usage::Usage;
 
 /// A streaming filter owned by one request.
 pub enum Relay {
     /// OpenAI → OpenAI, byte-exact (optionally hiding the usage chunk the gateway asked for).
-    OpenAi(OpenAiStreamObserver),
+    OpenAi(OpenAiPassthrough),
     /// Anthropic → Anthropic, byte-exact (thinking blocks and signatures untouched).
     Anthropic(AnthropicPassthrough),
     /// Any other pair.
@@ -31,13 +32,27 @@ impl Relay {
         }
     }
 
-    /// The upstream ended cleanly at the transport level; returns the closing bytes.
-    pub fn finish(&mut self) -> Bytes {
-        match self {
-            Relay::OpenAi(o) => o.finish(),
-            Relay::Anthropic(a) => a.finish(),
-            Relay::Translate(t) => t.finish(),
+    /// The upstream ended at the transport level: the closing bytes, and whether the provider
+    /// had finished (if not, the bytes are an in-format error event).
+    pub fn finish(&mut self) -> Finished {
+        let (mut done, format) = match self {
+            Relay::OpenAi(o) => (o.finish(), ApiFormat::Openai),
+            Relay::Anthropic(a) => (a.finish(), ApiFormat::Anthropic),
+            Relay::Translate(t) => {
+                let tail = t.finish();
+                let completed = t.upstream_error.is_none() && t.finished_cleanly();
+                return Finished { tail, completed };
+            }
+        };
+        if !done.completed {
+            let err = ErrorInfo {
+                status: 502,
+                message: "the provider's stream ended before the response was complete".into(),
+                code: Some("upstream_stream_incomplete".into()),
+            };
+            done.tail = encode_fail(format, &err);
         }
+        done
     }
 
     /// Ends the stream with an in-format error event.
@@ -53,8 +68,35 @@ impl Relay {
     pub fn usage(&self) -> Option<Usage> {
         match self {
             Relay::OpenAi(o) => o.usage,
-            Relay::Anthropic(a) => a.usage.map(Usage::from),
+            Relay::Anthropic(a) => a.usage,
             Relay::Translate(t) => t.usage.map(Usage::from),
+        }
+    }
+
+    /// Whether the answer has begun (text, thinking, a tool call or a finish).
+    pub fn content_seen(&self) -> bool {
+        match self {
+            Relay::OpenAi(o) => o.content_seen,
+            Relay::Anthropic(a) => a.content_seen,
+            Relay::Translate(t) => t.content_seen,
+        }
+    }
+
+    /// An error event the provider sent inside the stream.
+    pub fn upstream_error(&self) -> Option<&ErrorInfo> {
+        match self {
+            Relay::OpenAi(o) => o.upstream_error.as_ref(),
+            Relay::Anthropic(a) => a.upstream_error.as_ref(),
+            Relay::Translate(t) => t.upstream_error.as_ref(),
+        }
+    }
+
+    /// Malformed upstream events skipped before any content arrived.
+    pub fn malformed_before_content(&self) -> u64 {
+        match self {
+            Relay::OpenAi(o) => o.malformed_before_content,
+            Relay::Anthropic(a) => a.malformed_before_content,
+            Relay::Translate(t) => t.malformed_before_content,
         }
     }
 }
@@ -64,74 +106,4 @@ fn encode_fail(format: ApiFormat, error: &ErrorInfo) -> Bytes {
     let mut out = Vec::new();
     Codec(format).stream_encoder(false).fail(error, &mut out);
     Bytes::from(out)
-}
-
-/// Forwards an Anthropic stream unchanged, decoding only the events that carry usage.
-pub struct AnthropicPassthrough {
-    framer: SseFramer,
-    decoder: Box<dyn StreamDecoder>,
-    events: Vec<Event>,
-    pub usage: Option<crate::translate::ir::Usage>,
-}
-
-impl Default for AnthropicPassthrough {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl AnthropicPassthrough {
-    pub fn new() -> Self {
-        Self {
-            framer: SseFramer::new(),
-            decoder: Codec(ApiFormat::Anthropic).stream_decoder(),
-            events: Vec::new(),
-            usage: None,
-        }
-    }
-
-    fn observe(&mut self, event: &[u8]) {
-        let interesting = matches!(
-            event_name(event),
-            Some(b"message_start" | b"message_delta" | b"message_stop")
-        );
-        if interesting {
-            self.decoder.decode_event(event, &mut self.events);
-            for e in self.events.drain(..) {
-                if let Event::Usage(u) = e {
-                    self.usage = Some(u);
-                }
-            }
-        }
-    }
-
-    fn push(&mut self, chunk: &[u8]) -> Bytes {
-        self.framer.push(chunk);
-        let mut out = Vec::new();
-        while let Some(event) = self.framer.next_event() {
-            self.observe(&event);
-            out.extend_from_slice(&event);
-        }
-        Bytes::from(out)
-    }
-
-    fn finish(&mut self) -> Bytes {
-        match self.framer.finish() {
-            Some(tail) => {
-                self.observe(&tail);
-                tail
-            }
-            None => Bytes::new(),
-        }
-    }
-}
-
-impl From<crate::translate::ir::Usage> for Usage {
-    fn from(u: crate::translate::ir::Usage) -> Self {
-        Usage {
-            prompt_tokens: u.input_tokens,
-            completion_tokens: u.output_tokens,
-            cached_tokens: u.cached_input_tokens,
-        }
-    }
 }

@@ -38,6 +38,10 @@ pub trait StreamDecoder: Send {
     /// implies by closing). Returns whether the stream ended properly (a `[DONE]`,
     /// `message_stop` or a final chunk with a finish reason was seen).
     fn finish(&mut self, out: &mut Vec<Event>) -> bool;
+    /// Events skipped because they could not be parsed.
+    fn malformed(&self) -> u64 {
+        0
+    }
 }
 
 /// Encodes IR events as one wire format's SSE stream.

@@ -24,6 +24,10 @@ pub struct StreamTranslator {
     /// Whether the upstream reported an error event.
     pub upstream_error: Option<ErrorInfo>,
     done: bool,
+    /// Whether `finish` found the upstream complete.
+    clean: bool,
+    /// Upstream events skipped as malformed before any content.
+    pub malformed_before_content: u64,
 }
 
 impl StreamTranslator {
@@ -37,6 +41,8 @@ impl StreamTranslator {
             content_seen: false,
             upstream_error: None,
             done: false,
+            clean: false,
+            malformed_before_content: 0,
         }
     }
 
@@ -48,7 +54,11 @@ impl StreamTranslator {
         self.framer.push(chunk);
         let mut out = Vec::new();
         while let Some(event) = self.framer.next_event() {
+            let (before, content) = (self.decoder.malformed(), self.content_seen);
             self.decoder.decode_event(&event, &mut self.events);
+            if self.decoder.malformed() > before && !content {
+                self.malformed_before_content += 1;
+            }
             self.encode_pending(&mut out);
             if self.done {
                 break;
@@ -78,6 +88,7 @@ impl StreamTranslator {
             return Bytes::from(out);
         }
         if completed {
+            self.clean = true;
             self.encoder.finish(&mut out);
         } else {
             let err = ErrorInfo {
@@ -100,6 +111,16 @@ impl StreamTranslator {
         self.encoder.fail(error, &mut out);
         self.done = true;
         Bytes::from(out)
+    }
+
+    /// Whether the upstream finished its answer (set by `finish`).
+    pub fn finished_cleanly(&self) -> bool {
+        self.clean
+    }
+
+    /// Upstream events skipped as malformed.
+    pub fn malformed(&self) -> u64 {
+        self.decoder.malformed()
     }
 
     /// Whether the stream was closed (finished or failed).

@@ -151,15 +151,25 @@ impl Gateway {
             .unwrap()
     }
 
-    /// The value of one line of `/metrics` (0 when absent).
+    /// The value of one line of `/metrics` (0 when absent), read once every earlier request
+    /// has been logged: metrics are recorded in pingora's logging phase, which may run just
+    /// after the client received its last byte, so wait until the scrape is the only request
+    /// in flight.
     pub async fn metric(&self, line_prefix: &str) -> f64 {
-        let text = self.get("/metrics").await.text().await.unwrap();
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix(line_prefix)
-                    .and_then(|rest| rest.trim().parse().ok())
-            })
-            .unwrap_or(0.0)
+        for _ in 0..500 {
+            let text = self.get("/metrics").await.text().await.unwrap();
+            if text.lines().any(|l| l == "gateway_requests_in_flight 1") {
+                return text
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix(line_prefix)
+                            .and_then(|rest| rest.trim().parse().ok())
+                    })
+                    .unwrap_or(0.0);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("requests stayed in flight");
     }
 }
 

@@ -13,7 +13,9 @@ mod harness;
 
 mod chat;
 mod errors;
+mod golden;
 mod ops;
+mod resilience;
 mod sdk;
 mod streaming;
 mod translation;

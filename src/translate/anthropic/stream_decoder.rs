@@ -192,6 +192,10 @@ impl Decode for StreamDecoder {
     fn finish(&mut self, _out: &mut Vec<Event>) -> bool {
         self.stopped || self.finished
     }
+
+    fn malformed(&self) -> u64 {
+        self.malformed
+    }
 }
 
 /// A string field.

@@ -161,6 +161,10 @@ impl Decode for StreamDecoder {
     fn finish(&mut self, _out: &mut Vec<Event>) -> bool {
         self.finished
     }
+
+    fn malformed(&self) -> u64 {
+        self.malformed
+    }
 }
 
 /// A call whose arguments are still arriving.

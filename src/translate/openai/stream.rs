@@ -142,6 +142,10 @@ impl crate::translate::StreamDecoder for StreamDecoder {
     fn finish(&mut self, _out: &mut Vec<Event>) -> bool {
         self.done || self.finished
     }
+
+    fn malformed(&self) -> u64 {
+        self.malformed
+    }
 }
 
 /// IR → OpenAI SSE.

@@ -2,7 +2,13 @@
 //! (provider + upstream model id + card). Aliases resolve first, then pool names, then
 //! `provider_id/model` pins, then bare model ids served by any provider. Pure.
 //!
-//! Entry point: [`resolve`].
+//! Entry points: [`resolve_ordered`] (pools ordered by their strategy, [`pool`]) and
+//! [`resolve`] (pools in configured order).
+
+pub mod pool;
+mod profile;
+
+pub use profile::Profile;
 
 use std::sync::Arc;
 
@@ -25,8 +31,33 @@ pub struct Candidate {
 /// Longest alias chain followed (`a` → `b` → `c`).
 const MAX_ALIAS_DEPTH: usize = 4;
 
-/// The candidates for `requested`, in the order they should be tried.
+/// Per-process state of pool strategies: the round-robin counter and observed latencies.
+#[derive(Debug, Default)]
+pub struct PoolState {
+    pub latency: pool::LatencyStats,
+    counter: std::sync::atomic::AtomicUsize,
+}
+
+/// The candidates for `requested`, pools in their configured order.
 pub fn resolve(snap: &Snapshot, requested: &str) -> Result<Vec<Candidate>, GatewayError> {
+    resolve_with(snap, requested, None)
+}
+
+/// The candidates for `requested`, in the order they should be tried; pools are ordered by
+/// their strategy.
+pub fn resolve_ordered(
+    snap: &Snapshot,
+    requested: &str,
+    state: &PoolState,
+) -> Result<Vec<Candidate>, GatewayError> {
+    resolve_with(snap, requested, Some(state))
+}
+
+fn resolve_with(
+    snap: &Snapshot,
+    requested: &str,
+    state: Option<&PoolState>,
+) -> Result<Vec<Candidate>, GatewayError> {
     let mut name = requested;
     for _ in 0..MAX_ALIAS_DEPTH {
         match snap.aliases.get(name) {
@@ -35,21 +66,36 @@ pub fn resolve(snap: &Snapshot, requested: &str) -> Result<Vec<Candidate>, Gatew
         }
     }
     if let Some(pool) = snap.pools.get(name) {
-        let mut out = Vec::new();
+        let mut members = Vec::new();
         for member in &pool.members {
             // A member that does not resolve (provider disabled) is skipped, not fatal.
             if let Ok(found) = resolve_target(snap, &member.model) {
-                out.extend(found);
-            }
-            if !pool.fallback && !out.is_empty() {
-                break;
+                members.extend(found.into_iter().map(|c| (c, member.weight)));
             }
         }
-        if out.is_empty() {
+        if members.is_empty() {
             return Err(not_found(
                 requested,
                 "none of the pool's members is served by an enabled provider",
             ));
+        }
+        let mut out = match state {
+            Some(state) => {
+                let counter = state
+                    .counter
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                pool::order(
+                    pool.strategy,
+                    members,
+                    &state.latency,
+                    counter,
+                    rand::random::<f64>(),
+                )
+            }
+            None => members.into_iter().map(|(c, _)| c).collect(),
+        };
+        if !pool.fallback {
+            out.truncate(1);
         }
         return Ok(out);
     }

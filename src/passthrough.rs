@@ -1,0 +1,427 @@
+//! Same-format stream pass-through (OpenAI → OpenAI, Anthropic → Anthropic): events are
+//! forwarded byte-exact as they complete, while the observer learns what the resilience
+//! layer needs — whether real content has started (before it, a failure may still fail over),
+//! whether the provider finished, usage, upstream error events — and drops malformed events
+//! (skipped and counted, never forwarded). Pure.
+//!
+//! `finish()` closes a stream that finished without its terminator (`[DONE]`, `message_stop`)
+//! properly, and reports a stream that stopped mid-answer as incomplete.
+
+use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::sse::{SseFramer, event_data};
+use crate::translate::ir::{ErrorInfo, Event};
+use crate::translate::{StreamDecoder as _, anthropic};
+use crate::usage::Usage;
+
+/// How an upstream stream ended at the transport level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// Bytes still to send (a missing terminator added).
+    pub tail: Bytes,
+    /// The provider finished its answer.
+    pub completed: bool,
+}
+
+/// Appends `event` to `out`, avoiding a copy when it is the only event.
+fn append(out: &mut Option<BytesMut>, single: &mut Option<Bytes>, event: Bytes) {
+    match (out.as_mut(), single.take()) {
+        (None, None) => *single = Some(event),
+        (None, Some(prev)) => {
+            let mut buf = BytesMut::with_capacity(prev.len() + event.len());
+            buf.extend_from_slice(&prev);
+            buf.extend_from_slice(&event);
+            *out = Some(buf);
+        }
+        (Some(buf), _) => buf.extend_from_slice(&event),
+    }
+}
+
+fn collect(out: Option<BytesMut>, single: Option<Bytes>) -> Bytes {
+    match out {
+        Some(buf) => buf.freeze(),
+        None => single.unwrap_or_default(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<&'a RawValue>,
+    /// Legacy completions stream text here.
+    #[serde(default, borrow)]
+    text: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    tool_calls: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    refusal: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+/// A raw JSON value that carries something (not `null`, not `""`, not `[]`).
+fn present(v: Option<&RawValue>) -> bool {
+    v.is_some_and(|v| !matches!(v.get(), "null" | "\"\"" | "[]"))
+}
+
+/// OpenAI chat/completions stream pass-through.
+#[derive(Debug)]
+pub struct OpenAiPassthrough {
+    framer: SseFramer,
+    /// Hide the `choices: []` usage chunk (the gateway asked for it, not the client).
+    drop_usage_chunk: bool,
+    pub usage: Option<Usage>,
+    pub saw_done: bool,
+    pub finished: bool,
+    pub content_seen: bool,
+    pub malformed: u64,
+    /// Malformed events that came before any content (the stream is broken, not glitching).
+    pub malformed_before_content: u64,
+    pub upstream_error: Option<ErrorInfo>,
+}
+
+impl OpenAiPassthrough {
+    pub fn new(drop_usage_chunk: bool) -> Self {
+        Self {
+            framer: SseFramer::new(),
+            drop_usage_chunk,
+            usage: None,
+            saw_done: false,
+            finished: false,
+            content_seen: false,
+            malformed: 0,
+            malformed_before_content: 0,
+            upstream_error: None,
+        }
+    }
+
+    /// Takes an upstream chunk; returns the whole events to send now.
+    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+        self.framer.push(chunk);
+        let (mut out, mut single) = (None, None);
+        while let Some(event) = self.framer.next_event() {
+            if self.observe(&event) {
+                append(&mut out, &mut single, event);
+            }
+        }
+        collect(out, single)
+    }
+
+    /// The upstream ended. An unterminated last event is a cut: dropped, not forwarded.
+    pub fn finish(&mut self) -> Finished {
+        let _partial = self.framer.finish();
+        let completed = self.saw_done || self.finished;
+        let tail = if completed && !self.saw_done {
+            Bytes::from_static(b"data: [DONE]\n\n")
+        } else {
+            Bytes::new()
+        };
+        Finished { tail, completed }
+    }
+
+    /// Reads one event; returns whether to forward it.
+    fn observe(&mut self, event: &[u8]) -> bool {
+        let Some(data) = event_data(event) else {
+            return true;
+        };
+        if data.as_ref() == b"[DONE]" {
+            self.saw_done = true;
+            return true;
+        }
+        let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(&data) else {
+            self.malformed += 1;
+            if !self.content_seen {
+                self.malformed_before_content += 1;
+            }
+            return false;
+        };
+        if let Some(err) = chunk.error {
+            let v: serde_json::Value = serde_json::from_str(err.get()).unwrap_or_default();
+            let message = v
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("provider error")
+                .to_string();
+            let code = v
+                .get("code")
+                .or_else(|| v.get("type"))
+                .and_then(|c| c.as_str())
+                .map(str::to_string);
+            self.upstream_error = Some(ErrorInfo {
+                status: 502,
+                message,
+                code,
+            });
+            return true;
+        }
+        let choices = chunk.choices.unwrap_or_default();
+        for c in &choices {
+            if let Some(d) = &c.delta {
+                if present(d.content)
+                    || present(d.tool_calls)
+                    || present(d.reasoning_content)
+                    || present(d.refusal)
+                {
+                    self.content_seen = true;
+                }
+            }
+            if present(c.text) {
+                self.content_seen = true;
+            }
+            if present(c.finish_reason) {
+                self.finished = true;
+                self.content_seen = true;
+            }
+        }
+        if let Some(u) = chunk.usage {
+            self.usage = Some(Usage {
+                prompt_tokens: u.prompt_tokens,
+                completion_tokens: u.completion_tokens,
+                cached_tokens: 0,
+            });
+            if choices.is_empty() && self.drop_usage_chunk {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Anthropic Messages stream pass-through.
+pub struct AnthropicPassthrough {
+    framer: SseFramer,
+    decoder: anthropic::StreamDecoder,
+    events: Vec<Event>,
+    pub usage: Option<Usage>,
+    pub saw_stop: bool,
+    pub finished: bool,
+    pub content_seen: bool,
+    pub malformed: u64,
+    pub malformed_before_content: u64,
+    pub upstream_error: Option<ErrorInfo>,
+}
+
+impl Default for AnthropicPassthrough {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AnthropicPassthrough {
+    pub fn new() -> Self {
+        Self {
+            framer: SseFramer::new(),
+            decoder: anthropic::StreamDecoder::new(),
+            events: Vec::new(),
+            usage: None,
+            saw_stop: false,
+            finished: false,
+            content_seen: false,
+            malformed: 0,
+            malformed_before_content: 0,
+            upstream_error: None,
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+        self.framer.push(chunk);
+        let (mut out, mut single) = (None, None);
+        while let Some(event) = self.framer.next_event() {
+            if self.observe(&event) {
+                append(&mut out, &mut single, event);
+            }
+        }
+        collect(out, single)
+    }
+
+    pub fn finish(&mut self) -> Finished {
+        let _partial = self.framer.finish();
+        let completed = self.saw_stop || self.finished;
+        let tail = if completed && !self.saw_stop {
+            Bytes::from_static(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+        } else {
+            Bytes::new()
+        };
+        Finished { tail, completed }
+    }
+
+    fn observe(&mut self, event: &[u8]) -> bool {
+        if crate::sse::event_name(event) == Some(b"message_stop") {
+            self.saw_stop = true;
+        }
+        let before = self.decoder.malformed;
+        self.decoder.decode_event(event, &mut self.events);
+        if self.decoder.malformed > before {
+            self.malformed += 1;
+            if !self.content_seen {
+                self.malformed_before_content += 1;
+            }
+            return false;
+        }
+        for e in self.events.drain(..) {
+            match e {
+                Event::Usage(u) => self.usage = Some(Usage::from(u)),
+                Event::TextDelta(_)
+                | Event::ThinkingDelta(_)
+                | Event::ToolCallStart { .. }
+                | Event::ToolCallDelta { .. } => self.content_seen = true,
+                Event::Finish { .. } => {
+                    self.finished = true;
+                    self.content_seen = true;
+                }
+                Event::Error(info) => self.upstream_error = Some(info),
+                Event::Start { .. } | Event::ThinkingSignature(_) => {}
+            }
+        }
+        true
+    }
+}
+
+impl From<crate::translate::ir::Usage> for Usage {
+    fn from(u: crate::translate::ir::Usage) -> Self {
+        Usage {
+            prompt_tokens: u.input_tokens,
+            completion_tokens: u.output_tokens,
+            cached_tokens: u.cached_input_tokens,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPENAI: &str = concat!(
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    fn run(p: &mut OpenAiPassthrough, parts: &[&[u8]]) -> (Vec<u8>, bool) {
+        let mut out = Vec::new();
+        for part in parts {
+            out.extend_from_slice(&p.push(part));
+        }
+        let f = p.finish();
+        out.extend_from_slice(&f.tail);
+        (out, f.completed)
+    }
+
+    #[test]
+    fn byte_exact_at_every_split() {
+        let s = OPENAI.as_bytes();
+        for i in 0..=s.len() {
+            let mut p = OpenAiPassthrough::new(false);
+            let (out, completed) = run(&mut p, &[&s[..i], &s[i..]]);
+            assert_eq!(out, s, "split {i}");
+            assert!(completed && p.saw_done && p.content_seen);
+            assert_eq!(p.usage.map(|u| u.prompt_tokens), Some(5));
+        }
+    }
+
+    #[test]
+    fn role_chunk_is_not_content() {
+        let mut p = OpenAiPassthrough::new(false);
+        let first = OPENAI.split("\n\n").next().unwrap().to_string() + "\n\n";
+        p.push(first.as_bytes());
+        assert!(!p.content_seen);
+    }
+
+    #[test]
+    fn injected_usage_chunk_is_hidden() {
+        let mut p = OpenAiPassthrough::new(true);
+        let (out, _) = run(&mut p, &[OPENAI.as_bytes()]);
+        assert!(!String::from_utf8(out).unwrap().contains("\"usage\""));
+        assert_eq!(p.usage.map(|u| u.completion_tokens), Some(1));
+    }
+
+    #[test]
+    fn malformed_events_are_skipped_and_counted() {
+        let mut p = OpenAiPassthrough::new(false);
+        let bad = "data: {\"id\": broken\n\n";
+        let (out, completed) = run(&mut p, &[bad.as_bytes(), OPENAI.as_bytes()]);
+        assert_eq!(out, OPENAI.as_bytes());
+        assert_eq!(p.malformed, 1);
+        assert!(completed);
+    }
+
+    #[test]
+    fn finished_without_done_is_closed_and_cut_is_incomplete() {
+        let without_done = OPENAI.replace("data: [DONE]\n\n", "");
+        let mut p = OpenAiPassthrough::new(false);
+        let (out, completed) = run(&mut p, &[without_done.as_bytes()]);
+        assert!(completed);
+        assert!(out.ends_with(b"data: [DONE]\n\n"));
+        let cut = &OPENAI[..OPENAI.find("finish_reason\":\"stop").unwrap()];
+        let mut p = OpenAiPassthrough::new(false);
+        let (out, completed) = run(&mut p, &[cut.as_bytes()]);
+        assert!(!completed);
+        assert!(!String::from_utf8(out).unwrap().contains("[DONE]"));
+    }
+
+    #[test]
+    fn error_events_are_noticed() {
+        let mut p = OpenAiPassthrough::new(false);
+        p.push(b"data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n");
+        assert_eq!(
+            p.upstream_error.as_ref().map(|e| e.message.as_str()),
+            Some("overloaded")
+        );
+    }
+
+    #[test]
+    fn anthropic_passthrough() {
+        let s = concat!(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\n\n",
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
+            "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":3}}\n\n",
+        );
+        let mut p = AnthropicPassthrough::new();
+        let mut out = p.push(s.as_bytes()).to_vec();
+        assert!(p.content_seen);
+        let f = p.finish();
+        out.extend_from_slice(&f.tail);
+        assert!(f.completed);
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+        );
+        assert_eq!(
+            p.usage.map(|u| (u.prompt_tokens, u.completion_tokens)),
+            Some((7, 3))
+        );
+    }
+}
