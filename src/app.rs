@@ -18,6 +18,7 @@ use crate::config::{Config, ProviderType};
 use crate::mock::{self, MockOptions, MockState};
 use crate::proxy::{App, GatewayProxy};
 use crate::state::Snapshot;
+use crate::upstream::replicas::Replicas;
 
 /// A built server and the state its requests share.
 pub struct Built {
@@ -57,8 +58,21 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let grace = config.server.shutdown_grace_secs;
     let port = config.server.port;
+    let mut replicas = HashMap::new();
+    let mut replica_services = Vec::new();
+    for p in config
+        .providers
+        .iter()
+        .filter(|p| p.enabled && p.endpoints.len() > 1)
+    {
+        let interval = std::time::Duration::from_millis(p.health_check_interval_ms.unwrap_or(5000));
+        let (pool, service) = Replicas::build(&p.id, &p.endpoints, interval)
+            .map_err(|e| format!("provider `{}` endpoints: {e}", p.id))?;
+        replicas.insert(p.id.clone(), pool);
+        replica_services.push(service);
+    }
     let snapshot = Snapshot::build(config, &mock_endpoints)?;
-    let app = Arc::new(App::new(snapshot, port, access_log));
+    let app = Arc::new(App::new(snapshot, port, access_log, replicas));
 
     let conf = ServerConf {
         threads,
@@ -75,6 +89,9 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
     );
     proxy.add_tcp(&listen);
     server.add_service(proxy);
+    for svc in replica_services {
+        server.add_service(svc);
+    }
     for svc in mock_services {
         server.add_service(background_service("mock upstream", svc));
     }

@@ -505,6 +505,9 @@ pub struct ProviderConfig {
     /// `max_tokens` sent to providers that require it when the request has none.
     #[serde(default)]
     pub default_max_tokens: Option<u32>,
+    /// How often each of several `endpoints` is health-checked (`GET {endpoint}/models`).
+    #[serde(default)]
+    pub health_check_interval_ms: Option<u64>,
 }
 
 fn default_true() -> bool {

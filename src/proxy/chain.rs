@@ -321,8 +321,9 @@ async fn try_once(
 ) -> Result<Attempted, Failure> {
     start_attempt(ctx, cand);
     let header_deadline = header_deadline(snap, cand, settings);
+    let endpoint = app.endpoint_of(&cand.provider);
     let sent = tokio::select! {
-        r = tokio::time::timeout_at(header_deadline, app.client.send(&cand.provider.endpoint, req, settings.connect)) => r,
+        r = tokio::time::timeout_at(header_deadline, app.client.send(&endpoint, req, settings.connect)) => r,
         () = client_gone(session) => {
             release(app, cand, probe);
             return Err(Failure::ClientGone);
@@ -557,18 +558,20 @@ async fn try_hedged(
 ) -> Result<Attempted, Failure> {
     let (p_index, p_cand, p_req, p_mode, p_probe) = primary;
     let h_cand = &candidates[partner.index];
+    let (p_endpoint, h_endpoint) = (
+        app.endpoint_of(&p_cand.provider),
+        app.endpoint_of(&h_cand.provider),
+    );
     start_attempt(ctx, p_cand);
     let primary_fut = tokio::time::timeout_at(
         header_deadline(snap, p_cand, settings),
-        app.client
-            .send(&p_cand.provider.endpoint, p_req, settings.connect),
+        app.client.send(&p_endpoint, p_req, settings.connect),
     );
     // Not polled (so not sent) before `hedge_start` fires.
     let hedge_fut = async {
         tokio::time::timeout_at(
             header_deadline(snap, h_cand, settings),
-            app.client
-                .send(&h_cand.provider.endpoint, &partner.req, settings.connect),
+            app.client.send(&h_endpoint, &partner.req, settings.connect),
         )
         .await
     };

@@ -26,6 +26,31 @@ pub async fn handle(
 ) -> pingora::Result<bool> {
     let is_get = matches!(session.req_header().method.as_str(), "GET" | "HEAD");
     let snap = app.snapshot.load();
+    if let Some(id) = path
+        .strip_prefix("/admin/providers/")
+        .and_then(|r| r.strip_suffix("/endpoints"))
+    {
+        ctx.endpoint = "admin";
+        let answer = match auth::check_admin(&snap, session.req_header()) {
+            Ok(()) => membership(app, session, id, is_get).await,
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(body) => {
+                respond::send(
+                    session,
+                    ctx,
+                    200,
+                    "application/json",
+                    Bytes::from(body),
+                    &[],
+                )
+                .await?
+            }
+            Err(e) => respond::error(session, ctx, &e, ErrorFormat::OpenAi).await?,
+        }
+        return Ok(true);
+    }
     let (endpoint, result): Routed = match path {
         "/health" => (
             "health",
@@ -92,6 +117,72 @@ pub async fn handle(
         Err(e) => respond::error(session, ctx, &e, ErrorFormat::OpenAi).await?,
     }
     Ok(true)
+}
+
+/// `POST /admin/providers/{id}/endpoints` with `{"add": url}` or `{"remove": url}`: changes a
+/// replica pool at runtime; `GET` lists it.
+async fn membership(
+    app: &App,
+    session: &mut Session,
+    id: &str,
+    is_get: bool,
+) -> Result<Vec<u8>, GatewayError> {
+    let replicas = app.replicas.get(id).ok_or_else(|| {
+        GatewayError::new(
+            ErrorKind::NotFound,
+            format!("provider `{id}` has no replica pool (it needs several `endpoints`)"),
+        )
+    })?;
+    if !is_get {
+        crate::inbound::body::check_json_content_type(session)?;
+        let body = crate::inbound::body::read_body(session, 64 * 1024)
+            .await
+            .map_err(|e| match e {
+                crate::inbound::body::BodyError::Reject(e) => e,
+                crate::inbound::body::BodyError::ClientGone => {
+                    GatewayError::new(ErrorKind::ClientClosed, "client left")
+                }
+            })?;
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Change {
+            add: Option<String>,
+            remove: Option<String>,
+        }
+        let change: Change = serde_json::from_slice(&body).map_err(|e| {
+            GatewayError::new(
+                ErrorKind::BadRequest,
+                format!("expected {{\"add\": url}} or {{\"remove\": url}}: {e}"),
+            )
+        })?;
+        match (change.add, change.remove) {
+            (Some(url), None) => replicas
+                .add(&url)
+                .await
+                .map_err(|e| GatewayError::new(ErrorKind::BadRequest, e))?,
+            (None, Some(url)) => {
+                if !replicas
+                    .remove(&url)
+                    .await
+                    .map_err(|e| GatewayError::new(ErrorKind::BadRequest, e))?
+                {
+                    return Err(GatewayError::new(
+                        ErrorKind::NotFound,
+                        format!("`{url}` is not an endpoint of `{id}`"),
+                    ));
+                }
+            }
+            _ => {
+                return Err(GatewayError::new(
+                    ErrorKind::BadRequest,
+                    "send exactly one of `add` and `remove`",
+                ));
+            }
+        }
+    }
+    Ok(to_vec(
+        &json!({ "provider": id, "endpoints": replicas.status() }),
+    ))
 }
 
 /// Decodes `%XX` escapes in a path segment (`provider%2Fmodel`).
@@ -257,6 +348,7 @@ fn admin(app: &App, path: &str, is_get: bool) -> Result<Answer, GatewayError> {
                         "has_api_key": p.api_key.is_some(),
                         "usable": usable.contains(&p.id.as_str()),
                         "models": snap.catalog.cards().iter().filter(|c| c.provider == p.id).count(),
+                        "replicas": app.replicas.get(&p.id).map(|r| r.status()),
                     })
                 })
                 .collect();

@@ -30,6 +30,7 @@ mod llm;
 mod relay;
 mod respond;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -47,6 +48,7 @@ use crate::resilience::breaker::BreakerRegistry;
 use crate::routing::PoolState;
 use crate::state::Snapshot;
 use crate::upstream::UpstreamClient;
+use crate::upstream::replicas::Replicas;
 use ctx::RequestCtx;
 
 /// Shared state of the running gateway.
@@ -58,6 +60,8 @@ pub struct App {
     pub breakers: BreakerRegistry,
     /// Pool strategy state (round robin, observed latency).
     pub pools: PoolState,
+    /// Self-hosted replica pools by provider id.
+    pub replicas: HashMap<String, Arc<Replicas>>,
     pub access_log: AccessLog,
     pub started: Instant,
     pub port: u16,
@@ -67,19 +71,33 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(snapshot: Snapshot, port: u16, access_log: AccessLog) -> Self {
+    pub fn new(
+        snapshot: Snapshot,
+        port: u16,
+        access_log: AccessLog,
+        replicas: HashMap<String, Arc<Replicas>>,
+    ) -> Self {
         Self {
             snapshot: ArcSwap::from_pointee(snapshot),
             client: UpstreamClient::new(),
             metrics: Metrics::new(),
             breakers: BreakerRegistry::new(Arc::new(SystemClock)),
             pools: PoolState::default(),
+            replicas,
             access_log,
             started: Instant::now(),
             port,
             id_prefix: format!("{:08x}", rand::random::<u32>()),
             id_counter: AtomicU64::new(0),
         }
+    }
+
+    /// Where an attempt to `provider` goes: a healthy replica when it has several endpoints.
+    pub fn endpoint_of(&self, provider: &crate::providers::Provider) -> crate::providers::Endpoint {
+        self.replicas
+            .get(&provider.id)
+            .and_then(|r| r.pick())
+            .unwrap_or_else(|| provider.endpoint.clone())
     }
 
     fn next_request_id(&self) -> String {

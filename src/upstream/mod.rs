@@ -3,5 +3,6 @@
 
 pub mod client;
 pub mod dns;
+pub mod replicas;
 
 pub use client::{SendError, UpstreamClient, UpstreamRequest, UpstreamResponse};

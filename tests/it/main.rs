@@ -15,6 +15,7 @@ mod chat;
 mod errors;
 mod golden;
 mod ops;
+mod replicas;
 mod resilience;
 mod sdk;
 mod streaming;
