@@ -119,6 +119,7 @@ pub struct Metrics {
     attempts: Family<(Label, &'static str), AtomicU64>,
     failovers: Family<(String, String), AtomicU64>,
     hedges: Family<(&'static str,), AtomicU64>,
+    malformed: Family<(Label,), AtomicU64>,
     in_flight: AtomicU64,
 }
 
@@ -139,6 +140,7 @@ impl Metrics {
             attempts: Family::new(),
             failovers: Family::new(),
             hedges: Family::new(),
+            malformed: Family::new(),
             in_flight: AtomicU64::new(0),
         }
     }
@@ -189,6 +191,15 @@ impl Metrics {
     /// Counts a hedged attempt by outcome (`primary_won`, `hedge_won`, `both_failed`, `not_needed`).
     pub fn hedge(&self, outcome: &'static str) {
         self.hedges.get(&(outcome,)).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts malformed stream events a provider sent (skipped, not forwarded).
+    pub fn malformed_events(&self, provider: &Label, n: u64) {
+        if n > 0 {
+            self.malformed
+                .get(&(provider.clone(),))
+                .fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     pub fn request_started(&self) {
@@ -274,6 +285,20 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "gateway_upstream_attempts_total{{provider=\"{}\",outcome=\"{outcome}\"}} {}",
+                esc(&provider),
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_stream_malformed_events_total",
+            "counter",
+            "Malformed stream events skipped, by provider.",
+        );
+        for ((provider,), v) in self.malformed.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_stream_malformed_events_total{{provider=\"{}\"}} {}",
                 esc(&provider),
                 v.load(Ordering::Relaxed)
             );

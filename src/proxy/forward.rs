@@ -6,6 +6,7 @@
 //! retryable, since nothing has reached the client (S5). After it, failures end the stream
 //! with an in-format error event.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -392,6 +393,8 @@ async fn forward_sse(
                 commit(session, ctx, &mut header, &mut held, true).await?;
                 if finished.completed {
                     record_usage(ctx, cand, relay.usage());
+                    app.metrics
+                        .malformed_events(&Arc::from(cand.provider.id.as_str()), relay.malformed());
                     app.client.release(resp).await;
                     return Ok(Served::Done);
                 }
@@ -437,6 +440,8 @@ async fn forward_sse(
         }
     }
     record_usage(ctx, cand, relay.usage());
+    app.metrics
+        .malformed_events(&Arc::from(cand.provider.id.as_str()), relay.malformed());
     Ok(Served::Done)
 }
 

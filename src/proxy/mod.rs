@@ -26,6 +26,7 @@ mod chain;
 pub mod ctx;
 mod endpoints;
 mod forward;
+mod hedge;
 mod llm;
 mod relay;
 mod respond;

@@ -91,6 +91,15 @@ impl Relay {
         }
     }
 
+    /// Malformed upstream events skipped so far.
+    pub fn malformed(&self) -> u64 {
+        match self {
+            Relay::OpenAi(o) => o.malformed,
+            Relay::Anthropic(a) => a.malformed,
+            Relay::Translate(t) => t.malformed(),
+        }
+    }
+
     /// Malformed upstream events skipped before any content arrived.
     pub fn malformed_before_content(&self) -> u64 {
         match self {

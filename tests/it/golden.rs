@@ -43,7 +43,11 @@ fn run(scenario: &str) {
     let mut g = Golden::open(scenario);
     for inbound in INBOUND {
         for provider in PROVIDERS {
-            let case = Case { scenario, inbound, provider };
+            let case = Case {
+                scenario,
+                inbound,
+                provider,
+            };
             check_request(&mut g, &case);
             if scenario == "upstream_error" {
                 check_error(&mut g, &case);
@@ -93,7 +97,11 @@ impl Case<'_> {
     /// `expect.<from>_to_<to>.<kind>`: requests go to the provider, the rest to the client.
     fn expect(&self, kind: &str) -> String {
         let (i, p) = (name(self.inbound), name(self.provider));
-        let (from, to) = if kind == "request.json" { (i, p) } else { (p, i) };
+        let (from, to) = if kind == "request.json" {
+            (i, p)
+        } else {
+            (p, i)
+        };
         format!("expect.{from}_to_{to}.{kind}")
     }
 }
@@ -109,7 +117,13 @@ fn json_of(bytes: impl AsRef<[u8]>) -> Value {
 
 /// The text parts, joined.
 fn text_of(parts: &[Part]) -> String {
-    let text = |p: &Part| if let Part::Text(t) = p { t.as_str() } else { "" };
+    let text = |p: &Part| {
+        if let Part::Text(t) = p {
+            t.as_str()
+        } else {
+            ""
+        }
+    };
     parts.iter().map(text).collect()
 }
 
@@ -137,13 +151,20 @@ fn encode_for(provider: ApiFormat, ir: &Request) -> Vec<u8> {
         Anthropic => "claude-sonnet-4-5",
         Gemini => "gemini-2.5-flash",
     };
-    let opts = EncodeOptions { model: model.into(), default_max_tokens: 4096, include_usage: true };
+    let opts = EncodeOptions {
+        model: model.into(),
+        default_max_tokens: 4096,
+        include_usage: true,
+    };
     Codec(provider).encode_request(ir, &opts)
 }
 
 fn check_request(g: &mut Golden, case: &Case<'_>) {
     let (ctx, p) = (case.ctx(), case.provider);
-    let (ir, streamed) = (client_request(g, case, false), client_request(g, case, true));
+    let (ir, streamed) = (
+        client_request(g, case, false),
+        client_request(g, case, true),
+    );
     if case.inbound == p {
         return; // forwarded as the client sent it
     }
@@ -159,7 +180,12 @@ fn check_request(g: &mut Golden, case: &Case<'_>) {
     }
     same!(ctx, json_of(encode_for(p, &streamed)), want);
     let up = Codec(p).decode_request(&body);
-    same_request(&ctx, &ir, &up.unwrap_or_else(|e| panic!("{ctx}: {}", e.message)), p);
+    same_request(
+        &ctx,
+        &ir,
+        &up.unwrap_or_else(|e| panic!("{ctx}: {}", e.message)),
+        p,
+    );
     // Tool results keep their ids (in the call and in the result); for Gemini, which has no
     // ids, they are sent under the name of the function they answer.
     let text = String::from_utf8(body).unwrap();
@@ -197,13 +223,28 @@ fn same_request(ctx: &str, client: &Request, up: &Request, p: ApiFormat) {
         let tool = |t: &llm_gateway::translate::ir::Tool| (t.name.clone(), t.description.clone());
         r.tools.iter().map(tool).collect::<Vec<_>>()
     };
-    let knobs = |r: &Request| (r.tool_choice.clone(), r.temperature, r.top_p, r.stop.clone());
-    same!(ctx, (&up.system, tools(up), knobs(up)), (&client.system, tools(client), knobs(client)));
+    let knobs = |r: &Request| {
+        (
+            r.tool_choice.clone(),
+            r.temperature,
+            r.top_p,
+            r.stop.clone(),
+        )
+    };
+    same!(
+        ctx,
+        (&up.system, tools(up), knobs(up)),
+        (&client.system, tools(client), knobs(client))
+    );
     let (max, format) = match p {
         Anthropic => (Some(client.max_tokens.unwrap_or(4096)), None),
         _ => (client.max_tokens, client.response_format.clone()),
     };
-    same!(ctx, (up.max_tokens, up.response_format.clone()), (max, format));
+    same!(
+        ctx,
+        (up.max_tokens, up.response_format.clone()),
+        (max, format)
+    );
     if p != Gemini {
         let extra = |r: &Request| (r.parallel_tool_calls, r.user.clone());
         same!(ctx, extra(up), extra(client));
@@ -229,7 +270,11 @@ fn turns(req: &Request, p: ApiFormat) -> Vec<Turn> {
     let id = |id: &String| (p != Gemini).then(|| id.clone());
     let mut out: Vec<Turn> = Vec::new();
     for m in &req.messages {
-        let role = if m.role == Role::Assistant { "assistant" } else { "user" };
+        let role = if m.role == Role::Assistant {
+            "assistant"
+        } else {
+            "user"
+        };
         if out.last().is_none_or(|t| t.0 != role) {
             out.push(Turn(role, String::new(), Vec::new()));
         }
@@ -238,9 +283,11 @@ fn turns(req: &Request, p: ApiFormat) -> Vec<Turn> {
         for part in &m.parts {
             items.push(match part {
                 Part::Image(src) => Item::Image(src.clone()),
-                Part::ToolCall { id: c, name, arguments } => {
-                    Item::Call(id(c), name.clone(), json_of(arguments))
-                }
+                Part::ToolCall {
+                    id: c,
+                    name,
+                    arguments,
+                } => Item::Call(id(c), name.clone(), json_of(arguments)),
                 Part::ToolResult { id: r, content, .. } => {
                     let text = text_of(content);
                     let content = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -269,9 +316,11 @@ struct Answer {
 
 fn answer_of(r: &Response) -> Answer {
     let call = |p: &Part| match p {
-        Part::ToolCall { id, name, arguments } => {
-            Some((id.clone(), name.clone(), json_of(arguments)))
-        }
+        Part::ToolCall {
+            id,
+            name,
+            arguments,
+        } => Some((id.clone(), name.clone(), json_of(arguments))),
         _ => None,
     };
     let u = r.usage;
@@ -302,7 +351,9 @@ fn decode_stream(format: ApiFormat, bytes: &[u8]) -> Answer {
             }
             // The IR's tool index is the ordinal of the call.
             Event::ToolCallDelta { index, arguments } => args[index as usize].push_str(&arguments),
-            Event::Usage(u) => a.usage = Some((u.input_tokens, u.output_tokens, u.cached_input_tokens)),
+            Event::Usage(u) => {
+                a.usage = Some((u.input_tokens, u.output_tokens, u.cached_input_tokens))
+            }
             Event::Finish { reason, .. } => a.finish = Some(reason),
             Event::Error(e) => panic!("{format:?} stream reports an error: {e:?}"),
             _ => {}
@@ -317,7 +368,11 @@ fn decode_stream(format: ApiFormat, bytes: &[u8]) -> Answer {
 /// The answer's finish reason and number of calls are the scenario's.
 fn check_outcome(case: &Case<'_>, a: &Answer) {
     let (finish, _, calls) = case.outcome();
-    same!(case.ctx(), (a.completed, a.finish, a.calls.len()), (true, Some(finish), calls));
+    same!(
+        case.ctx(),
+        (a.completed, a.finish, a.calls.len()),
+        (true, Some(finish), calls)
+    );
 }
 
 fn check_response(g: &mut Golden, case: &Case<'_>) {
@@ -336,9 +391,17 @@ fn check_response(g: &mut Golden, case: &Case<'_>) {
     };
     let v = json_of(&client);
     let reason = [&v["choices"][0]["finish_reason"], &v["stop_reason"]];
-    same!(ctx, reason[usize::from(inbound != Openai)], case.wire_finish());
+    same!(
+        ctx,
+        reason[usize::from(inbound != Openai)],
+        case.wire_finish()
+    );
     let back = Codec(inbound).decode_response(&client);
-    same!(ctx, answer_of(&back.unwrap_or_else(|e| panic!("{ctx}: {}", e.message))), direct);
+    same!(
+        ctx,
+        answer_of(&back.unwrap_or_else(|e| panic!("{ctx}: {}", e.message))),
+        direct
+    );
 }
 
 /// What the client gets for a provider stream that arrives in two pieces, cut at `cut`.
@@ -361,7 +424,11 @@ fn check_stream(g: &mut Golden, case: &Case<'_>) {
     let whole = normalise(&translated);
     for cut in 0..up.len() {
         let split = normalise(&translate(case, &up, cut));
-        assert!(split == whole, "{ctx}: cut at byte {cut}:\n{}", diff(&whole, &split));
+        assert!(
+            split == whole,
+            "{ctx}: cut at byte {cut}:\n{}",
+            diff(&whole, &split)
+        );
     }
     let client = if inbound == case.provider {
         // Forwarded as the provider sent it; translated anyway, it must mean the same.
@@ -384,20 +451,40 @@ fn check_stream(g: &mut Golden, case: &Case<'_>) {
 /// next index (0, 1, ...), then the usage chunk and `[DONE]`.
 fn openai_shape(case: &Case<'_>, events: &[&str]) {
     let ctx = case.ctx();
-    let data: Vec<&str> = events.iter().map(|e| e.strip_prefix("data: ").unwrap_or(e)).collect();
+    let data: Vec<&str> = events
+        .iter()
+        .map(|e| e.strip_prefix("data: ").unwrap_or(e))
+        .collect();
     let (done, chunks) = data.split_last().unwrap();
     let chunks: Vec<Value> = chunks.iter().map(json_of).collect();
     let (first, last) = (&chunks[0]["choices"][0]["delta"], chunks.last().unwrap());
     let usage = (&last["choices"], last["usage"].is_object());
-    same!(ctx, (*done, &first["role"], usage), ("[DONE]", "assistant", (&json!([]), true)));
+    same!(
+        ctx,
+        (*done, &first["role"], usage),
+        ("[DONE]", &json!("assistant"), (&json!([]), true))
+    );
     let choices = chunks.iter().map(|c| &c["choices"][0]);
-    let reasons: Vec<&Value> = choices.map(|c| &c["finish_reason"]).filter(|r| !r.is_null()).collect();
+    let reasons: Vec<&Value> = choices
+        .map(|c| &c["finish_reason"])
+        .filter(|r| !r.is_null())
+        .collect();
     same!(ctx, reasons, [case.wire_finish()]);
-    let calls = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["tool_calls"].as_array());
+    let calls = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["tool_calls"].as_array());
     let announce = |c: &Value| (c["index"].as_u64(), c["function"]["name"].is_string());
-    let announced: Vec<_> = calls.flatten().filter(|c| c["id"].is_string()).map(announce).collect();
+    let announced: Vec<_> = calls
+        .flatten()
+        .filter(|c| c["id"].is_string())
+        .map(announce)
+        .collect();
     let n = case.outcome().2 as u64;
-    same!(ctx, announced, (0..n).map(|i| (Some(i), true)).collect::<Vec<_>>());
+    same!(
+        ctx,
+        announced,
+        (0..n).map(|i| (Some(i), true)).collect::<Vec<_>>()
+    );
 }
 
 /// `message_start` first, `message_stop` last, each block started at the next index, given its
@@ -406,10 +493,12 @@ fn anthropic_shape(case: &Case<'_>, events: &[&str]) {
     let ctx = case.ctx();
     let (mut next, mut open, mut tools, mut names) = (0, None, 0, Vec::new());
     for event in events {
-        let split = event.strip_prefix("event: ").and_then(|e| e.split_once("\ndata: "));
+        let split = event
+            .strip_prefix("event: ")
+            .and_then(|e| e.split_once("\ndata: "));
         let (name, data) = split.unwrap_or_else(|| panic!("{ctx}: {event}"));
         let (data, index) = (json_of(data), json!(open));
-        same!(ctx, (&data["type"], name), (&json!(name), name));
+        same!(ctx, data["type"], name);
         match name {
             "content_block_start" => {
                 same!(ctx, (open, &data["index"]), (None, &json!(next)));
@@ -418,13 +507,21 @@ fn anthropic_shape(case: &Case<'_>, events: &[&str]) {
             }
             "content_block_delta" => same!(ctx, data["index"], index),
             "content_block_stop" => same!(ctx, data["index"], json!(open.take())),
-            "message_delta" => same!(ctx, (open, &data["delta"]["stop_reason"]), (None, &json!(case.wire_finish()))),
+            "message_delta" => same!(
+                ctx,
+                (open, &data["delta"]["stop_reason"]),
+                (None, &json!(case.wire_finish()))
+            ),
             _ => {}
         }
         names.push(name);
     }
     let ends = (names[0], names[names.len() - 1], tools);
-    same!(ctx, ends, ("message_start", "message_stop", case.outcome().2));
+    same!(
+        ctx,
+        ends,
+        ("message_start", "message_stop", case.outcome().2)
+    );
 }
 
 fn check_error(g: &mut Golden, case: &Case<'_>) {
@@ -460,7 +557,12 @@ impl Golden {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden");
         let update = std::env::var("GOLDEN_UPDATE").is_ok_and(|v| v == "1");
         let (checked, failures) = (BTreeSet::new(), Vec::new());
-        Self { dir: dir.join(scenario), update, checked, failures }
+        Self {
+            dir: dir.join(scenario),
+            update,
+            checked,
+            failures,
+        }
     }
 
     fn read(&self, file: &str) -> Vec<u8> {
@@ -499,11 +601,16 @@ impl Golden {
         for entry in fs::read_dir(&self.dir).unwrap() {
             let file = entry.unwrap().file_name().to_string_lossy().into_owned();
             if file.starts_with("expect.") && !self.checked.contains(&file) {
-                self.failures.push(format!("{file} is produced by no case: delete it"));
+                self.failures
+                    .push(format!("{file} is produced by no case: delete it"));
             }
         }
         let dir = self.dir.display();
-        assert!(self.failures.is_empty(), "{dir}:\n{}", self.failures.join("\n\n"));
+        assert!(
+            self.failures.is_empty(),
+            "{dir}:\n{}",
+            self.failures.join("\n\n")
+        );
     }
 }
 
@@ -528,7 +635,11 @@ fn diff(expected: &str, actual: &str) -> String {
     for i in (0..e.len()).rev() {
         for j in (0..a.len()).rev() {
             let skip = lcs[i + 1][j].max(lcs[i][j + 1]);
-            lcs[i][j] = if e[i] == a[j] { lcs[i + 1][j + 1] + 1 } else { skip };
+            lcs[i][j] = if e[i] == a[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                skip
+            };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, String::new());

@@ -319,6 +319,11 @@ async fn malformed_chunk_is_skipped() {
         })
         .collect();
     assert_eq!(content, "one two three four five six seven");
+    assert_eq!(
+        gw.metric("gateway_stream_malformed_events_total{provider=\"a\"}")
+            .await,
+        1.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,18 @@ impl Checker<'_> {
                 }
                 _ => {}
             }
+            if p.health_check_interval_ms.is_some_and(|ms| ms < 50) {
+                self.add(
+                    at.key("health_check_interval_ms"),
+                    "must be at least 50 (milliseconds)",
+                );
+            }
+            if p.health_check_interval_ms.is_some() && p.endpoints.len() < 2 {
+                self.add(
+                    at.key("health_check_interval_ms"),
+                    "only applies to a provider with several `endpoints`",
+                );
+            }
             // (format name, allowed?, the provider types that may speak it)
             let format_rule = match p.api_format {
                 Some(ApiFormat::Gemini) => Some((
