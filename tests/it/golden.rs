@@ -1,29 +1,24 @@
-//! The golden-test matrix: each inbound format (OpenAI, Anthropic) × each provider format
-//! (OpenAI, Anthropic, Gemini), per scenario in `tests/fixtures/golden/<scenario>/`, through the
-//! codecs as the gateway runs them (`proxy::attempt`, `proxy::forward`). Inputs: `in.<in>.json`
-//! (the client request) and `up.<p>.{json,sse,error.json}` (the provider's answer). Same-format
-//! pairs are forwarded byte for byte, so only the other pairs have expected files:
-//! `expect.<in>_to_<p>.request.json`, `expect.<p>_to_<in>.{response.json,stream.sse,error.json}`.
-//!
-//! `GOLDEN_UPDATE=1 cargo test --test it golden` writes the expected files that are missing or
-//! differ (review them); without it those fail with a diff. JSON is compared parsed, SSE as
-//! text; `"created":<digits>` reads as `"created":0` (the OpenAI encoder stamps the time).
-//! Besides the goldens, each case checks that the meaning survives (the provider's and the
-//! client's readings agree), the client stream's shape, the finish-reason mapping, and that a
-//! stream cut in two at every byte offset translates the same.
+//! The golden-test matrix: each inbound × each provider format, per scenario in
+//! `tests/fixtures/golden/<scenario>/`, through the codecs as `proxy::{attempt,forward}` run
+//! them: `in.<in>.json` and `up.<p>.{json,sse,error.json}` give `expect.<in>_to_<p>.request.json`
+//! and `expect.<p>_to_<in>.{response.json,stream.sse,error.json}` (none if in == p: forwarded
+//! as is). Also checked: the meaning survives, stream shapes, finish reasons, streams cut at
+//! every offset. `GOLDEN_UPDATE=1 cargo test --test it golden` writes expected files that are
+//! missing or differ (review them!); without it they fail.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
 use llm_gateway::config::ApiFormat::{self, Anthropic, Gemini, Openai};
 use llm_gateway::sse::SseFramer;
-use llm_gateway::translate::ir::{Event, FinishReason, ImageSource, Part, Request, Response, Role};
+use llm_gateway::translate::ir::{Event, FinishReason, Message, Part, Request, Role, Usage};
 use llm_gateway::translate::{Codec, EncodeOptions, StreamTranslator};
 use serde_json::{Value, json};
 
 const INBOUND: [ApiFormat; 2] = [Openai, Anthropic];
 const PROVIDERS: [ApiFormat; 3] = [Openai, Anthropic, Gemini];
+/// The provider model ids (`EncodeOptions::model`), in the order of `PROVIDERS`.
+const MODELS: [&str; 3] = ["gpt-4o", "claude-sonnet-4-5", "gemini-2.5-flash"];
 
 macro_rules! scenarios {
     ($($name:ident),*) => { $( #[test] fn $name() { run(stringify!($name)); } )* };
@@ -32,47 +27,44 @@ macro_rules! scenarios {
 scenarios! { plain_text, multi_turn_system, image_input, tool_call_single, tool_calls_parallel,
 tool_result_round_trip, json_mode, max_tokens_stop, upstream_error }
 
-/// `assert_eq!` naming the case and the expression.
-macro_rules! same {
-    ($ctx:expr, $a:expr, $b:expr) => {
-        assert_eq!($a, $b, "{}: {}", $ctx, stringify!($a))
-    };
-}
-
 fn run(scenario: &str) {
     let mut g = Golden::open(scenario);
     for inbound in INBOUND {
         for provider in PROVIDERS {
-            let case = Case {
+            let c = Case {
                 scenario,
                 inbound,
                 provider,
             };
-            check_request(&mut g, &case);
+            check_request(&mut g, &c);
             if scenario == "upstream_error" {
-                check_error(&mut g, &case);
+                check_error(&mut g, &c);
             } else {
-                check_response(&mut g, &case);
-                check_stream(&mut g, &case);
+                check_response(&mut g, &c);
+                check_stream(&mut g, &c);
             }
         }
     }
     g.finish();
 }
 
-/// One cell of the matrix.
+/// One cell of the matrix; named in the output when a check fails.
 struct Case<'a> {
     scenario: &'a str,
     inbound: ApiFormat,
     provider: ApiFormat,
 }
 
-impl Case<'_> {
-    fn ctx(&self) -> String {
-        let (i, p) = (name(self.inbound), name(self.provider));
-        format!("{}: client {i}, provider {p}", self.scenario)
+impl Drop for Case<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let (s, i, p) = (self.scenario, self.inbound, self.provider);
+            eprintln!("golden case failed: {s}, client {i:?}, provider {p:?}");
+        }
     }
+}
 
+impl Case<'_> {
     /// Every provider's answer: its finish reason, the OpenAI and Anthropic words for it, and
     /// how many tool calls it makes.
     fn outcome(&self) -> (FinishReason, [&'static str; 2], usize) {
@@ -89,20 +81,17 @@ impl Case<'_> {
         self.outcome().1[usize::from(self.inbound != Openai)]
     }
 
-    /// `up.<provider>.<ext>`
     fn up(&self, ext: &str) -> String {
         format!("up.{}.{ext}", name(self.provider))
     }
 
     /// `expect.<from>_to_<to>.<kind>`: requests go to the provider, the rest to the client.
     fn expect(&self, kind: &str) -> String {
-        let (i, p) = (name(self.inbound), name(self.provider));
-        let (from, to) = if kind == "request.json" {
-            (i, p)
-        } else {
-            (p, i)
-        };
-        format!("expect.{from}_to_{to}.{kind}")
+        let mut pair = [name(self.provider), name(self.inbound)];
+        if kind == "request.json" {
+            pair.reverse();
+        }
+        format!("expect.{}_to_{}.{kind}", pair[0], pair[1])
     }
 }
 
@@ -115,61 +104,51 @@ fn json_of(bytes: impl AsRef<[u8]>) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-/// The text parts, joined.
-fn text_of(parts: &[Part]) -> String {
-    let text = |p: &Part| {
-        if let Part::Text(t) = p {
-            t.as_str()
-        } else {
-            ""
-        }
+/// `(id, name, arguments)` of a tool call, the arguments in canonical form.
+fn call_of(part: &Part) -> Option<(String, String, String)> {
+    let Part::ToolCall {
+        id,
+        name,
+        arguments,
+    } = part
+    else {
+        return None;
     };
-    parts.iter().map(text).collect()
+    Some((id.clone(), name.clone(), json_of(arguments).to_string()))
 }
 
-// ---- requests ---------------------------------------------------------------------------------
-
 /// The client's request decoded; a streaming one sets `stream` (OpenAI: with usage, as SDKs do).
-fn client_request(g: &Golden, case: &Case<'_>, stream: bool) -> Request {
-    let mut v = json_of(g.read(&format!("in.{}.json", name(case.inbound))));
-    if stream {
-        v["stream"] = json!(true);
-        if case.inbound == Openai {
-            v["stream_options"] = json!({ "include_usage": true });
-        }
+fn client_request(g: &Golden, c: &Case<'_>, stream: bool) -> Request {
+    let mut v = json_of(g.read(&format!("in.{}.json", name(c.inbound))));
+    v["stream"] = json!(stream);
+    if stream && c.inbound == Openai {
+        v["stream_options"] = json!({ "include_usage": true });
     }
-    let ir = Codec(case.inbound).decode_request(v.to_string().as_bytes());
-    let ir = ir.unwrap_or_else(|e| panic!("{}: {}", case.ctx(), e.message));
-    same!(case.ctx(), ir.stream, stream);
+    let body = v.to_string();
+    let ir = Codec(c.inbound).decode_request(body.as_bytes()).unwrap();
+    assert_eq!(ir.stream, stream);
     ir
 }
 
 /// The upstream body, encoded as `proxy::attempt` does.
-fn encode_for(provider: ApiFormat, ir: &Request) -> Vec<u8> {
-    let model = match provider {
-        Openai => "gpt-4o",
-        Anthropic => "claude-sonnet-4-5",
-        Gemini => "gemini-2.5-flash",
-    };
+fn encode_for(p: ApiFormat, ir: &Request) -> Vec<u8> {
+    let model = MODELS[PROVIDERS.iter().position(|f| *f == p).unwrap()];
     let opts = EncodeOptions {
         model: model.into(),
         default_max_tokens: 4096,
         include_usage: true,
     };
-    Codec(provider).encode_request(ir, &opts)
+    Codec(p).encode_request(ir, &opts)
 }
 
-fn check_request(g: &mut Golden, case: &Case<'_>) {
-    let (ctx, p) = (case.ctx(), case.provider);
-    let (ir, streamed) = (
-        client_request(g, case, false),
-        client_request(g, case, true),
-    );
-    if case.inbound == p {
+fn check_request(g: &mut Golden, c: &Case<'_>) {
+    let (ir, p) = (client_request(g, c, false), c.provider);
+    let streamed = client_request(g, c, true);
+    if c.inbound == p {
         return; // forwarded as the client sent it
     }
     let body = encode_for(p, &ir);
-    g.check(&case.expect("request.json"), &body);
+    g.check(&c.expect("request.json"), &body);
     // A streamed request differs only in how the format asks for a stream (Gemini: the URL).
     let mut want = json_of(&body);
     if p != Gemini {
@@ -178,160 +157,109 @@ fn check_request(g: &mut Golden, case: &Case<'_>) {
     if p == Openai {
         want["stream_options"] = json!({ "include_usage": true });
     }
-    same!(ctx, json_of(encode_for(p, &streamed)), want);
-    let up = Codec(p).decode_request(&body);
-    same_request(
-        &ctx,
-        &ir,
-        &up.unwrap_or_else(|e| panic!("{ctx}: {}", e.message)),
-        p,
-    );
+    assert_eq!(json_of(encode_for(p, &streamed)), want);
+    let back = Codec(p).decode_request(&body).unwrap();
+    assert_eq!(carried(&back, p), carried(&ir, p));
     // Tool results keep their ids (in the call and in the result); for Gemini, which has no
-    // ids, they are sent under the name of the function they answer.
+    // ids, they go under the name of the function they answer.
     let text = String::from_utf8(body).unwrap();
     for (id, name) in results(&ir) {
         let found = match p {
             Gemini => text.contains(&format!(r#"{{"functionResponse":{{"name":"{name}""#)),
             _ => text.matches(&format!("\"{id}\"")).count() >= 2,
         };
-        assert!(found, "{ctx}: the result for {id} ({name}) in {text}");
+        assert!(found, "the result for {id} ({name}) in {text}");
     }
 }
 
 /// `(id, function name)` of each tool result of a request.
 fn results(req: &Request) -> Vec<(String, String)> {
     let parts = || req.messages.iter().flat_map(|m| &m.parts);
-    let name = |id: &str| {
-        let named = |p: &Part| match p {
-            Part::ToolCall { id: c, name, .. } if c == id => Some(name.clone()),
-            _ => None,
-        };
-        parts().find_map(named).unwrap_or_default()
-    };
+    let calls: Vec<_> = parts().filter_map(call_of).collect();
+    let name = |id: &String| calls.iter().find(|c| &c.0 == id).map(|c| c.1.clone());
     let result = |p: &Part| match p {
-        Part::ToolResult { id, .. } => Some((id.clone(), name(id))),
+        Part::ToolResult { id, .. } => Some((id.clone(), name(id).unwrap_or_default())),
         _ => None,
     };
     parts().filter_map(result).collect()
 }
 
-/// The provider's reading of the translated request means what the client asked, for every
-/// field the provider's format can carry.
-fn same_request(ctx: &str, client: &Request, up: &Request, p: ApiFormat) {
-    same!(ctx, turns(up, p), turns(client, p));
-    let tools = |r: &Request| {
-        let tool = |t: &llm_gateway::translate::ir::Tool| (t.name.clone(), t.description.clone());
-        r.tools.iter().map(tool).collect::<Vec<_>>()
-    };
-    let knobs = |r: &Request| {
-        (
-            r.tool_choice.clone(),
-            r.temperature,
-            r.top_p,
-            r.stop.clone(),
-        )
-    };
-    same!(
-        ctx,
-        (&up.system, tools(up), knobs(up)),
-        (&client.system, tools(client), knobs(client))
-    );
-    let (max, format) = match p {
-        Anthropic => (Some(client.max_tokens.unwrap_or(4096)), None),
-        _ => (client.max_tokens, client.response_format.clone()),
-    };
-    same!(
-        ctx,
-        (up.max_tokens, up.response_format.clone()),
-        (max, format)
-    );
-    if p != Gemini {
-        let extra = |r: &Request| (r.parallel_tool_calls, r.user.clone());
-        same!(ctx, extra(up), extra(client));
+/// `req` as a provider's format can carry it, so that the provider's reading of the translated
+/// request equals the client's: one message per turn (tool results are user turns), JSON in
+/// canonical form, no ids for Gemini (a result names its function), Anthropic's `max_tokens`.
+fn carried(req: &Request, p: ApiFormat) -> Request {
+    let mut out = req.clone();
+    (out.messages, out.model) = (Vec::new(), String::new());
+    match p {
+        Anthropic => (out.response_format, out.max_tokens) = (None, out.max_tokens.or(Some(4096))),
+        Gemini => (out.user, out.parallel_tool_calls) = (None, None),
+        Openai => {}
     }
-}
-
-/// One turn: role, text, then images, calls `(id, name, arguments)` and results `(id, function
-/// name, content)` in order. Ids are `None` for Gemini, which has none.
-#[derive(Debug, PartialEq)]
-struct Turn(&'static str, String, Vec<Item>);
-
-#[derive(Debug, PartialEq)]
-enum Item {
-    Image(ImageSource),
-    Call(Option<String>, String, Value),
-    Result(Option<String>, String, Value),
-}
-
-/// The conversation as turns of alternating roles (consecutive messages of one role merged),
-/// however a format splits it into messages and blocks.
-fn turns(req: &Request, p: ApiFormat) -> Vec<Turn> {
-    let names = results(req);
-    let id = |id: &String| (p != Gemini).then(|| id.clone());
-    let mut out: Vec<Turn> = Vec::new();
     for m in &req.messages {
-        let role = if m.role == Role::Assistant {
-            "assistant"
-        } else {
-            "user"
-        };
-        if out.last().is_none_or(|t| t.0 != role) {
-            out.push(Turn(role, String::new(), Vec::new()));
-        }
-        let Turn(_, text, items) = out.last_mut().unwrap();
-        text.push_str(&text_of(&m.parts));
-        for part in &m.parts {
-            items.push(match part {
-                Part::Image(src) => Item::Image(src.clone()),
-                Part::ToolCall {
-                    id: c,
-                    name,
-                    arguments,
-                } => Item::Call(id(c), name.clone(), json_of(arguments)),
-                Part::ToolResult { id: r, content, .. } => {
-                    let text = text_of(content);
-                    let content = serde_json::from_str(&text).unwrap_or(Value::String(text));
-                    let name = names.iter().find(|n| &n.0 == r).map(|n| n.1.clone());
-                    Item::Result(id(r), name.unwrap_or_default(), content)
+        let role = [Role::User, Role::Assistant][usize::from(m.role == Role::Assistant)];
+        let mut parts = m.parts.clone();
+        for part in &mut parts {
+            canonical(part);
+            match part {
+                Part::ToolCall { id, .. } if p == Gemini => id.clear(),
+                Part::ToolResult { id, .. } if p == Gemini => {
+                    *id = results(req).into_iter().find(|n| &n.0 == id).unwrap().1;
                 }
-                _ => continue,
-            });
+                _ => {}
+            }
+        }
+        match out.messages.last_mut() {
+            Some(last) if last.role == role => last.parts.append(&mut parts),
+            _ => out.messages.push(Message { role, parts }),
         }
     }
     out
 }
 
-// ---- responses, streams, errors ---------------------------------------------------------------
+/// JSON text (in text, arguments and results) in canonical form.
+fn canonical(part: &mut Part) {
+    match part {
+        Part::Text(t) | Part::ToolCall { arguments: t, .. } => {
+            if let Ok(v) = serde_json::from_str::<Value>(t) {
+                *t = v.to_string();
+            }
+        }
+        Part::ToolResult { content, .. } => content.iter_mut().for_each(canonical),
+        _ => {}
+    }
+}
 
-/// What an answer says: text, tool calls `(id, name, arguments)`, finish reason, usage
-/// `(input, output, cached input)`, and whether it ended properly.
+/// What an answer says: text, tool calls `(id, name, arguments)`, finish reason, usage, and
+/// whether it ended properly.
 #[derive(Debug, Default, PartialEq)]
 struct Answer {
     text: String,
-    calls: Vec<(String, String, Value)>,
+    calls: Vec<(String, String, String)>,
     finish: Option<FinishReason>,
-    usage: Option<(u64, u64, u64)>,
+    usage: Option<Usage>,
     completed: bool,
 }
 
-fn answer_of(r: &Response) -> Answer {
-    let call = |p: &Part| match p {
-        Part::ToolCall {
-            id,
-            name,
-            arguments,
-        } => Some((id.clone(), name.clone(), json_of(arguments))),
-        _ => None,
-    };
-    let u = r.usage;
-    let mut a = Answer::default();
-    (a.text, a.finish, a.completed) = (text_of(&r.parts), r.finish, true);
-    a.calls = r.parts.iter().filter_map(call).collect();
-    a.usage = Some((u.input_tokens, u.output_tokens, u.cached_input_tokens));
-    a
+/// The answer ended properly, with the scenario's finish reason and number of calls.
+fn check_outcome(c: &Case<'_>, a: &Answer) {
+    let (finish, _, calls) = c.outcome();
+    let got = (a.completed, a.finish, a.calls.len());
+    assert_eq!(got, (true, Some(finish), calls));
 }
 
-/// Decodes a whole stream of `format` into what it says.
+/// Decodes a whole response of `format`.
+fn decode_response(format: ApiFormat, body: &[u8]) -> Answer {
+    let r = Codec(format).decode_response(body).unwrap();
+    Answer {
+        text: r.text(),
+        calls: r.parts.iter().filter_map(call_of).collect(),
+        finish: r.finish,
+        usage: Some(r.usage),
+        completed: true,
+    }
+}
+
+/// Decodes a whole stream of `format`.
 fn decode_stream(format: ApiFormat, bytes: &[u8]) -> Answer {
     let (mut framer, mut decoder) = (SseFramer::new(), Codec(format).stream_decoder());
     let mut events = Vec::new();
@@ -339,216 +267,150 @@ fn decode_stream(format: ApiFormat, bytes: &[u8]) -> Answer {
     while let Some(event) = framer.next_event().or_else(|| framer.finish()) {
         decoder.decode_event(&event, &mut events);
     }
-    let mut a = Answer::default();
-    a.completed = decoder.finish(&mut events);
-    let mut args: Vec<String> = Vec::new();
+    let (completed, mut a) = (decoder.finish(&mut events), Answer::default());
     for e in events {
         match e {
             Event::TextDelta(t) => a.text.push_str(&t),
-            Event::ToolCallStart { id, name, .. } => {
-                a.calls.push((id, name, Value::Null));
-                args.push(String::new());
-            }
-            // The IR's tool index is the ordinal of the call.
-            Event::ToolCallDelta { index, arguments } => args[index as usize].push_str(&arguments),
-            Event::Usage(u) => {
-                a.usage = Some((u.input_tokens, u.output_tokens, u.cached_input_tokens))
-            }
+            Event::ToolCallStart { id, name, .. } => a.calls.push((id, name, String::new())),
+            Event::ToolCallDelta { index, arguments } => a.calls[index as usize].2 += &arguments,
+            Event::Usage(u) => a.usage = Some(u),
             Event::Finish { reason, .. } => a.finish = Some(reason),
             Event::Error(e) => panic!("{format:?} stream reports an error: {e:?}"),
             _ => {}
         }
     }
-    for (call, args) in a.calls.iter_mut().zip(args) {
-        call.2 = json_of(args);
+    for call in &mut a.calls {
+        call.2 = json_of(&call.2).to_string();
     }
+    a.completed = completed;
     a
 }
 
-/// The answer's finish reason and number of calls are the scenario's.
-fn check_outcome(case: &Case<'_>, a: &Answer) {
-    let (finish, _, calls) = case.outcome();
-    same!(
-        case.ctx(),
-        (a.completed, a.finish, a.calls.len()),
-        (true, Some(finish), calls)
-    );
-}
-
-fn check_response(g: &mut Golden, case: &Case<'_>) {
-    let (ctx, inbound) = (case.ctx(), case.inbound);
-    let body = g.read(&case.up("json"));
-    let decoded = Codec(case.provider).decode_response(&body);
-    let decoded = decoded.unwrap_or_else(|e| panic!("{ctx}: {}", e.message));
-    let direct = answer_of(&decoded);
-    check_outcome(case, &direct);
-    let client = if inbound == case.provider {
+fn check_response(g: &mut Golden, c: &Case<'_>) {
+    let (body, inbound) = (g.read(&c.up("json")), c.inbound);
+    let direct = decode_response(c.provider, &body);
+    check_outcome(c, &direct);
+    let client = if inbound == c.provider {
         body // forwarded as the provider sent it
     } else {
+        let decoded = Codec(c.provider).decode_response(&body).unwrap();
         let out = Codec(inbound).encode_response(&decoded);
-        g.check(&case.expect("response.json"), &out);
+        g.check(&c.expect("response.json"), &out);
         out
     };
     let v = json_of(&client);
     let reason = [&v["choices"][0]["finish_reason"], &v["stop_reason"]];
-    same!(
-        ctx,
-        reason[usize::from(inbound != Openai)],
-        case.wire_finish()
-    );
-    let back = Codec(inbound).decode_response(&client);
-    same!(
-        ctx,
-        answer_of(&back.unwrap_or_else(|e| panic!("{ctx}: {}", e.message))),
-        direct
-    );
+    assert_eq!(reason[usize::from(inbound != Openai)], c.wire_finish());
+    assert_eq!(decode_response(inbound, &client), direct);
 }
 
 /// What the client gets for a provider stream that arrives in two pieces, cut at `cut`.
-fn translate(case: &Case<'_>, bytes: &[u8], cut: usize) -> Vec<u8> {
-    let decoder = Codec(case.provider).stream_decoder();
-    let mut t = StreamTranslator::new(decoder, Codec(case.inbound).stream_encoder(true));
+fn translate(c: &Case<'_>, bytes: &[u8], cut: usize) -> Vec<u8> {
+    let decoder = Codec(c.provider).stream_decoder();
+    let mut t = StreamTranslator::new(decoder, Codec(c.inbound).stream_encoder(true));
     let mut out = t.push(&bytes[..cut]).to_vec();
     out.extend_from_slice(&t.push(&bytes[cut..]));
     out.extend_from_slice(&t.finish());
     out
 }
 
-fn check_stream(g: &mut Golden, case: &Case<'_>) {
-    let (ctx, inbound) = (case.ctx(), case.inbound);
-    let up = g.read(&case.up("sse"));
-    let direct = decode_stream(case.provider, &up);
-    check_outcome(case, &direct);
-    let translated = translate(case, &up, up.len());
-    // Cut in two at any byte offset, the stream translates the same.
+fn check_stream(g: &mut Golden, c: &Case<'_>) {
+    let (up, inbound) = (g.read(&c.up("sse")), c.inbound);
+    let direct = decode_stream(c.provider, &up);
+    check_outcome(c, &direct);
+    let translated = translate(c, &up, up.len());
     let whole = normalise(&translated);
     for cut in 0..up.len() {
-        let split = normalise(&translate(case, &up, cut));
-        assert!(
-            split == whole,
-            "{ctx}: cut at byte {cut}:\n{}",
-            diff(&whole, &split)
-        );
+        let split = normalise(&translate(c, &up, cut));
+        assert!(split == whole, "cut at {cut}: {}", diff(&whole, &split));
     }
-    let client = if inbound == case.provider {
+    let client = if inbound == c.provider {
         // Forwarded as the provider sent it; translated anyway, it must mean the same.
-        same!(ctx, decode_stream(inbound, &translated), direct);
+        assert_eq!(decode_stream(inbound, &translated), direct);
         up
     } else {
-        g.check(&case.expect("stream.sse"), &translated);
+        g.check(&c.expect("stream.sse"), &translated);
         translated
     };
-    same!(ctx, decode_stream(inbound, &client), direct);
+    assert_eq!(decode_stream(inbound, &client), direct);
     let text = String::from_utf8(client).unwrap();
     let events: Vec<&str> = text.split_terminator("\n\n").collect();
     match inbound {
-        Openai => openai_shape(case, &events),
-        _ => anthropic_shape(case, &events),
+        Openai => openai_shape(c, &events),
+        _ => anthropic_shape(c, &events),
     }
 }
 
 /// `role` first, one finish reason, each tool call announced once with id and name at the
 /// next index (0, 1, ...), then the usage chunk and `[DONE]`.
-fn openai_shape(case: &Case<'_>, events: &[&str]) {
-    let ctx = case.ctx();
-    let data: Vec<&str> = events
-        .iter()
-        .map(|e| e.strip_prefix("data: ").unwrap_or(e))
-        .collect();
-    let (done, chunks) = data.split_last().unwrap();
-    let chunks: Vec<Value> = chunks.iter().map(json_of).collect();
-    let (first, last) = (&chunks[0]["choices"][0]["delta"], chunks.last().unwrap());
+fn openai_shape(c: &Case<'_>, events: &[&str]) {
+    let (done, chunks) = events.split_last().unwrap();
+    assert_eq!(*done, "data: [DONE]");
+    let chunks: Vec<Value> = chunks.iter().map(|e| json_of(&e[6..])).collect();
+    let choices: Vec<&Value> = chunks.iter().map(|c| &c["choices"][0]).collect();
+    let deltas: Vec<&Value> = choices.iter().map(|c| &c["delta"]).collect();
+    assert_eq!(deltas[0]["role"], "assistant");
+    let reasons = choices.iter().map(|c| &c["finish_reason"]);
+    let reasons: Vec<_> = reasons.filter(|r| !r.is_null()).collect();
+    assert_eq!(reasons, [c.wire_finish()]);
+    let last = chunks.last().unwrap();
     let usage = (&last["choices"], last["usage"].is_object());
-    same!(
-        ctx,
-        (*done, &first["role"], usage),
-        ("[DONE]", &json!("assistant"), (&json!([]), true))
-    );
-    let choices = chunks.iter().map(|c| &c["choices"][0]);
-    let reasons: Vec<&Value> = choices
-        .map(|c| &c["finish_reason"])
-        .filter(|r| !r.is_null())
-        .collect();
-    same!(ctx, reasons, [case.wire_finish()]);
-    let calls = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["tool_calls"].as_array());
-    let announce = |c: &Value| (c["index"].as_u64(), c["function"]["name"].is_string());
-    let announced: Vec<_> = calls
-        .flatten()
-        .filter(|c| c["id"].is_string())
-        .map(announce)
-        .collect();
-    let n = case.outcome().2 as u64;
-    same!(
-        ctx,
-        announced,
-        (0..n).map(|i| (Some(i), true)).collect::<Vec<_>>()
-    );
+    assert_eq!(usage, (&json!([]), true));
+    let calls = deltas.iter().filter_map(|d| d["tool_calls"].as_array());
+    let start = |c: &Value| (c["index"].as_u64(), c["function"]["name"].is_string());
+    let started = calls.flatten().filter(|c| c["id"].is_string());
+    let started: Vec<_> = started.map(start).collect();
+    let want: Vec<_> = (0..c.outcome().2 as u64).map(|i| (Some(i), true)).collect();
+    assert_eq!(started, want);
 }
 
 /// `message_start` first, `message_stop` last, each block started at the next index, given its
 /// deltas, and stopped before the next starts; `stop_reason` in `message_delta`.
-fn anthropic_shape(case: &Case<'_>, events: &[&str]) {
-    let ctx = case.ctx();
+fn anthropic_shape(c: &Case<'_>, events: &[&str]) {
     let (mut next, mut open, mut tools, mut names) = (0, None, 0, Vec::new());
     for event in events {
-        let split = event
-            .strip_prefix("event: ")
-            .and_then(|e| e.split_once("\ndata: "));
-        let (name, data) = split.unwrap_or_else(|| panic!("{ctx}: {event}"));
+        let (name, data) = event[7..].split_once("\ndata: ").unwrap();
         let (data, index) = (json_of(data), json!(open));
-        same!(ctx, data["type"], name);
+        assert_eq!(data["type"], name);
         match name {
             "content_block_start" => {
-                same!(ctx, (open, &data["index"]), (None, &json!(next)));
+                assert_eq!((open, &data["index"]), (None, &json!(next)));
                 (open, next) = (Some(next), next + 1);
                 tools += usize::from(data["content_block"]["type"] == "tool_use");
             }
-            "content_block_delta" => same!(ctx, data["index"], index),
-            "content_block_stop" => same!(ctx, data["index"], json!(open.take())),
-            "message_delta" => same!(
-                ctx,
-                (open, &data["delta"]["stop_reason"]),
-                (None, &json!(case.wire_finish()))
-            ),
+            "content_block_delta" => assert_eq!(data["index"], index),
+            "content_block_stop" => assert_eq!(data["index"], json!(open.take())),
+            "message_delta" => {
+                let reason = &data["delta"]["stop_reason"];
+                assert_eq!((open, reason), (None, &json!(c.wire_finish())));
+            }
             _ => {}
         }
         names.push(name);
     }
     let ends = (names[0], names[names.len() - 1], tools);
-    same!(
-        ctx,
-        ends,
-        ("message_start", "message_stop", case.outcome().2)
-    );
+    assert_eq!(ends, ("message_start", "message_stop", c.outcome().2));
 }
 
-fn check_error(g: &mut Golden, case: &Case<'_>) {
-    let ctx = case.ctx();
-    let status = match case.provider {
-        Anthropic => 529, // overloaded
-        _ => 429,         // OpenAI rate limit, Gemini RESOURCE_EXHAUSTED
-    };
-    let info = Codec(case.provider).decode_error(status, &g.read(&case.up("error.json")));
-    let read = (info.status, info.code.is_some(), info.message.is_empty());
-    same!(ctx, read, (status, true, false));
-    if case.inbound == case.provider {
+fn check_error(g: &mut Golden, c: &Case<'_>) {
+    let status = if c.provider == Anthropic { 529 } else { 429 }; // overloaded / rate limit
+    let info = Codec(c.provider).decode_error(status, &g.read(&c.up("error.json")));
+    assert!(info.status == status && info.code.is_some() && !info.message.is_empty());
+    if c.inbound == c.provider {
         return; // forwarded as the provider sent it
     }
-    let out = Codec(case.inbound).encode_error(&info);
-    g.check(&case.expect("error.json"), &out);
-    let back = Codec(case.inbound).decode_error(status, &out);
-    same!(ctx, (back.status, &back.message), (status, &info.message));
+    let out = Codec(c.inbound).encode_error(&info);
+    g.check(&c.expect("error.json"), &out);
+    let back = Codec(c.inbound).decode_error(status, &out);
+    assert_eq!((back.status, &back.message), (status, &info.message));
 }
 
-// ---- expected files ---------------------------------------------------------------------------
-
 /// The expected files of one scenario: compared, or written under `GOLDEN_UPDATE=1`.
+#[derive(Default)]
 struct Golden {
     dir: PathBuf,
     update: bool,
-    checked: BTreeSet<String>,
+    checked: Vec<String>,
     failures: Vec<String>,
 }
 
@@ -556,12 +418,10 @@ impl Golden {
     fn open(scenario: &str) -> Self {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden");
         let update = std::env::var("GOLDEN_UPDATE").is_ok_and(|v| v == "1");
-        let (checked, failures) = (BTreeSet::new(), Vec::new());
         Self {
             dir: dir.join(scenario),
             update,
-            checked,
-            failures,
+            ..Self::default()
         }
     }
 
@@ -573,7 +433,7 @@ impl Golden {
     /// Compares `actual` with the expected file: JSON parsed (written pretty-printed), SSE as
     /// text, both with `created` made 0.
     fn check(&mut self, file: &str, actual: &[u8]) {
-        self.checked.insert(file.to_owned());
+        self.checked.push(file.to_owned());
         let path = self.dir.join(file);
         let expected = fs::read_to_string(&path).ok();
         let (actual, equal) = if file.ends_with(".json") {
@@ -601,57 +461,38 @@ impl Golden {
         for entry in fs::read_dir(&self.dir).unwrap() {
             let file = entry.unwrap().file_name().to_string_lossy().into_owned();
             if file.starts_with("expect.") && !self.checked.contains(&file) {
-                self.failures
-                    .push(format!("{file} is produced by no case: delete it"));
+                self.failures.push(format!("{file}: no case makes it"));
             }
         }
-        let dir = self.dir.display();
-        assert!(
-            self.failures.is_empty(),
-            "{dir}:\n{}",
-            self.failures.join("\n\n")
-        );
+        let (dir, failures) = (self.dir.display(), self.failures.join("\n\n"));
+        assert!(failures.is_empty(), "{dir}:\n{failures}");
     }
 }
 
 /// The text of `bytes` with every `"created":<digits>` made `"created":0`.
 fn normalise(bytes: &[u8]) -> String {
     let text = String::from_utf8(bytes.to_vec()).unwrap();
-    let (key, mut out, mut rest) = ("\"created\":", String::new(), text.as_str());
-    while let Some(at) = rest.find(key) {
-        let (head, tail) = rest.split_at(at + key.len());
-        let digits = tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        out += head;
-        out += if digits > 0 { "0" } else { "" };
-        rest = &tail[digits..];
+    let mut pieces = text.split("\"created\":");
+    let mut out = pieces.next().unwrap_or_default().to_owned();
+    for piece in pieces {
+        let rest = piece.trim_start_matches(|c: char| c.is_ascii_digit());
+        let zero = if rest.len() < piece.len() { "0" } else { "" };
+        out = out + "\"created\":" + zero + rest;
     }
-    out + rest
+    out
 }
 
-/// The lines that differ (by longest common subsequence), numbered.
+/// The first line that differs, with two lines around it.
 fn diff(expected: &str, actual: &str) -> String {
     let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let mut lcs = vec![vec![0usize; a.len() + 1]; e.len() + 1];
-    for i in (0..e.len()).rev() {
-        for j in (0..a.len()).rev() {
-            let skip = lcs[i + 1][j].max(lcs[i][j + 1]);
-            lcs[i][j] = if e[i] == a[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                skip
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < e.len() || j < a.len() {
-        if i < e.len() && j < a.len() && e[i] == a[j] {
-            (i, j) = (i + 1, j + 1);
-        } else if j < a.len() && (i == e.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out += &format!("+{:>4} {}\n", j + 1, a[j]);
-            j += 1;
-        } else {
-            out += &format!("-{:>4} {}\n", i + 1, e[i]);
-            i += 1;
+    let same = |i: &usize| e.get(*i) == a.get(*i);
+    let at = (0..e.len().max(a.len())).find(|i| !same(i)).unwrap_or(0);
+    let mut out = format!("first difference at line {}:\n", at + 1);
+    for i in at.saturating_sub(2)..at + 3 {
+        let (x, y, n) = (e.get(i).unwrap_or(&""), a.get(i).unwrap_or(&""), i + 1);
+        out += &format!("{}{n:>4} {x}\n", if same(&i) { ' ' } else { '-' });
+        if !same(&i) {
+            out += &format!("+{n:>4} {y}\n");
         }
     }
     out

@@ -5,9 +5,13 @@
 //! own `index`, sends `finish_reason` in its own chunk, usage in a `choices: []` chunk when the
 //! client asked for it, and ends with `[DONE]` only when the stream completed.
 
-use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::io::Write as _;
 
-use super::response::{error_type, finish_reason_str, now, parse_finish, parse_usage, usage_json};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::response::{error_type, finish_reason_str, now, parse_finish};
 use crate::sse::event_data;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 
@@ -29,113 +33,151 @@ impl StreamDecoder {
     }
 }
 
+/// One chunk, borrowed from the event where no unescaping is needed.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    choices: Vec<Choice<'a>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Vec<ToolCallDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCallDelta<'a> {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    function: Option<FunctionDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireError<'a> {
+    #[serde(default, borrow)]
+    message: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    code: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+}
+
 impl crate::translate::StreamDecoder for StreamDecoder {
     fn decode_event(&mut self, event: &[u8], out: &mut Vec<Event>) {
-        let Some(data) = event_data(event) else {
-            return;
-        };
+        let Some(data) = event_data(event) else { return };
         if data.as_ref() == b"[DONE]" {
             self.done = true;
             return;
         }
-        let Ok(v) = serde_json::from_slice::<Value>(&data) else {
+        let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(&data) else {
             self.malformed += 1;
             return;
         };
-        if let Some(err) = v.get("error") {
-            let message = err
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("provider error")
-                .to_string();
-            let code = err
-                .get("code")
-                .and_then(Value::as_str)
-                .or_else(|| err.get("type").and_then(Value::as_str));
-            out.push(Event::Error(ErrorInfo {
-                status: 502,
-                message,
-                code: code.map(str::to_string),
-            }));
+        if let Some(raw) = chunk.error {
+            let err: Option<WireError<'_>> = serde_json::from_str(raw.get()).ok();
+            let message = err.as_ref().and_then(|e| e.message.as_deref()).unwrap_or("provider error").to_string();
+            let code = err.as_ref().and_then(|e| {
+                e.code
+                    .and_then(|c| serde_json::from_str::<String>(c.get()).ok())
+                    .or_else(|| e.kind.as_deref().map(str::to_string))
+            });
+            out.push(Event::Error(ErrorInfo { status: 502, message, code }));
             return;
         }
         if !self.started {
             self.started = true;
             out.push(Event::Start {
-                id: v
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                model: v
-                    .get("model")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
+                id: chunk.id.as_deref().unwrap_or_default().to_string(),
+                model: chunk.model.as_deref().unwrap_or_default().to_string(),
             });
         }
-        if let Some(choice) = v.pointer("/choices/0") {
-            let delta = choice.get("delta");
-            if let Some(r) = delta
-                .and_then(|d| d.get("reasoning_content"))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-            {
-                out.push(Event::ThinkingDelta(r.to_string()));
-            }
-            if let Some(t) = delta
-                .and_then(|d| d.get("content"))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-            {
-                out.push(Event::TextDelta(t.to_string()));
-            }
-            if let Some(calls) = delta
-                .and_then(|d| d.get("tool_calls"))
-                .and_then(Value::as_array)
-            {
-                for (pos, c) in calls.iter().enumerate() {
-                    let index = c
-                        .get("index")
-                        .and_then(Value::as_u64)
-                        .map_or(pos as u32, |i| i as u32);
+        if let Some(choice) = chunk.choices.into_iter().next() {
+            if let Some(delta) = choice.delta {
+                if let Some(r) = delta.reasoning_content.filter(|s| !s.is_empty()) {
+                    out.push(Event::ThinkingDelta(r.into_owned()));
+                }
+                if let Some(t) = delta.content.filter(|s| !s.is_empty()) {
+                    out.push(Event::TextDelta(t.into_owned()));
+                }
+                for (pos, call) in delta.tool_calls.into_iter().enumerate() {
+                    let index = call.index.unwrap_or(pos as u32);
+                    let (name, arguments) = match call.function {
+                        Some(f) => (f.name, f.arguments),
+                        None => (None, None),
+                    };
                     if !self.tool_started.contains(&index) {
                         self.tool_started.push(index);
                         out.push(Event::ToolCallStart {
                             index,
-                            id: c
-                                .get("id")
-                                .and_then(Value::as_str)
-                                .map_or_else(|| format!("call_{index}"), str::to_string),
-                            name: c
-                                .pointer("/function/name")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string(),
+                            id: call.id.map_or_else(|| format!("call_{index}"), Cow::into_owned),
+                            name: name.map(Cow::into_owned).unwrap_or_default(),
                         });
                     }
-                    if let Some(a) = c
-                        .pointer("/function/arguments")
-                        .and_then(Value::as_str)
-                        .filter(|a| !a.is_empty())
-                    {
-                        out.push(Event::ToolCallDelta {
-                            index,
-                            arguments: a.to_string(),
-                        });
+                    if let Some(a) = arguments.filter(|a| !a.is_empty()) {
+                        out.push(Event::ToolCallDelta { index, arguments: a.into_owned() });
                     }
                 }
             }
-            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+            if let Some(reason) = choice.finish_reason {
                 self.finished = true;
-                out.push(Event::Finish {
-                    reason: parse_finish(reason),
-                    stop_sequence: None,
-                });
+                out.push(Event::Finish { reason: parse_finish(&reason), stop_sequence: None });
             }
         }
-        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
-            out.push(Event::Usage(parse_usage(u)));
+        if let Some(u) = chunk.usage {
+            out.push(Event::Usage(Usage {
+                input_tokens: u.prompt_tokens,
+                output_tokens: u.completion_tokens,
+                cached_input_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+                cache_creation_input_tokens: 0,
+            }));
         }
     }
 
@@ -148,7 +190,8 @@ impl crate::translate::StreamDecoder for StreamDecoder {
     }
 }
 
-/// IR → OpenAI SSE.
+/// IR → OpenAI SSE. Chunks are written straight into the output (keys in the order serde_json
+/// gives a map: sorted), with the constant tail of every chunk prepared once.
 #[derive(Debug)]
 pub struct StreamEncoder {
     include_usage: bool,
@@ -158,6 +201,8 @@ pub struct StreamEncoder {
     started: bool,
     finished: bool,
     usage: Option<Usage>,
+    /// `,"created":N,"id":"…","model":"…","object":"chat.completion.chunk"}`
+    tail: Vec<u8>,
 }
 
 impl StreamEncoder {
@@ -171,18 +216,26 @@ impl StreamEncoder {
             started: false,
             finished: false,
             usage: None,
+            tail: Vec::new(),
         }
     }
 
-    fn chunk(&self, out: &mut Vec<u8>, delta: Value, finish: Option<FinishReason>) {
-        let v = json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish.map(finish_reason_str)}],
-        });
-        write_data(out, &v);
+    /// A chunk with one choice: `delta_json` is the delta object, already serialised.
+    fn chunk(&self, out: &mut Vec<u8>, delta_json: &[u8], finish: Option<FinishReason>) {
+        out.extend_from_slice(b"data: {\"choices\":[{\"delta\":");
+        out.extend_from_slice(delta_json);
+        out.extend_from_slice(b",\"finish_reason\":");
+        match finish {
+            Some(r) => {
+                out.push(b'"');
+                out.extend_from_slice(finish_reason_str(r).as_bytes());
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"index\":0,\"logprobs\":null}]");
+        out.extend_from_slice(&self.tail);
+        out.extend_from_slice(b"\n\n");
     }
 
     fn ensure_started(&mut self, out: &mut Vec<u8>) {
@@ -191,16 +244,32 @@ impl StreamEncoder {
             if self.id.is_empty() {
                 self.id = format!("chatcmpl-{:x}", self.created);
             }
-            self.chunk(out, json!({"role": "assistant", "content": ""}), None);
+            let mut tail = Vec::with_capacity(96 + self.id.len() + self.model.len());
+            let _ = write!(tail, ",\"created\":{},\"id\":", self.created);
+            push_str(&mut tail, &self.id);
+            tail.extend_from_slice(b",\"model\":");
+            push_str(&mut tail, &self.model);
+            tail.extend_from_slice(b",\"object\":\"chat.completion.chunk\"}");
+            self.tail = tail;
+            self.chunk(out, b"{\"content\":\"\",\"role\":\"assistant\"}", None);
         }
+    }
+
+    /// A delta with one string field.
+    fn text_chunk(&self, out: &mut Vec<u8>, key: &[u8], text: &str) {
+        let mut delta = Vec::with_capacity(text.len() + 24);
+        delta.push(b'{');
+        delta.extend_from_slice(key);
+        push_str(&mut delta, text);
+        delta.push(b'}');
+        self.chunk(out, &delta, None);
     }
 }
 
-fn write_data(out: &mut Vec<u8>, v: &Value) {
-    out.extend_from_slice(b"data: ");
-    // Serialising a Value into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, v);
-    out.extend_from_slice(b"\n\n");
+/// Appends `s` as a JSON string.
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    // Serialising a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 impl crate::translate::StreamEncoder for StreamEncoder {
@@ -215,32 +284,37 @@ impl crate::translate::StreamEncoder for StreamEncoder {
             }
             Event::TextDelta(t) => {
                 self.ensure_started(out);
-                self.chunk(out, json!({"content": t}), None);
+                self.text_chunk(out, b"\"content\":", t);
             }
             Event::ThinkingDelta(t) => {
                 self.ensure_started(out);
-                self.chunk(out, json!({"reasoning_content": t}), None);
+                self.text_chunk(out, b"\"reasoning_content\":", t);
             }
             Event::ThinkingSignature(_) => {}
             Event::ToolCallStart { index, id, name } => {
                 self.ensure_started(out);
-                let call = json!({"index": index, "id": id, "type": "function", "function": {"name": name, "arguments": ""}});
-                self.chunk(out, json!({"tool_calls": [call]}), None);
+                let mut delta = Vec::with_capacity(96 + id.len() + name.len());
+                delta.extend_from_slice(b"{\"tool_calls\":[{\"function\":{\"arguments\":\"\",\"name\":");
+                push_str(&mut delta, name);
+                delta.extend_from_slice(b"},\"id\":");
+                push_str(&mut delta, id);
+                let _ = write!(delta, ",\"index\":{index},\"type\":\"function\"}}]}}");
+                self.chunk(out, &delta, None);
             }
             Event::ToolCallDelta { index, arguments } => {
                 self.ensure_started(out);
-                self.chunk(
-                    out,
-                    json!({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]}),
-                    None,
-                );
+                let mut delta = Vec::with_capacity(64 + arguments.len());
+                delta.extend_from_slice(b"{\"tool_calls\":[{\"function\":{\"arguments\":");
+                push_str(&mut delta, arguments);
+                let _ = write!(delta, "}},\"index\":{index}}}]}}");
+                self.chunk(out, &delta, None);
             }
             Event::Usage(u) => self.usage = Some(*u),
             Event::Finish { reason, .. } => {
                 self.ensure_started(out);
                 if !self.finished {
                     self.finished = true;
-                    self.chunk(out, json!({}), Some(*reason));
+                    self.chunk(out, b"{}", Some(*reason));
                 }
             }
             Event::Error(e) => crate::translate::StreamEncoder::fail(self, e, out),
@@ -251,21 +325,123 @@ impl crate::translate::StreamEncoder for StreamEncoder {
         self.ensure_started(out);
         if !self.finished {
             self.finished = true;
-            self.chunk(out, json!({}), Some(FinishReason::Stop));
+            self.chunk(out, b"{}", Some(FinishReason::Stop));
         }
         if self.include_usage {
-            let usage = self.usage.unwrap_or_default();
-            let v = json!({
-                "id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                "model": self.model, "choices": [], "usage": usage_json(&usage),
-            });
-            write_data(out, &v);
+            let u = self.usage.unwrap_or_default();
+            out.extend_from_slice(b"data: {\"choices\":[]");
+            // The tail ends with `}`; usage goes before it.
+            let tail = &self.tail[..self.tail.len().saturating_sub(1)];
+            out.extend_from_slice(tail);
+            let _ = write!(
+                out,
+                ",\"usage\":{{\"completion_tokens\":{},\"prompt_tokens\":{},\"prompt_tokens_details\":{{\"cached_tokens\":{}}},\"total_tokens\":{}}}}}\n\n",
+                u.output_tokens,
+                u.input_tokens,
+                u.cached_input_tokens,
+                u.input_tokens + u.output_tokens
+            );
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
     }
 
     fn fail(&mut self, error: &ErrorInfo, out: &mut Vec<u8>) {
-        let v = json!({"error": {"message": error.message, "type": error_type(error.status), "code": error.code, "param": null}});
-        write_data(out, &v);
+        out.extend_from_slice(b"data: {\"error\":{\"code\":");
+        match &error.code {
+            Some(c) => push_str(out, c),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"message\":");
+        push_str(out, &error.message);
+        out.extend_from_slice(b",\"param\":null,\"type\":");
+        push_str(out, error_type(error.status));
+        out.extend_from_slice(b"}}\n\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::{StreamDecoder as _, StreamEncoder as _};
+
+    fn encode(events: &[Event], include_usage: bool) -> String {
+        let mut enc = StreamEncoder::new(include_usage);
+        let mut out = Vec::new();
+        for e in events {
+            enc.encode_event(e, &mut out);
+        }
+        enc.finish(&mut out);
+        String::from_utf8(out).unwrap().replace(&format!("\"created\":{}", enc.created), "\"created\":0")
+    }
+
+    #[test]
+    fn encoder_writes_valid_chunks_in_order() {
+        let events = [
+            Event::Start { id: "chatcmpl-1".into(), model: "m\"x".into() },
+            Event::TextDelta("Hi \"there\"\n".into()),
+            Event::ToolCallStart { index: 0, id: "call_a".into(), name: "get_weather".into() },
+            Event::ToolCallDelta { index: 0, arguments: "{\"location\":".into() },
+            Event::ToolCallStart { index: 1, id: "call_b".into(), name: "get_time".into() },
+            Event::ToolCallDelta { index: 1, arguments: "{}".into() },
+            Event::ToolCallDelta { index: 0, arguments: "\"Paris\"}".into() },
+            Event::Finish { reason: FinishReason::ToolCalls, stop_sequence: None },
+            Event::Usage(Usage { input_tokens: 5, output_tokens: 7, cached_input_tokens: 2, cache_creation_input_tokens: 0 }),
+        ];
+        let text = encode(&events, true);
+        let chunks: Vec<serde_json::Value> = text
+            .split("\n\n")
+            .filter_map(|e| e.strip_prefix("data: "))
+            .filter(|d| *d != "[DONE]")
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect();
+        assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+        assert_eq!(chunks[0]["model"], "m\"x");
+        assert_eq!(chunks[1]["choices"][0]["delta"]["content"], "Hi \"there\"\n");
+        assert_eq!(chunks[2]["choices"][0]["delta"]["tool_calls"][0]["id"], "call_a");
+        assert_eq!(chunks[4]["choices"][0]["delta"]["tool_calls"][0]["index"], 1);
+        assert_eq!(chunks[6]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"], "\"Paris\"}");
+        assert_eq!(chunks[7]["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(chunks[8]["usage"]["total_tokens"], 12);
+        assert_eq!(chunks[8]["choices"], serde_json::json!([]));
+        assert!(text.ends_with("data: [DONE]\n\n"));
+        // Every chunk's JSON equals what a generic serialiser would write (sorted keys).
+        for c in &chunks {
+            let line = serde_json::to_string(c).unwrap();
+            assert!(text.contains(&line), "{line}");
+        }
+    }
+
+    #[test]
+    fn decoder_reads_what_the_encoder_writes() {
+        let events = vec![
+            Event::Start { id: "chatcmpl-1".into(), model: "m".into() },
+            Event::TextDelta("a\u{e9}\"b".into()),
+            Event::ToolCallStart { index: 0, id: "call_a".into(), name: "f".into() },
+            Event::ToolCallDelta { index: 0, arguments: "{\"x\":1}".into() },
+            Event::Finish { reason: FinishReason::ToolCalls, stop_sequence: None },
+            Event::Usage(Usage { input_tokens: 1, output_tokens: 2, cached_input_tokens: 0, cache_creation_input_tokens: 0 }),
+        ];
+        let text = encode(&events, true);
+        let mut dec = StreamDecoder::new();
+        let mut got = Vec::new();
+        for e in text.split_inclusive("\n\n") {
+            dec.decode_event(e.as_bytes(), &mut got);
+        }
+        assert!(dec.finish(&mut got));
+        assert_eq!(got, events);
+    }
+
+    #[test]
+    fn errors_are_written_and_read() {
+        let mut enc = StreamEncoder::new(false);
+        let mut out = Vec::new();
+        enc.fail(&ErrorInfo { status: 429, message: "slow \"down\"".into(), code: Some("rate_limited".into()) }, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let v: serde_json::Value = serde_json::from_str(text.trim().strip_prefix("data: ").unwrap()).unwrap();
+        assert_eq!(v["error"]["type"], "rate_limit_error");
+        let mut dec = StreamDecoder::new();
+        let mut got = Vec::new();
+        dec.decode_event(text.as_bytes(), &mut got);
+        assert!(matches!(&got[0], Event::Error(e) if e.message == "slow \"down\"" && e.code.as_deref() == Some("rate_limited")));
     }
 }
