@@ -64,6 +64,15 @@ impl StreamDecoder {
                 model: model.to_owned(),
             });
         }
+        // Usage first: an encoder that writes its header at the first content (Anthropic's
+        // `message_start`) then already knows the prompt's tokens.
+        if let Some(meta) = field(chunk, "usageMetadata", "usage_metadata") {
+            let usage = decode_usage(meta);
+            if self.last_usage != Some(usage) {
+                self.last_usage = Some(usage);
+                out.push(Event::Usage(usage));
+            }
+        }
         let candidate = chunk
             .get("candidates")
             .and_then(Value::as_array)
@@ -81,13 +90,6 @@ impl StreamDecoder {
         }
         for part in parts {
             self.events(part, out);
-        }
-        if let Some(meta) = field(chunk, "usageMetadata", "usage_metadata") {
-            let usage = decode_usage(meta);
-            if self.last_usage != Some(usage) {
-                self.last_usage = Some(usage);
-                out.push(Event::Usage(usage));
-            }
         }
         let reason = match candidate {
             Some(c) => str_field(c, "finishReason", "finish_reason")

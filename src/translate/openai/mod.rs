@@ -5,6 +5,9 @@ mod request;
 mod response;
 mod stream;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use request::{decode_request, encode_request};
 pub use response::{
     decode_error, decode_response, encode_error, encode_response, finish_reason_str,

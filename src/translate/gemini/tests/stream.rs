@@ -13,12 +13,12 @@ fn text_stream_decodes() {
                 id: "s1XYaNq6Kqb-qtsP1rDO-Qc".into(),
                 model: "gemini-2.0-flash".into()
             },
-            Event::TextDelta("Once upon".into()),
             usage(9, 2),
-            Event::TextDelta(" a time, in a land far away,".into()),
+            Event::TextDelta("Once upon".into()),
             usage(9, 10),
-            Event::TextDelta(" there lived a cat named Neko.".into()),
+            Event::TextDelta(" a time, in a land far away,".into()),
             usage(9, 18),
+            Event::TextDelta(" there lived a cat named Neko.".into()),
             Event::Finish {
                 reason: FinishReason::Stop,
                 stop_sequence: None
@@ -39,8 +39,9 @@ fn function_call_stream_decodes() {
                 id: "fc-stream-7".into(),
                 model: "gemini-2.5-flash".into()
             },
-            Event::ThinkingDelta("Looking up the weather.".into()),
             usage(40, 12),
+            Event::ThinkingDelta("Looking up the weather.".into()),
+            usage(40, 37),
             Event::ThinkingSignature("CiIBVKhc7sig==".into()),
             Event::ToolCallStart {
                 index: 0,
@@ -60,7 +61,6 @@ fn function_call_stream_decodes() {
                 index: 1,
                 arguments: r#"{"tz":"America/New_York"}"#.into()
             },
-            usage(40, 37),
             Event::Finish {
                 reason: FinishReason::ToolCalls,
                 stop_sequence: None
