@@ -62,8 +62,8 @@ impl SseFramer {
 ///
 /// An event ends at a blank line: `\n\n`, `\r\n\r\n`, `\n\r\n` or `\r\r`.
 fn find_event_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i < buf.len() {
+    // Jump between line-break bytes instead of looking at every byte.
+    for i in memchr::memchr2_iter(b'\n', b'\r', buf.get(from..)?).map(|i| i + from) {
         match buf[i] {
             b'\n' => match buf.get(i + 1) {
                 Some(b'\n') => return Some(i + 2),
@@ -73,7 +73,6 @@ fn find_event_end(buf: &[u8], from: usize) -> Option<usize> {
             b'\r' if buf.get(i + 1) == Some(&b'\r') => return Some(i + 2),
             _ => {}
         }
-        i += 1;
     }
     None
 }
@@ -81,6 +80,17 @@ fn find_event_end(buf: &[u8], from: usize) -> Option<usize> {
 /// The `data` of an event: its `data:` lines joined with `\n` (one leading space stripped).
 /// `None` when the event has no data line (a comment or a bare `event:`).
 pub fn event_data(event: &[u8]) -> Option<Cow<'_, [u8]>> {
+    // The common case: one `data: ` line and nothing else.
+    if let Some(rest) = event.strip_prefix(b"data: ") {
+        let body = rest
+            .strip_suffix(b"\n\n")
+            .or_else(|| rest.strip_suffix(b"\r\n\r\n"));
+        if let Some(body) = body {
+            if memchr::memchr2(b'\n', b'\r', body).is_none() {
+                return Some(Cow::Borrowed(body));
+            }
+        }
+    }
     let mut found: Option<Cow<'_, [u8]>> = None;
     for line in event.split(|b| *b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);

@@ -133,13 +133,20 @@ fn count(v: &Map<String, Value>, key: &str) -> u64 {
 
 /// IR usage of an Anthropic `usage` object (input made whole again, see the module doc).
 fn usage_from_wire(usage: &Map<String, Value>) -> Usage {
-    let cached = count(usage, "cache_read_input_tokens");
-    let creation = count(usage, "cache_creation_input_tokens");
+    usage_from_counts(
+        count(usage, "input_tokens"),
+        count(usage, "output_tokens"),
+        count(usage, "cache_read_input_tokens"),
+        count(usage, "cache_creation_input_tokens"),
+    )
+}
+
+/// IR usage of Anthropic's four usage counts (`input_tokens`, `output_tokens`,
+/// `cache_read_input_tokens`, `cache_creation_input_tokens`).
+fn usage_from_counts(input: u64, output: u64, cached: u64, creation: u64) -> Usage {
     Usage {
-        input_tokens: count(usage, "input_tokens")
-            .saturating_add(cached)
-            .saturating_add(creation),
-        output_tokens: count(usage, "output_tokens"),
+        input_tokens: input.saturating_add(cached).saturating_add(creation),
+        output_tokens: output,
         cached_input_tokens: cached,
         cache_creation_input_tokens: creation,
     }
@@ -148,14 +155,19 @@ fn usage_from_wire(usage: &Map<String, Value>) -> Usage {
 /// Anthropic `usage` object of IR usage (cache reads and writes taken out of `input_tokens`).
 fn usage_to_wire(usage: &Usage) -> Value {
     json!({
-        "input_tokens": usage
-            .input_tokens
-            .saturating_sub(usage.cached_input_tokens)
-            .saturating_sub(usage.cache_creation_input_tokens),
+        "input_tokens": uncached_input_tokens(usage),
         "output_tokens": usage.output_tokens,
         "cache_read_input_tokens": usage.cached_input_tokens,
         "cache_creation_input_tokens": usage.cache_creation_input_tokens,
     })
+}
+
+/// Anthropic's `input_tokens` of IR usage: the prompt less the cache reads and writes.
+fn uncached_input_tokens(usage: &Usage) -> u64 {
+    usage
+        .input_tokens
+        .saturating_sub(usage.cached_input_tokens)
+        .saturating_sub(usage.cache_creation_input_tokens)
 }
 
 /// The id of a message as Anthropic clients expect it (`msg_...`).

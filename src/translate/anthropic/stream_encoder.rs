@@ -8,10 +8,12 @@
 //!
 //! State: the open block, the block index of each tool call (its deltas go to its own block
 //! even if another block opened since), and the usage and finish reason for the end.
+//!
+//! Speed: each event is written straight into the output, its fixed parts as byte literals
+//! and only the strings and numbers in between formatted. The keys of every object are in
+//! sorted order, as this encoder has always written them (from a `serde_json::Value`).
 
-use serde_json::{Value, json};
-
-use super::{error_value, finish_to_wire, message_id, usage_to_wire};
+use super::{error_type, finish_to_wire, message_id, uncached_input_tokens};
 use crate::translate::StreamEncoder as Encode;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 
@@ -24,6 +26,13 @@ enum Kind {
         signed: bool,
     },
     Tool,
+}
+
+/// The `content_block` of a `content_block_start`.
+enum Block<'a> {
+    Text,
+    Thinking,
+    Tool { id: &'a str, name: &'a str },
 }
 
 /// Encodes one Anthropic stream.
@@ -57,51 +66,56 @@ impl StreamEncoder {
         }
         self.started = true;
         let (id, model) = self.pending_start.take().unwrap_or_default();
-        let usage = match &self.usage {
-            Some(usage) => usage_to_wire(usage),
-            None => json!({ "input_tokens": 0, "output_tokens": 0 }),
-        };
-        let message = json!({
-            "id": message_id(&id),
-            "type": "message",
-            "role": "assistant",
-            "model": model,
-            "content": [],
-            "stop_reason": null,
-            "stop_sequence": null,
-            "usage": usage,
-        });
-        write(
-            out,
-            "message_start",
-            &json!({ "type": "message_start", "message": message }),
+        out.extend_from_slice(b"event: message_start\ndata: {\"message\":{\"content\":[],\"id\":");
+        push_str(out, &message_id(&id));
+        out.extend_from_slice(b",\"model\":");
+        push_str(out, &model);
+        out.extend_from_slice(
+            b",\"role\":\"assistant\",\"stop_reason\":null,\"stop_sequence\":null,\
+              \"type\":\"message\",\"usage\":",
         );
-        write(out, "ping", &json!({ "type": "ping" }));
+        match &self.usage {
+            Some(usage) => push_usage(out, usage),
+            None => out.extend_from_slice(b"{\"input_tokens\":0,\"output_tokens\":0}"),
+        }
+        out.extend_from_slice(
+            b"},\"type\":\"message_start\"}\n\n\
+              event: ping\ndata: {\"type\":\"ping\"}\n\n",
+        );
     }
 
     /// Closes the open block, if any.
     fn stop_open(&mut self, out: &mut Vec<u8>) {
         if let Some((index, _)) = self.open.take() {
-            write(
-                out,
-                "content_block_stop",
-                &json!({ "type": "content_block_stop", "index": index }),
-            );
+            out.extend_from_slice(b"event: content_block_stop\ndata: {\"index\":");
+            push_u64(out, index.into());
+            out.extend_from_slice(b",\"type\":\"content_block_stop\"}\n\n");
         }
     }
 
-    /// Opens a new block holding `block` (its `content_block_start` body); returns its index.
-    fn start_block(&mut self, kind: Kind, block: Value, out: &mut Vec<u8>) -> u32 {
+    /// Opens a new block holding `block`; returns its index.
+    fn start_block(&mut self, kind: Kind, block: Block<'_>, out: &mut Vec<u8>) -> u32 {
         self.ensure_started(out);
         self.stop_open(out);
         let index = self.next_block;
         self.next_block += 1;
         self.open = Some((index, kind));
-        write(
-            out,
-            "content_block_start",
-            &json!({ "type": "content_block_start", "index": index, "content_block": block }),
-        );
+        out.extend_from_slice(b"event: content_block_start\ndata: {\"content_block\":");
+        match block {
+            Block::Text => out.extend_from_slice(b"{\"text\":\"\",\"type\":\"text\"}"),
+            Block::Thinking => out
+                .extend_from_slice(b"{\"signature\":\"\",\"thinking\":\"\",\"type\":\"thinking\"}"),
+            Block::Tool { id, name } => {
+                out.extend_from_slice(b"{\"id\":");
+                push_str(out, id);
+                out.extend_from_slice(b",\"input\":{},\"name\":");
+                push_str(out, name);
+                out.extend_from_slice(b",\"type\":\"tool_use\"}");
+            }
+        }
+        out.extend_from_slice(b",\"index\":");
+        push_u64(out, index.into());
+        out.extend_from_slice(b",\"type\":\"content_block_start\"}\n\n");
         index
     }
 
@@ -109,7 +123,7 @@ impl StreamEncoder {
     fn text_block(&mut self, out: &mut Vec<u8>) -> u32 {
         match self.open {
             Some((index, Kind::Text)) => index,
-            _ => self.start_block(Kind::Text, json!({ "type": "text", "text": "" }), out),
+            _ => self.start_block(Kind::Text, Block::Text, out),
         }
     }
 
@@ -117,11 +131,7 @@ impl StreamEncoder {
     fn thinking_block(&mut self, for_signature: bool, out: &mut Vec<u8>) -> u32 {
         match self.open {
             Some((index, Kind::Thinking { signed })) if for_signature || !signed => index,
-            _ => self.start_block(
-                Kind::Thinking { signed: false },
-                json!({ "type": "thinking", "thinking": "", "signature": "" }),
-                out,
-            ),
+            _ => self.start_block(Kind::Thinking { signed: false }, Block::Thinking, out),
         }
     }
 
@@ -129,8 +139,7 @@ impl StreamEncoder {
         if self.tools.iter().any(|(o, _)| *o == ordinal) {
             return; // announced already
         }
-        let block = json!({ "type": "tool_use", "id": id, "name": name, "input": {} });
-        let index = self.start_block(Kind::Tool, block, out);
+        let index = self.start_block(Kind::Tool, Block::Tool { id, name }, out);
         self.tools.push((ordinal, index));
     }
 }
@@ -156,29 +165,32 @@ impl Encode for StreamEncoder {
             Event::Error(error) => self.fail(error, out),
             Event::TextDelta(text) if !text.is_empty() => {
                 let index = self.text_block(out);
-                write_delta(out, index, json!({ "type": "text_delta", "text": text }));
-            }
-            Event::ThinkingDelta(text) if !text.is_empty() => {
-                let index = self.thinking_block(false, out);
                 write_delta(
                     out,
                     index,
-                    json!({ "type": "thinking_delta", "thinking": text }),
+                    b"{\"text\":",
+                    text,
+                    b",\"type\":\"text_delta\"}",
                 );
+            }
+            Event::ThinkingDelta(text) if !text.is_empty() => {
+                let index = self.thinking_block(false, out);
+                let end = b",\"type\":\"thinking_delta\"}";
+                write_delta(out, index, b"{\"thinking\":", text, end);
             }
             Event::ThinkingSignature(signature) if !signature.is_empty() => {
                 let index = self.thinking_block(true, out);
                 self.open = Some((index, Kind::Thinking { signed: true }));
-                let delta = json!({ "type": "signature_delta", "signature": signature });
-                write_delta(out, index, delta);
+                let end = b",\"type\":\"signature_delta\"}";
+                write_delta(out, index, b"{\"signature\":", signature, end);
             }
             Event::ToolCallStart { index, id, name } => self.tool_start(*index, id, name, out),
             Event::ToolCallDelta { index, arguments } if !arguments.is_empty() => {
                 // A delta for a call never announced has no block to go to; decoders always
                 // announce a call first, and an id must not be invented for it.
                 if let Some(&(_, block)) = self.tools.iter().find(|(o, _)| o == index) {
-                    let delta = json!({ "type": "input_json_delta", "partial_json": arguments });
-                    write_delta(out, block, delta);
+                    let end = b",\"type\":\"input_json_delta\"}";
+                    write_delta(out, block, b"{\"partial_json\":", arguments, end);
                 }
             }
             // Empty deltas carry nothing.
@@ -196,17 +208,22 @@ impl Encode for StreamEncoder {
         self.ensure_started(out);
         self.stop_open(out);
         let (reason, stop_sequence) = self.finish.take().unwrap_or((FinishReason::Stop, None));
-        let usage = match &self.usage {
-            Some(usage) => usage_to_wire(usage),
-            None => json!({ "output_tokens": 0 }),
-        };
-        let delta = json!({
-            "type": "message_delta",
-            "delta": { "stop_reason": finish_to_wire(reason), "stop_sequence": stop_sequence },
-            "usage": usage,
-        });
-        write(out, "message_delta", &delta);
-        write(out, "message_stop", &json!({ "type": "message_stop" }));
+        out.extend_from_slice(b"event: message_delta\ndata: {\"delta\":{\"stop_reason\":\"");
+        out.extend_from_slice(finish_to_wire(reason).as_bytes());
+        out.extend_from_slice(b"\",\"stop_sequence\":");
+        match &stop_sequence {
+            Some(sequence) => push_str(out, sequence),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b"},\"type\":\"message_delta\",\"usage\":");
+        match &self.usage {
+            Some(usage) => push_usage(out, usage),
+            None => out.extend_from_slice(b"{\"output_tokens\":0}"),
+        }
+        out.extend_from_slice(
+            b"}\n\n\
+              event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        );
         self.closed = true;
     }
 
@@ -214,22 +231,57 @@ impl Encode for StreamEncoder {
         if self.closed {
             return;
         }
-        write(out, "error", &error_value(error));
+        // The body `encode_error` writes.
+        out.extend_from_slice(b"event: error\ndata: {\"error\":{\"message\":");
+        push_str(out, &error.message);
+        out.extend_from_slice(b",\"type\":\"");
+        out.extend_from_slice(error_type(error.status).as_bytes());
+        out.extend_from_slice(b"\"},\"type\":\"error\"}\n\n");
         self.closed = true;
     }
 }
 
-/// Appends one SSE event.
-fn write(out: &mut Vec<u8>, name: &str, data: &Value) {
-    out.extend_from_slice(b"event: ");
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\ndata: ");
-    // Serialising a `Value` into a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *out, data);
-    out.extend_from_slice(b"\n\n");
+/// Appends a `content_block_delta` whose `delta` is `start`, `text` as a JSON string, `end`.
+fn write_delta(out: &mut Vec<u8>, index: u32, start: &[u8], text: &str, end: &[u8]) {
+    out.extend_from_slice(b"event: content_block_delta\ndata: {\"delta\":");
+    out.extend_from_slice(start);
+    push_str(out, text);
+    out.extend_from_slice(end);
+    out.extend_from_slice(b",\"index\":");
+    push_u64(out, index.into());
+    out.extend_from_slice(b",\"type\":\"content_block_delta\"}\n\n");
 }
 
-fn write_delta(out: &mut Vec<u8>, index: u32, delta: Value) {
-    let data = json!({ "type": "content_block_delta", "index": index, "delta": delta });
-    write(out, "content_block_delta", &data);
+/// Appends the `usage` object of `usage` (as [`super::usage_to_wire`] makes it).
+fn push_usage(out: &mut Vec<u8>, usage: &Usage) {
+    out.extend_from_slice(b"{\"cache_creation_input_tokens\":");
+    push_u64(out, usage.cache_creation_input_tokens);
+    out.extend_from_slice(b",\"cache_read_input_tokens\":");
+    push_u64(out, usage.cached_input_tokens);
+    out.extend_from_slice(b",\"input_tokens\":");
+    push_u64(out, uncached_input_tokens(usage));
+    out.extend_from_slice(b",\"output_tokens\":");
+    push_u64(out, usage.output_tokens);
+    out.push(b'}');
+}
+
+/// Appends `s` as a JSON string, escaped as `serde_json` escapes it.
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a string into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends `n` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }

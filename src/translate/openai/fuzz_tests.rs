@@ -7,9 +7,36 @@ use super::{StreamDecoder, decode_error, decode_request, decode_response};
 use crate::translate::StreamDecoder as _;
 
 const KEYS: &[&str] = &[
-    "model", "messages", "role", "content", "tool_calls", "tool_call_id", "function", "name", "arguments", "type",
-    "image_url", "url", "text", "tools", "tool_choice", "choices", "delta", "finish_reason", "usage", "index", "id",
-    "error", "message", "code", "stop", "response_format", "json_schema", "schema", "max_tokens", "stream",
+    "model",
+    "messages",
+    "role",
+    "content",
+    "tool_calls",
+    "tool_call_id",
+    "function",
+    "name",
+    "arguments",
+    "type",
+    "image_url",
+    "url",
+    "text",
+    "tools",
+    "tool_choice",
+    "choices",
+    "delta",
+    "finish_reason",
+    "usage",
+    "index",
+    "id",
+    "error",
+    "message",
+    "code",
+    "stop",
+    "response_format",
+    "json_schema",
+    "schema",
+    "max_tokens",
+    "stream",
 ];
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -23,8 +50,11 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
-            proptest::collection::vec((proptest::sample::select(KEYS), inner), 0..6)
-                .prop_map(|kv| serde_json::Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            proptest::collection::vec((proptest::sample::select(KEYS), inner), 0..6).prop_map(
+                |kv| serde_json::Value::Object(
+                    kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )
+            ),
         ]
     })
 }

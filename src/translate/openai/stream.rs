@@ -112,7 +112,9 @@ struct WireError<'a> {
 
 impl crate::translate::StreamDecoder for StreamDecoder {
     fn decode_event(&mut self, event: &[u8], out: &mut Vec<Event>) {
-        let Some(data) = event_data(event) else { return };
+        let Some(data) = event_data(event) else {
+            return;
+        };
         if data.as_ref() == b"[DONE]" {
             self.done = true;
             return;
@@ -123,13 +125,21 @@ impl crate::translate::StreamDecoder for StreamDecoder {
         };
         if let Some(raw) = chunk.error {
             let err: Option<WireError<'_>> = serde_json::from_str(raw.get()).ok();
-            let message = err.as_ref().and_then(|e| e.message.as_deref()).unwrap_or("provider error").to_string();
+            let message = err
+                .as_ref()
+                .and_then(|e| e.message.as_deref())
+                .unwrap_or("provider error")
+                .to_string();
             let code = err.as_ref().and_then(|e| {
                 e.code
                     .and_then(|c| serde_json::from_str::<String>(c.get()).ok())
                     .or_else(|| e.kind.as_deref().map(str::to_string))
             });
-            out.push(Event::Error(ErrorInfo { status: 502, message, code }));
+            out.push(Event::Error(ErrorInfo {
+                status: 502,
+                message,
+                code,
+            }));
             return;
         }
         if !self.started {
@@ -157,25 +167,36 @@ impl crate::translate::StreamDecoder for StreamDecoder {
                         self.tool_started.push(index);
                         out.push(Event::ToolCallStart {
                             index,
-                            id: call.id.map_or_else(|| format!("call_{index}"), Cow::into_owned),
+                            id: call
+                                .id
+                                .map_or_else(|| format!("call_{index}"), Cow::into_owned),
                             name: name.map(Cow::into_owned).unwrap_or_default(),
                         });
                     }
                     if let Some(a) = arguments.filter(|a| !a.is_empty()) {
-                        out.push(Event::ToolCallDelta { index, arguments: a.into_owned() });
+                        out.push(Event::ToolCallDelta {
+                            index,
+                            arguments: a.into_owned(),
+                        });
                     }
                 }
             }
             if let Some(reason) = choice.finish_reason {
                 self.finished = true;
-                out.push(Event::Finish { reason: parse_finish(&reason), stop_sequence: None });
+                out.push(Event::Finish {
+                    reason: parse_finish(&reason),
+                    stop_sequence: None,
+                });
             }
         }
         if let Some(u) = chunk.usage {
             out.push(Event::Usage(Usage {
                 input_tokens: u.prompt_tokens,
                 output_tokens: u.completion_tokens,
-                cached_input_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+                cached_input_tokens: u
+                    .prompt_tokens_details
+                    .and_then(|d| d.cached_tokens)
+                    .unwrap_or(0),
                 cache_creation_input_tokens: 0,
             }));
         }
@@ -294,7 +315,9 @@ impl crate::translate::StreamEncoder for StreamEncoder {
             Event::ToolCallStart { index, id, name } => {
                 self.ensure_started(out);
                 let mut delta = Vec::with_capacity(96 + id.len() + name.len());
-                delta.extend_from_slice(b"{\"tool_calls\":[{\"function\":{\"arguments\":\"\",\"name\":");
+                delta.extend_from_slice(
+                    b"{\"tool_calls\":[{\"function\":{\"arguments\":\"\",\"name\":",
+                );
                 push_str(&mut delta, name);
                 delta.extend_from_slice(b"},\"id\":");
                 push_str(&mut delta, id);
@@ -371,21 +394,51 @@ mod tests {
             enc.encode_event(e, &mut out);
         }
         enc.finish(&mut out);
-        String::from_utf8(out).unwrap().replace(&format!("\"created\":{}", enc.created), "\"created\":0")
+        String::from_utf8(out)
+            .unwrap()
+            .replace(&format!("\"created\":{}", enc.created), "\"created\":0")
     }
 
     #[test]
     fn encoder_writes_valid_chunks_in_order() {
         let events = [
-            Event::Start { id: "chatcmpl-1".into(), model: "m\"x".into() },
+            Event::Start {
+                id: "chatcmpl-1".into(),
+                model: "m\"x".into(),
+            },
             Event::TextDelta("Hi \"there\"\n".into()),
-            Event::ToolCallStart { index: 0, id: "call_a".into(), name: "get_weather".into() },
-            Event::ToolCallDelta { index: 0, arguments: "{\"location\":".into() },
-            Event::ToolCallStart { index: 1, id: "call_b".into(), name: "get_time".into() },
-            Event::ToolCallDelta { index: 1, arguments: "{}".into() },
-            Event::ToolCallDelta { index: 0, arguments: "\"Paris\"}".into() },
-            Event::Finish { reason: FinishReason::ToolCalls, stop_sequence: None },
-            Event::Usage(Usage { input_tokens: 5, output_tokens: 7, cached_input_tokens: 2, cache_creation_input_tokens: 0 }),
+            Event::ToolCallStart {
+                index: 0,
+                id: "call_a".into(),
+                name: "get_weather".into(),
+            },
+            Event::ToolCallDelta {
+                index: 0,
+                arguments: "{\"location\":".into(),
+            },
+            Event::ToolCallStart {
+                index: 1,
+                id: "call_b".into(),
+                name: "get_time".into(),
+            },
+            Event::ToolCallDelta {
+                index: 1,
+                arguments: "{}".into(),
+            },
+            Event::ToolCallDelta {
+                index: 0,
+                arguments: "\"Paris\"}".into(),
+            },
+            Event::Finish {
+                reason: FinishReason::ToolCalls,
+                stop_sequence: None,
+            },
+            Event::Usage(Usage {
+                input_tokens: 5,
+                output_tokens: 7,
+                cached_input_tokens: 2,
+                cache_creation_input_tokens: 0,
+            }),
         ];
         let text = encode(&events, true);
         let chunks: Vec<serde_json::Value> = text
@@ -396,10 +449,22 @@ mod tests {
             .collect();
         assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
         assert_eq!(chunks[0]["model"], "m\"x");
-        assert_eq!(chunks[1]["choices"][0]["delta"]["content"], "Hi \"there\"\n");
-        assert_eq!(chunks[2]["choices"][0]["delta"]["tool_calls"][0]["id"], "call_a");
-        assert_eq!(chunks[4]["choices"][0]["delta"]["tool_calls"][0]["index"], 1);
-        assert_eq!(chunks[6]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"], "\"Paris\"}");
+        assert_eq!(
+            chunks[1]["choices"][0]["delta"]["content"],
+            "Hi \"there\"\n"
+        );
+        assert_eq!(
+            chunks[2]["choices"][0]["delta"]["tool_calls"][0]["id"],
+            "call_a"
+        );
+        assert_eq!(
+            chunks[4]["choices"][0]["delta"]["tool_calls"][0]["index"],
+            1
+        );
+        assert_eq!(
+            chunks[6]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"],
+            "\"Paris\"}"
+        );
         assert_eq!(chunks[7]["choices"][0]["finish_reason"], "tool_calls");
         assert_eq!(chunks[8]["usage"]["total_tokens"], 12);
         assert_eq!(chunks[8]["choices"], serde_json::json!([]));
@@ -414,12 +479,30 @@ mod tests {
     #[test]
     fn decoder_reads_what_the_encoder_writes() {
         let events = vec![
-            Event::Start { id: "chatcmpl-1".into(), model: "m".into() },
+            Event::Start {
+                id: "chatcmpl-1".into(),
+                model: "m".into(),
+            },
             Event::TextDelta("a\u{e9}\"b".into()),
-            Event::ToolCallStart { index: 0, id: "call_a".into(), name: "f".into() },
-            Event::ToolCallDelta { index: 0, arguments: "{\"x\":1}".into() },
-            Event::Finish { reason: FinishReason::ToolCalls, stop_sequence: None },
-            Event::Usage(Usage { input_tokens: 1, output_tokens: 2, cached_input_tokens: 0, cache_creation_input_tokens: 0 }),
+            Event::ToolCallStart {
+                index: 0,
+                id: "call_a".into(),
+                name: "f".into(),
+            },
+            Event::ToolCallDelta {
+                index: 0,
+                arguments: "{\"x\":1}".into(),
+            },
+            Event::Finish {
+                reason: FinishReason::ToolCalls,
+                stop_sequence: None,
+            },
+            Event::Usage(Usage {
+                input_tokens: 1,
+                output_tokens: 2,
+                cached_input_tokens: 0,
+                cache_creation_input_tokens: 0,
+            }),
         ];
         let text = encode(&events, true);
         let mut dec = StreamDecoder::new();
@@ -435,13 +518,23 @@ mod tests {
     fn errors_are_written_and_read() {
         let mut enc = StreamEncoder::new(false);
         let mut out = Vec::new();
-        enc.fail(&ErrorInfo { status: 429, message: "slow \"down\"".into(), code: Some("rate_limited".into()) }, &mut out);
+        enc.fail(
+            &ErrorInfo {
+                status: 429,
+                message: "slow \"down\"".into(),
+                code: Some("rate_limited".into()),
+            },
+            &mut out,
+        );
         let text = String::from_utf8(out).unwrap();
-        let v: serde_json::Value = serde_json::from_str(text.trim().strip_prefix("data: ").unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(text.trim().strip_prefix("data: ").unwrap()).unwrap();
         assert_eq!(v["error"]["type"], "rate_limit_error");
         let mut dec = StreamDecoder::new();
         let mut got = Vec::new();
         dec.decode_event(text.as_bytes(), &mut got);
-        assert!(matches!(&got[0], Event::Error(e) if e.message == "slow \"down\"" && e.code.as_deref() == Some("rate_limited")));
+        assert!(
+            matches!(&got[0], Event::Error(e) if e.message == "slow \"down\"" && e.code.as_deref() == Some("rate_limited"))
+        );
     }
 }
