@@ -326,9 +326,11 @@ async fn forward_sse(
             Ok(Err(e)) => Some(Err((FailureKind::StreamBroken, e.to_string()))),
             Err(_) => Some(Err((FailureKind::Timeout, String::new()))),
         };
-        if header.is_some() {
-            // Still free to fail over: an error event or a malformed event before content
-            // counts as a failed attempt.
+        // Until the answer's first content the attempt may still fail over; from then on the
+        // client gets what arrived plus an error event. Content, not the batching of reads,
+        // decides, so the outcome does not depend on timing.
+        let may_fail_over = header.is_some() && !relay.content_seen();
+        if may_fail_over {
             if let Some(e) = relay.upstream_error() {
                 let message = format!(
                     "provider `{}` sent an error event: {}",
@@ -374,8 +376,8 @@ async fn forward_sse(
                 }
             }
             Some(Ok(())) => {
-                let finished = relay.finish();
-                if header.is_some() && !finished.completed {
+                let mut finished = relay.finish();
+                if may_fail_over && !finished.completed {
                     let message = format!(
                         "provider `{}` ended the stream before any content",
                         cand.provider.id
@@ -384,6 +386,10 @@ async fn forward_sse(
                         kind: FailureKind::StreamBroken,
                         message,
                     });
+                }
+                if relay.upstream_error().is_some() {
+                    // The provider's error event already went out (or was encoded).
+                    finished.tail = bytes::Bytes::new();
                 }
                 out.extend_from_slice(&finished.tail);
                 if !finished.completed {
@@ -423,8 +429,7 @@ async fn forward_sse(
                         format!("provider `{}` broke the stream: {detail}", cand.provider.id),
                     ),
                 };
-                if header.is_some() && !(kind == FailureKind::Timeout && Instant::now() >= deadline)
-                {
+                if may_fail_over && !(kind == FailureKind::Timeout && Instant::now() >= deadline) {
                     return Ok(Served::Retryable { kind, message });
                 }
                 held.extend_from_slice(&out);

@@ -7,12 +7,14 @@
 //! counted in [`StreamDecoder::malformed`]; event types this decoder does not know are
 //! ignored, as Anthropic asks clients to do.
 //!
-//! Speed: each event's JSON is read in one pass into the borrowing structs of [`wire`], which
-//! keep only the fields this decoder uses (strings borrowed from the event where they have no
-//! escapes); only the strings the IR events hold are allocated. The structs read any JSON as
-//! leniently as looking fields up in a `serde_json::Value` would: a field of the wrong type
-//! counts as absent, a non-object where an object is expected has no fields, and of a
-//! repeated key the last one counts.
+//! Speed: each event's JSON is read in one pass, in place, into the borrowing structs of
+//! `wire`, which keep only the fields this decoder uses (strings borrowed from the event
+//! where they have no escapes); only the strings the IR events hold are allocated. The structs
+//! read any JSON as leniently as looking fields up in a `serde_json::Value` did: a field of
+//! the wrong type counts as absent, a non-object where an object is expected has no fields,
+//! and of a repeated key the last one counts. (Only JSON that a `Value` refuses though the
+//! syntax is right, a number out of `f64` range or a lone surrogate escape, in a field this
+//! decoder skips no longer makes the event malformed.)
 
 use std::borrow::Cow;
 
@@ -23,7 +25,7 @@ use super::{finish_from_wire, usage_from_counts};
 use crate::sse::{event_data, event_name};
 use crate::translate::StreamDecoder as Decode;
 use crate::translate::ir::{ErrorInfo, Event, Usage};
-use wire::{Block, Counts, Delta, Obj, Text, Wire};
+use wire::{Block, Counts, Delta, Obj, Wire};
 
 /// Decodes one Anthropic stream.
 #[derive(Debug, Default)]
@@ -89,15 +91,15 @@ impl StreamDecoder {
     }
 
     /// Decodes one event's JSON; `None` when a required field is missing.
-    fn decode(&mut self, kind: &str, v: Wire<'_>, out: &mut Vec<Event>) -> Option<()> {
+    fn decode(&mut self, kind: &str, v: &mut Wire<'_>, out: &mut Vec<Event>) -> Option<()> {
         match kind {
             "message_start" => {
                 let message = v.message.required()?;
                 out.push(Event::Start {
-                    id: owned(message.id).unwrap_or_default(),
-                    model: owned(message.model).unwrap_or_default(),
+                    id: message.id.owned().unwrap_or_default(),
+                    model: message.model.owned().unwrap_or_default(),
                 });
-                if let Obj::Object(usage) = &message.usage {
+                if let Some(usage) = message.usage.object() {
                     self.usage.replace(usage);
                     out.push(Event::Usage(self.usage.ir()));
                 }
@@ -111,31 +113,33 @@ impl StreamDecoder {
                 self.block_delta(index, v.delta.object()?, out)?;
             }
             "message_delta" => {
-                if let Obj::Object(usage) = &v.usage {
+                if let Some(usage) = v.usage.object() {
                     // Cumulative counts; older responses restate only `output_tokens`.
                     self.usage.update(usage);
                     out.push(Event::Usage(self.usage.ir()));
                 }
                 let delta = v.delta.required()?;
-                if let Some(reason) = delta.stop_reason.0 {
+                if let Some(reason) = &delta.stop_reason.0 {
                     self.finished = true;
                     out.push(Event::Finish {
-                        reason: finish_from_wire(&reason),
-                        stop_sequence: owned(delta.stop_sequence),
+                        reason: finish_from_wire(reason),
+                        stop_sequence: delta.stop_sequence.owned(),
                     });
                 }
             }
             "message_stop" => self.stopped = true,
             "error" => {
-                let error = v.error.object().unwrap_or_default();
-                let code = error.kind.0;
+                let (code, message) = match v.error.object() {
+                    Some(error) => (error.kind.take(), error.message.owned()),
+                    None => (None, None),
+                };
                 out.push(Event::Error(ErrorInfo {
                     status: if code.as_deref() == Some("overloaded_error") {
                         529
                     } else {
                         500
                     },
-                    message: owned(error.message)
+                    message: message
                         .unwrap_or_else(|| "the provider reported an error mid-stream".to_owned()),
                     code: code.map(Cow::into_owned),
                 }));
@@ -146,16 +150,21 @@ impl StreamDecoder {
         Some(())
     }
 
-    fn block_start(&mut self, index: u64, block: Block<'_>, out: &mut Vec<Event>) -> Option<()> {
-        match &*block.kind.0? {
-            "text" => push_text(out, Event::TextDelta, block.text),
+    fn block_start(
+        &mut self,
+        index: u64,
+        block: &mut Block<'_>,
+        out: &mut Vec<Event>,
+    ) -> Option<()> {
+        match block.kind.0.as_deref()? {
+            "text" => push_text(out, Event::TextDelta, block.text.take()),
             "thinking" => {
-                push_text(out, Event::ThinkingDelta, block.thinking);
-                push_text(out, Event::ThinkingSignature, block.signature);
+                push_text(out, Event::ThinkingDelta, block.thinking.take());
+                push_text(out, Event::ThinkingSignature, block.signature.take());
             }
             "tool_use" => {
-                let id = owned(block.id)?;
-                let name = owned(block.name)?;
+                let id = block.id.owned()?;
+                let name = block.name.owned()?;
                 // Anthropic starts with `input: {}` and streams the arguments; a provider that
                 // sends them whole in the start still has them passed on.
                 let arguments = match block.input {
@@ -184,21 +193,22 @@ impl StreamDecoder {
         Some(())
     }
 
-    fn block_delta(&mut self, index: u64, delta: Delta<'_>, out: &mut Vec<Event>) -> Option<()> {
-        match &*delta.kind.0? {
-            "text_delta" => push_text(out, Event::TextDelta, Text(Some(delta.text.0?))),
+    fn block_delta(
+        &mut self,
+        index: u64,
+        delta: &mut Delta<'_>,
+        out: &mut Vec<Event>,
+    ) -> Option<()> {
+        match delta.kind.0.as_deref()? {
+            "text_delta" => push_text(out, Event::TextDelta, Some(delta.text.take()?)),
             "thinking_delta" => {
-                push_text(out, Event::ThinkingDelta, Text(Some(delta.thinking.0?)));
+                push_text(out, Event::ThinkingDelta, Some(delta.thinking.take()?));
             }
             "signature_delta" => {
-                push_text(
-                    out,
-                    Event::ThinkingSignature,
-                    Text(Some(delta.signature.0?)),
-                );
+                push_text(out, Event::ThinkingSignature, Some(delta.signature.take()?));
             }
             "input_json_delta" => {
-                let fragment = delta.partial_json.0?;
+                let fragment = delta.partial_json.take()?;
                 let ordinal = self.tools.iter().find(|(i, _)| *i == index)?.1;
                 if !fragment.is_empty() {
                     out.push(Event::ToolCallDelta {
@@ -216,22 +226,24 @@ impl StreamDecoder {
 
 impl Decode for StreamDecoder {
     fn decode_event(&mut self, event: &[u8], out: &mut Vec<Event>) {
-        let Some(data) = event_data(event) else {
+        let Some(data) = data(event) else {
             return; // a comment or keep-alive
         };
-        // Checked whole, as reading it into a `Value` would: strings skipped unread are
-        // not checked by the parser.
+        // Checked whole, as reading it into a `Value` did: the parser does not check the
+        // strings it skips.
         let Ok(json) = std::str::from_utf8(&data) else {
             self.malformed += 1;
             return;
         };
-        let Ok(v) = serde_json::from_str::<Obj<Wire<'_>>>(json) else {
+        let mut v = Obj::<Wire<'_>>::default();
+        if wire::read(json, &mut v).is_err() {
             self.malformed += 1;
             return;
-        };
-        let mut v = v.object().unwrap_or_default();
+        }
+        // Not an object: no fields.
+        let v = &mut v.fields;
         // The JSON names its type; the `event:` line is the fallback.
-        let typed = v.kind.0.take();
+        let typed = v.kind.take();
         let kind = match &typed {
             Some(kind) => Some(&**kind),
             None => event_name(event)
@@ -256,14 +268,26 @@ impl Decode for StreamDecoder {
     }
 }
 
-/// A string field as an owned string.
-fn owned(text: Text<'_>) -> Option<String> {
-    text.0.map(Cow::into_owned)
+/// The data of an event, as [`event_data`] reads it; without looking at each byte for the
+/// usual `event: <type>\ndata: <json>\n\n` (or with `\r\n` line ends).
+fn data(event: &[u8]) -> Option<Cow<'_, [u8]>> {
+    let simple = memchr::memchr(b'\n', event)
+        .filter(|_| event.starts_with(b"event:"))
+        .and_then(|end| event[end + 1..].strip_prefix(b"data: "))
+        .and_then(|rest| {
+            rest.strip_suffix(b"\r\n\r\n")
+                .or_else(|| rest.strip_suffix(b"\n\n"))
+        })
+        .filter(|data| memchr::memchr2(b'\n', b'\r', data).is_none());
+    match simple {
+        Some(data) => Some(Cow::Borrowed(data)),
+        None => event_data(event),
+    }
 }
 
 /// Pushes `make(text)` when there is text.
-fn push_text(out: &mut Vec<Event>, make: fn(String) -> Event, text: Text<'_>) {
-    if let Some(text) = text.0.filter(|t| !t.is_empty()) {
+fn push_text(out: &mut Vec<Event>, make: fn(String) -> Event, text: Option<Cow<'_, str>>) {
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
         out.push(make(text.into_owned()));
     }
 }
@@ -274,66 +298,97 @@ fn push_text(out: &mut Vec<Event>, make: fn(String) -> Event, text: Text<'_>) {
 fn whole_input(input: &RawValue) -> Option<Option<String>> {
     let raw = input.get().trim();
     let Some(inner) = raw.strip_prefix('{') else {
-        return Some(None); // not an object (Anthropic's `{}` is caught just below)
+        return Some(None); // not an object
     };
     if inner.trim_start().starts_with('}') {
-        return Some(None);
+        return Some(None); // `{}`, as Anthropic sends it
     }
     // Re-serialised compact and with its keys sorted, as passing on the `Value` did.
     let input: Map<String, Value> = serde_json::from_str(raw).ok()?;
     Some(Some(Value::Object(input).to_string()))
 }
 
-/// Borrowing, lenient views of the parts of Anthropic stream events this decoder reads.
+/// Borrowing, lenient views of the parts of Anthropic stream events this decoder reads,
+/// filled in place (the structs are large; moving them costs more than reading the JSON).
 mod wire {
     use std::borrow::Cow;
     use std::fmt;
 
-    use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::de::{
+        self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+    };
     use serde_json::value::RawValue;
 
-    /// An object read field by field; unknown fields are skipped.
-    pub trait FromMap<'de>: Sized + Default {
-        fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+    /// Reads the JSON text `json` into `v`.
+    pub fn read<'de>(json: &'de str, v: &mut Obj<Wire<'de>>) -> serde_json::Result<()> {
+        let mut de = serde_json::Deserializer::from_str(json);
+        v.fill(&mut de)?;
+        de.end()
     }
 
-    /// A field that holds an object (read as `T`), some other value, or is missing.
-    #[derive(Debug)]
-    pub enum Obj<T> {
+    /// A value read in place.
+    trait Fill<'de> {
+        fn fill<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error>;
+    }
+
+    /// An object read field by field into `self`; unknown fields are skipped.
+    trait FillMap<'de>: Default {
+        fn fill_map<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+    }
+
+    /// Reads a value into the field it borrows.
+    struct Slot<'s, T>(&'s mut T);
+
+    impl<'de, T: Fill<'de>> DeserializeSeed<'de> for Slot<'_, T> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            self.0.fill(d)
+        }
+    }
+
+    /// What a field that should hold an object held.
+    #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+    pub enum Seen {
+        #[default]
         Missing,
         Other,
-        Object(T),
+        Object,
     }
 
-    impl<T> Default for Obj<T> {
-        fn default() -> Self {
-            Self::Missing
-        }
+    /// A field that should hold an object: `fields` are the object's, or have their default
+    /// values when the field is missing or not an object.
+    #[derive(Debug, Default)]
+    pub struct Obj<T> {
+        pub seen: Seen,
+        pub fields: T,
     }
 
-    impl<T: Default> Obj<T> {
+    impl<T> Obj<T> {
         /// The object; `None` when the field is missing or not an object.
-        pub fn object(self) -> Option<T> {
-            match self {
-                Self::Object(t) => Some(t),
-                Self::Missing | Self::Other => None,
-            }
+        pub fn object(&mut self) -> Option<&mut T> {
+            (self.seen == Seen::Object).then_some(&mut self.fields)
         }
 
-        /// The object, one with no fields when the value is not an object; `None` when the
-        /// field is missing.
-        pub fn required(self) -> Option<T> {
-            match self {
-                Self::Object(t) => Some(t),
-                Self::Other => Some(T::default()),
-                Self::Missing => None,
-            }
+        /// The object, with no fields when the value is not an object; `None` when the field
+        /// is missing.
+        pub fn required(&mut self) -> Option<&mut T> {
+            (self.seen != Seen::Missing).then_some(&mut self.fields)
         }
     }
 
     /// A string field; `None` when missing or not a string. Borrowed unless it had escapes.
     #[derive(Debug, Default)]
     pub struct Text<'a>(pub Option<Cow<'a, str>>);
+
+    impl<'a> Text<'a> {
+        pub fn take(&mut self) -> Option<Cow<'a, str>> {
+            self.0.take()
+        }
+
+        pub fn owned(&mut self) -> Option<String> {
+            self.0.take().map(Cow::into_owned)
+        }
+    }
 
     /// A count field; `None` when missing or not an unsigned integer.
     #[derive(Debug, Default, Clone, Copy)]
@@ -402,28 +457,26 @@ mod wire {
         pub message: Text<'a>,
     }
 
-    /// `FromMap` for a struct: `"key" => field` for each field read; the last of a repeated
-    /// key counts.
-    macro_rules! from_map {
+    /// `FillMap` for a struct: `"key" => field` for each field read.
+    macro_rules! fill_map {
         ($de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
-            impl<$de> FromMap<$de> for $ty {
-                fn from_map<A: MapAccess<$de>>(mut map: A) -> Result<Self, A::Error> {
-                    let mut this = Self::default();
+            impl<$de> FillMap<$de> for $ty {
+                fn fill_map<A: MapAccess<$de>>(&mut self, mut map: A) -> Result<(), A::Error> {
                     while let Some(key) = map.next_key::<Key<$de>>()? {
                         match &*key.0 {
-                            $($key => this.$field = map.next_value()?,)*
+                            $($key => map.next_value_seed(Slot(&mut self.$field))?,)*
                             _ => {
                                 map.next_value::<IgnoredAny>()?;
                             }
                         }
                     }
-                    Ok(this)
+                    Ok(())
                 }
             }
         };
     }
 
-    from_map!('de, Wire<'de> {
+    fill_map!('de, Wire<'de> {
         "type" => kind,
         "index" => index,
         "message" => message,
@@ -432,8 +485,8 @@ mod wire {
         "usage" => usage,
         "error" => error,
     });
-    from_map!('de, Message<'de> { "id" => id, "model" => model, "usage" => usage });
-    from_map!('de, Block<'de> {
+    fill_map!('de, Message<'de> { "id" => id, "model" => model, "usage" => usage });
+    fill_map!('de, Block<'de> {
         "type" => kind,
         "text" => text,
         "thinking" => thinking,
@@ -442,7 +495,7 @@ mod wire {
         "name" => name,
         "input" => input,
     });
-    from_map!('de, Delta<'de> {
+    fill_map!('de, Delta<'de> {
         "type" => kind,
         "text" => text,
         "thinking" => thinking,
@@ -451,13 +504,106 @@ mod wire {
         "stop_reason" => stop_reason,
         "stop_sequence" => stop_sequence,
     });
-    from_map!('de, Counts {
+    fill_map!('de, Counts {
         "input_tokens" => input_tokens,
         "output_tokens" => output_tokens,
         "cache_read_input_tokens" => cache_read_input_tokens,
         "cache_creation_input_tokens" => cache_creation_input_tokens,
     });
-    from_map!('de, ErrorBody<'de> { "type" => kind, "message" => message });
+    fill_map!('de, ErrorBody<'de> { "type" => kind, "message" => message });
+
+    /// Small values are read whole and replace the field (the last of a repeated key counts).
+    macro_rules! fill_by_value {
+        ($de:lifetime, $($ty:ty),*) => {
+            $(impl<$de> Fill<$de> for $ty {
+                fn fill<D: Deserializer<$de>>(&mut self, d: D) -> Result<(), D::Error> {
+                    *self = Deserialize::deserialize(d)?;
+                    Ok(())
+                }
+            })*
+        };
+    }
+
+    fill_by_value!('de, Text<'de>, Count, Option<&'de RawValue>);
+
+    /// Visitor methods that take any JSON value of the kinds listed (arrays and objects read
+    /// through) as the visitor's `other()`.
+    macro_rules! other_values {
+        (@ bool) => {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(self.other())
+            }
+        };
+        (@ int) => {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(self.other())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(self.other())
+            }
+        };
+        (@ float) => {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(self.other())
+            }
+        };
+        (@ str) => {
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(self.other())
+            }
+        };
+        (@ null) => {
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(self.other())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(self.other())
+            }
+        };
+        (@ array) => {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(self.other())
+            }
+        };
+        (@ object) => {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(self.other())
+            }
+        };
+        ($($kind:ident)*) => { $(other_values!(@ $kind);)* };
+    }
+    impl<'de, T: FillMap<'de>> Fill<'de> for Obj<T> {
+        fn fill<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+            struct V<'s, T>(&'s mut Obj<T>);
+            impl<'s, 'de, T: FillMap<'de>> V<'s, T> {
+                /// Records what the field held; a repeated key starts over.
+                fn seen(self, seen: Seen) -> &'s mut T {
+                    if self.0.seen != Seen::Missing {
+                        self.0.fields = T::default();
+                    }
+                    self.0.seen = seen;
+                    &mut self.0.fields
+                }
+
+                fn other(self) {
+                    self.seen(Seen::Other);
+                }
+            }
+            impl<'de, T: FillMap<'de>> Visitor<'de> for V<'_, T> {
+                type Value = ();
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("any JSON value")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+                    self.seen(Seen::Object).fill_map(map)
+                }
+                other_values!(bool int float str null array);
+            }
+            d.deserialize_any(V(self))
+        }
+    }
 
     /// An object key, borrowed unless it had escapes.
     struct Key<'a>(Cow<'a, str>);
@@ -484,75 +630,14 @@ mod wire {
         }
     }
 
-    /// Visitor methods that take any JSON value (arrays and objects read through) as
-    /// `$other`, for the kinds of value listed.
-    macro_rules! other_values {
-        (@ bool $other:expr) => {
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok($other)
-            }
-        };
-        (@ int $other:expr) => {
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok($other)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok($other)
-            }
-        };
-        (@ float $other:expr) => {
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok($other)
-            }
-        };
-        (@ str $other:expr) => {
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok($other)
-            }
-        };
-        (@ null $other:expr) => {
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok($other)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok($other)
-            }
-        };
-        (@ array $other:expr) => {
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok($other)
-            }
-        };
-        (@ object $other:expr) => {
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok($other)
-            }
-        };
-        ($other:expr; $($kind:ident)*) => { $(other_values!(@ $kind $other);)* };
-    }
-
-    impl<'de, T: FromMap<'de>> Deserialize<'de> for Obj<T> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V<T>(std::marker::PhantomData<T>);
-            impl<'de, T: FromMap<'de>> Visitor<'de> for V<T> {
-                type Value = Obj<T>;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("any JSON value")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
-                    T::from_map(map).map(Obj::Object)
-                }
-                other_values!(Obj::Other; bool int float str null array);
-            }
-            d.deserialize_any(V(std::marker::PhantomData))
-        }
-    }
-
     impl<'de> Deserialize<'de> for Text<'de> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             struct V;
+            impl V {
+                fn other<'de>(self) -> Text<'de> {
+                    Text(None)
+                }
+            }
             impl<'de> Visitor<'de> for V {
                 type Value = Text<'de>;
                 fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -567,7 +652,7 @@ mod wire {
                 fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
                     Ok(Text(Some(Cow::Owned(v))))
                 }
-                other_values!(Text(None); bool int float null array object);
+                other_values!(bool int float null array object);
             }
             d.deserialize_any(V)
         }
@@ -576,6 +661,11 @@ mod wire {
     impl<'de> Deserialize<'de> for Count {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             struct V;
+            impl V {
+                fn other(self) -> Count {
+                    Count(None)
+                }
+            }
             impl<'de> Visitor<'de> for V {
                 type Value = Count;
                 fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -587,7 +677,7 @@ mod wire {
                 fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
                     Ok(Count(u64::try_from(v).ok()))
                 }
-                other_values!(Count(None); bool float str null array object);
+                other_values!(bool float str null array object);
             }
             d.deserialize_any(V)
         }
