@@ -102,7 +102,7 @@ ensure_gateway() {
         [[ -x $GATEWAY_BIN ]] || die "GATEWAY_BIN=$GATEWAY_BIN is not executable"
         return
     fi
-    GATEWAY_BIN=$ROOT/target/release/llm-gateway
+    GATEWAY_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/llm-gateway
     if [[ ! -x $GATEWAY_BIN ]]; then
         log "building $GATEWAY_BIN (cargo build --release)"
         (cd "$ROOT" && cargo build --release) >&2 || die "cargo build --release failed"

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 . scripts/prereqs.sh
 ensure_build_tools
 cargo build --release
-exec target/release/llm-gateway --config conf/demo.toml "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/llm-gateway" --config conf/demo.toml "$@"

@@ -13,7 +13,7 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo build --bins
 for f in conf/*.toml; do
-  target/debug/llm-gateway check-config "$f"
+  "${CARGO_TARGET_DIR:-target}/debug/llm-gateway" check-config "$f"
 done
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast
