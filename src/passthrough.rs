@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use crate::sse::{SseFramer, event_data};
 use crate::translate::ir::{ErrorInfo, Event};
 use crate::translate::{StreamDecoder as _, anthropic};
-use crate::usage::Usage;
+use crate::usage::{Usage, WireUsage};
 
 /// How an upstream stream ended at the transport level.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,14 +77,6 @@ struct Delta<'a> {
     reasoning_content: Option<&'a RawValue>,
     #[serde(default, borrow)]
     refusal: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct WireUsage {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
 }
 
 /// A raw JSON value that carries something (not `null`, not `""`, not `[]`).
@@ -202,11 +194,7 @@ impl OpenAiPassthrough {
             }
         }
         if let Some(u) = chunk.usage {
-            self.usage = Some(Usage {
-                prompt_tokens: u.prompt_tokens,
-                completion_tokens: u.completion_tokens,
-                cached_tokens: 0,
-            });
+            self.usage = Some(Usage::from(u));
             if choices.is_empty() && self.drop_usage_chunk {
                 return false;
             }

@@ -11,20 +11,31 @@ pub struct Usage {
     pub cached_tokens: u64,
 }
 
+/// OpenAI's `usage` object as it appears on the wire (responses and stream chunks).
 #[derive(Deserialize)]
-struct WireUsage {
+pub(crate) struct WireUsage {
     #[serde(default)]
-    prompt_tokens: u64,
+    pub prompt_tokens: u64,
     #[serde(default)]
-    completion_tokens: u64,
+    pub completion_tokens: u64,
     #[serde(default)]
-    prompt_tokens_details: Option<PromptDetails>,
+    pub prompt_tokens_details: Option<PromptDetails>,
 }
 
 #[derive(Deserialize)]
-struct PromptDetails {
+pub(crate) struct PromptDetails {
     #[serde(default)]
-    cached_tokens: Option<u64>,
+    pub cached_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    /// Input tokens served from the provider's prompt cache.
+    pub fn cached(&self) -> u64 {
+        self.prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0)
+    }
 }
 
 impl From<WireUsage> for Usage {
@@ -32,10 +43,7 @@ impl From<WireUsage> for Usage {
         Usage {
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
-            cached_tokens: u
-                .prompt_tokens_details
-                .and_then(|d| d.cached_tokens)
-                .unwrap_or(0),
+            cached_tokens: u.cached(),
         }
     }
 }

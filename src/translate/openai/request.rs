@@ -145,26 +145,8 @@ fn decode_message(m: &Value, req: &mut Request) -> Result<(), GatewayError> {
                 None | Some(Value::Null) => Vec::new(),
                 c => content_parts(c)?,
             };
-            if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
-                for c in calls {
-                    parts.push(Part::ToolCall {
-                        id: c
-                            .get("id")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        name: c
-                            .pointer("/function/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        arguments: c
-                            .pointer("/function/arguments")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                    });
-                }
+            if let Some(calls) = m.get("tool_calls") {
+                parts.extend(tool_call_parts(calls));
             }
             req.messages.push(Message {
                 role: Role::Assistant,
@@ -189,6 +171,25 @@ fn decode_message(m: &Value, req: &mut Request) -> Result<(), GatewayError> {
         other => return Err(bad("messages", format!("unknown message role `{other}`"))),
     }
     Ok(())
+}
+
+/// The `Part::ToolCall`s of an OpenAI `tool_calls` array (request history or response).
+pub(super) fn tool_call_parts(calls: &Value) -> impl Iterator<Item = Part> + '_ {
+    let text = |c: &Value, path: &str| {
+        c.pointer(path)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    calls
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(move |c| Part::ToolCall {
+            id: text(c, "/id"),
+            name: text(c, "/function/name"),
+            arguments: text(c, "/function/arguments"),
+        })
 }
 
 /// The text of a string-or-parts content.

@@ -77,26 +77,8 @@ pub fn decode_response(body: &[u8]) -> Result<Response, GatewayError> {
         }
         _ => {}
     }
-    if let Some(calls) = msg.get("tool_calls").and_then(Value::as_array) {
-        for c in calls {
-            parts.push(Part::ToolCall {
-                id: c
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                name: c
-                    .pointer("/function/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                arguments: c
-                    .pointer("/function/arguments")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            });
-        }
+    if let Some(calls) = msg.get("tool_calls") {
+        parts.extend(super::request::tool_call_parts(calls));
     }
     let refused = msg
         .get("refusal")

@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use super::response::{error_type, finish_reason_str, now, parse_finish};
 use crate::sse::event_data;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
+use crate::usage::WireUsage;
 
 /// OpenAI SSE → IR.
 #[derive(Debug, Default)]
@@ -82,22 +83,6 @@ struct FunctionDelta<'a> {
     name: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     arguments: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct WireUsage {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
-    #[serde(default)]
-    prompt_tokens_details: Option<PromptDetails>,
-}
-
-#[derive(Deserialize)]
-struct PromptDetails {
-    #[serde(default)]
-    cached_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -193,10 +178,7 @@ impl crate::translate::StreamDecoder for StreamDecoder {
             out.push(Event::Usage(Usage {
                 input_tokens: u.prompt_tokens,
                 output_tokens: u.completion_tokens,
-                cached_input_tokens: u
-                    .prompt_tokens_details
-                    .and_then(|d| d.cached_tokens)
-                    .unwrap_or(0),
+                cached_input_tokens: u.cached(),
                 cache_creation_input_tokens: 0,
             }));
         }
