@@ -46,6 +46,40 @@ fn collect(out: Option<BytesMut>, single: Option<Bytes>) -> Bytes {
     }
 }
 
+/// Pushes `chunk` through `framer` and returns the complete events `keep` lets through.
+fn forward_events(
+    framer: &mut SseFramer,
+    chunk: &[u8],
+    mut keep: impl FnMut(&[u8]) -> bool,
+) -> Bytes {
+    framer.push(chunk);
+    let (mut out, mut single) = (None, None);
+    while let Some(event) = framer.next_event() {
+        if keep(&event) {
+            append(&mut out, &mut single, event);
+        }
+    }
+    collect(out, single)
+}
+
+/// The end of a stream: an unterminated last event is a cut and is dropped; a finished
+/// stream without its terminator gets `terminator`.
+fn close(
+    framer: &mut SseFramer,
+    finished: bool,
+    terminated: bool,
+    terminator: &'static [u8],
+) -> Finished {
+    let _partial = framer.finish();
+    let completed = terminated || finished;
+    let tail = if completed && !terminated {
+        Bytes::from_static(terminator)
+    } else {
+        Bytes::new()
+    };
+    Finished { tail, completed }
+}
+
 #[derive(Deserialize)]
 struct Chunk<'a> {
     #[serde(default, borrow)]
@@ -117,26 +151,20 @@ impl OpenAiPassthrough {
 
     /// Takes an upstream chunk; returns the whole events to send now.
     pub fn push(&mut self, chunk: &[u8]) -> Bytes {
-        self.framer.push(chunk);
-        let (mut out, mut single) = (None, None);
-        while let Some(event) = self.framer.next_event() {
-            if self.observe(&event) {
-                append(&mut out, &mut single, event);
-            }
-        }
-        collect(out, single)
+        let mut framer = std::mem::take(&mut self.framer);
+        let out = forward_events(&mut framer, chunk, |e| self.observe(e));
+        self.framer = framer;
+        out
     }
 
     /// The upstream ended. An unterminated last event is a cut: dropped, not forwarded.
     pub fn finish(&mut self) -> Finished {
-        let _partial = self.framer.finish();
-        let completed = self.saw_done || self.finished;
-        let tail = if completed && !self.saw_done {
-            Bytes::from_static(b"data: [DONE]\n\n")
-        } else {
-            Bytes::new()
-        };
-        Finished { tail, completed }
+        close(
+            &mut self.framer,
+            self.finished,
+            self.saw_done,
+            b"data: [DONE]\n\n",
+        )
     }
 
     /// Reads one event; returns whether to forward it.
@@ -240,25 +268,15 @@ impl AnthropicPassthrough {
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Bytes {
-        self.framer.push(chunk);
-        let (mut out, mut single) = (None, None);
-        while let Some(event) = self.framer.next_event() {
-            if self.observe(&event) {
-                append(&mut out, &mut single, event);
-            }
-        }
-        collect(out, single)
+        let mut framer = std::mem::take(&mut self.framer);
+        let out = forward_events(&mut framer, chunk, |e| self.observe(e));
+        self.framer = framer;
+        out
     }
 
     pub fn finish(&mut self) -> Finished {
-        let _partial = self.framer.finish();
-        let completed = self.saw_stop || self.finished;
-        let tail = if completed && !self.saw_stop {
-            Bytes::from_static(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
-        } else {
-            Bytes::new()
-        };
-        Finished { tail, completed }
+        const STOP: &[u8] = b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        close(&mut self.framer, self.finished, self.saw_stop, STOP)
     }
 
     fn observe(&mut self, event: &[u8]) -> bool {
