@@ -127,7 +127,7 @@ pub(super) async fn race(
                 match r {
                     Ok(Ok(resp)) if (200..300).contains(&resp.status) => {
                         app.metrics.hedge(if hedge_started { "primary_won" } else { "not_needed" });
-                        release(app, h_cand, partner.probe && hedge_started);
+                        release(app, h_cand, partner.probe && !hedge_done);
                         return settle(app, session, ctx, call, p_index, p_cand, resp, p_mode, p_probe, settings).await;
                     }
                     other => {
@@ -158,13 +158,16 @@ pub(super) async fn race(
             }
             () = client_gone(session) => {
                 release(app, p_cand, p_probe);
-                release(app, h_cand, partner.probe && hedge_started);
+                release(app, h_cand, partner.probe && !hedge_done);
                 return Err(Failure::ClientGone);
             }
         }
     }
     if hedge_started {
         app.metrics.hedge("both_failed");
+    } else {
+        // The primary failed before the hedge was sent: its admission goes unused.
+        release(app, h_cand, partner.probe);
     }
     // Neither produced a successful header: report the primary's outcome to the loop.
     let outcome = match primary_result {
