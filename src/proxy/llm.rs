@@ -189,7 +189,7 @@ async fn run(
         failover,
         deadline,
         profile_ttft: profile.and_then(Profile::ttft_limit),
-        hedge_after: (hedge.enabled && profile == Some(Profile::Realtime))
+        hedge_after: (hedge.enabled && failover && profile == Some(Profile::Realtime))
             .then(|| Duration::from_millis(hedge.hedge_delay_ms)),
         idle: Duration::from_millis(snap.timeouts.stream_idle_ms),
         connect: Duration::from_millis(snap.timeouts.connect_ms),

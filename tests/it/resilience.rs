@@ -476,6 +476,19 @@ async fn hedge_beats_a_slow_primary_and_the_loser_is_cancelled() {
             .await,
         1.0
     );
+    // With failover disabled no hedge goes to the next member: the realtime limit (500 ms)
+    // abandons the slow primary and the client gets its timeout.
+    let b_before = b.log().len();
+    let r = reqwest::Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .header("x-routing-profile", "realtime")
+        .header("x-gateway-failover", "disabled")
+        .json(&chat("p", "alone"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 504);
+    assert_eq!(b.log().len(), b_before, "no hedge with failover disabled");
     // Without the realtime profile there is no hedge.
     let r = reqwest::Client::new()
         .post(gw.url("/v1/chat/completions"))
