@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
+use pingora::listeners::ListenerConfig;
+use pingora::protocols::l4::stream::L4BufferSettings;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownWatch};
 use pingora::services::background::{BackgroundService, background_service};
@@ -19,6 +21,10 @@ use crate::mock::{self, MockOptions, MockState};
 use crate::proxy::{App, GatewayProxy};
 use crate::state::Snapshot;
 use crate::upstream::replicas::Replicas;
+
+/// Bytes of response a downstream connection buffers before writing (pingora flushes where a
+/// response needs it).
+const DOWNSTREAM_WRITE_BUFFER: usize = 16 * 1024;
 
 /// A built server and the state its requests share.
 pub struct Built {
@@ -87,7 +93,12 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         GatewayProxy { app: app.clone() },
         "llm-gateway",
     );
-    proxy.add_tcp(&listen);
+    // A write buffer that holds a response header and a short body (pingora's default is one
+    // MSS, 1460 bytes), so that a whole short answer leaves in one write.
+    proxy.add_listener(
+        ListenerConfig::tcp(listen.clone())
+            .l4_buffer(L4BufferSettings::default().write(DOWNSTREAM_WRITE_BUFFER)),
+    );
     server.add_service(proxy);
     for svc in replica_services {
         server.add_service(svc);

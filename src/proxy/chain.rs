@@ -166,8 +166,10 @@ pub async fn walk(
                 None => None,
             };
             let outcome = match hedge {
+                // Hedging is rare and its state (two attempts in flight) large: boxed, so
+                // that it is not part of every request's future.
                 Some(partner) => {
-                    hedge::race(
+                    Box::pin(hedge::race(
                         app,
                         snap,
                         session,
@@ -177,7 +179,7 @@ pub async fn walk(
                         partner,
                         settings,
                         candidates,
-                    )
+                    ))
                     .await?
                 }
                 None => {

@@ -451,6 +451,11 @@ async fn forward_sse(
 }
 
 /// Writes the held header (first time only) and the held bytes.
+///
+/// A stream that is already complete when its header goes out (a short answer that arrived in
+/// one read) is sent with a `content-length` instead of chunked: pingora flushes a chunked
+/// header on its own and writes the last chunk separately, so the whole response then costs one
+/// write instead of three. The bytes are the same SSE events either way.
 async fn commit(
     session: &mut Session,
     ctx: &mut RequestCtx,
@@ -458,7 +463,12 @@ async fn commit(
     held: &mut BytesMut,
     end: bool,
 ) -> Result<(), Failure> {
-    if let Some(h) = header.take() {
+    if let Some(mut h) = header.take() {
+        if end {
+            h.remove_header("transfer-encoding");
+            h.insert_header("content-length", held.len())
+                .map_err(|_| Failure::ClientGone)?;
+        }
         ctx.status = h.status.as_u16();
         session
             .write_response_header(Box::new(h), false)

@@ -1,6 +1,11 @@
 //! The gateway's own upstream HTTP client (ARCHITECTURE.md decision 1): pingora's pooled
-//! [`Connector`] (TLS through rustls with the system roots), peers built from an address
-//! resolved by [`DnsCache`], one request written and its response header read.
+//! [`TransportConnector`] (TLS through rustls with the system roots), peers built from an
+//! address resolved by [`DnsCache`], one request written and its response header read through
+//! pingora's HTTP/1 client session.
+//!
+//! The request (header and body) is serialised here and written with a single flush: pingora's
+//! `write_request_header` flushes on its own, which would cost a second syscall, and a second
+//! segment and wake-up at the provider, on every request.
 //!
 //! Timeouts other than connect, and client-disconnect watching, are applied by the caller
 //! around [`UpstreamClient::send`] and each body read, so each stays independent.
@@ -8,10 +13,12 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use pingora::connectors::http::Connector;
-use pingora::http::RequestHeader;
+use pingora::connectors::TransportConnector;
+use pingora::protocols::Stream;
 use pingora::protocols::http::client::HttpSession;
-use pingora::upstreams::peer::HttpPeer;
+use pingora::protocols::http::v1::client::HttpSession as Http1Session;
+use pingora::upstreams::peer::{HttpPeer, Peer};
+use tokio::io::AsyncWriteExt;
 
 use super::dns::DnsCache;
 use crate::providers::Endpoint;
@@ -53,6 +60,14 @@ pub struct UpstreamResponse {
 }
 
 impl UpstreamResponse {
+    fn new(session: Http1Session, peer: HttpPeer, status: u16) -> Self {
+        Self {
+            session: HttpSession::H1(session),
+            peer,
+            status,
+        }
+    }
+
     /// A response header value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.session
@@ -66,7 +81,7 @@ impl UpstreamResponse {
 
 /// Pooled client shared by all requests.
 pub struct UpstreamClient {
-    connector: Connector,
+    connector: TransportConnector,
     dns: DnsCache,
 }
 
@@ -79,7 +94,7 @@ impl Default for UpstreamClient {
 impl UpstreamClient {
     pub fn new() -> Self {
         Self {
-            connector: Connector::new(None),
+            connector: TransportConnector::new(None),
             dns: DnsCache::new(),
         }
     }
@@ -102,95 +117,134 @@ impl UpstreamClient {
         peer.options.connection_timeout = Some(connect_timeout);
         peer.options.total_connection_timeout = Some(connect_timeout * 2);
         peer.options.idle_timeout = Some(POOL_IDLE);
-        let mut fresh_only = false;
-        loop {
-            let (mut session, reused) = if fresh_only {
-                self.connect_fresh(&peer).await?
-            } else {
-                self.connector
-                    .get_http_session(&peer)
-                    .await
-                    .map_err(|e| SendError::Connect(e.to_string()))?
-            };
-            match exchange(&mut session, endpoint, req).await {
-                Ok(status) => {
-                    return Ok(UpstreamResponse {
-                        session,
-                        peer,
-                        status,
-                    });
+        let wire = request_wire(endpoint, req).map_err(SendError::Io)?;
+        if let Some(stream) = self.connector.reused_stream(&peer).await {
+            match exchange(stream, &peer, &wire).await {
+                Ok((session, status)) => return Ok(UpstreamResponse::new(session, peer, status)),
+                // The provider cannot have seen the request: retry on a fresh connection.
+                Err(e) => {
+                    tracing::debug!(error = %e, "pooled upstream connection was dead; reconnecting")
                 }
-                Err(e) if reused && !fresh_only => {
-                    tracing::debug!(error = %e, "pooled upstream connection was dead; reconnecting");
-                    fresh_only = true;
-                }
-                Err(e) => return Err(SendError::Io(e)),
             }
         }
-    }
-
-    async fn connect_fresh(&self, peer: &HttpPeer) -> Result<(HttpSession, bool), SendError> {
-        // Loop until the pool has no more idle connections to this peer left to hand out.
-        for _ in 0..64 {
-            let (session, reused) = self
-                .connector
-                .get_http_session(peer)
-                .await
-                .map_err(|e| SendError::Connect(e.to_string()))?;
-            if !reused {
-                return Ok((session, false));
-            }
-            drop(session);
-        }
-        Err(SendError::Connect(
-            "could not open a fresh connection".into(),
-        ))
+        // Connecting (TCP and TLS handshakes) is the rare path: boxed, so that its large state
+        // is not part of every request's future.
+        let stream = Box::pin(self.connector.new_stream(&peer))
+            .await
+            .map_err(|e| SendError::Connect(e.to_string()))?;
+        let (session, status) = exchange(stream, &peer, &wire)
+            .await
+            .map_err(SendError::Io)?;
+        Ok(UpstreamResponse::new(session, peer, status))
     }
 
     /// Returns a finished response's connection to the pool (or closes it if unfinished).
-    pub async fn release(&self, mut resp: UpstreamResponse) {
-        if resp.session.response_done() {
+    pub async fn release(&self, resp: UpstreamResponse) {
+        let HttpSession::H1(mut session) = resp.session else {
+            return;
+        };
+        if !session.is_body_done() {
+            return;
+        }
+        session.respect_keepalive();
+        if let Some(stream) = session.reuse().await {
             self.connector
-                .release_http_session(resp.session, &resp.peer, Some(POOL_IDLE))
-                .await;
+                .release_stream(stream, resp.peer.reuse_hash(), Some(POOL_IDLE));
         }
     }
 }
 
-async fn exchange(
-    session: &mut HttpSession,
-    endpoint: &Endpoint,
-    req: &UpstreamRequest,
-) -> Result<u16, String> {
-    let mut header = RequestHeader::build("POST", req.path.as_bytes(), Some(req.headers.len() + 3))
-        .map_err(|e| e.to_string())?;
-    let insert = |h: &mut RequestHeader, name: &'static str, value: String| {
-        h.insert_header(name, value).map_err(|e| e.to_string())
-    };
-    insert(&mut header, "host", endpoint.host_header.clone())?;
-    insert(&mut header, "content-length", req.body.len().to_string())?;
-    for (name, value) in &req.headers {
-        insert(&mut header, name, value.clone())?;
+/// The HTTP/1.1 request as it goes on the wire: request line, `host`, `content-length`, the
+/// attempt's headers, a blank line, then the body. Refuses anything that could break the
+/// framing (a control character or space in the path, CR/LF/NUL in a header value).
+fn request_wire(endpoint: &Endpoint, req: &UpstreamRequest) -> Result<Vec<u8>, String> {
+    if req.path.is_empty() || !req.path.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!("invalid upstream path {:?}", req.path));
     }
-    session
-        .write_request_header(Box::new(header))
-        .await
-        .map_err(|e| e.to_string())?;
-    session
-        .write_request_body(req.body.clone(), true)
-        .await
-        .map_err(|e| e.to_string())?;
-    session
-        .finish_request_body()
-        .await
-        .map_err(|e| e.to_string())?;
-    session
-        .read_response_header()
-        .await
-        .map_err(|e| e.to_string())?;
+    let fields = std::iter::once(("host", endpoint.host_header.as_str()))
+        .chain(req.headers.iter().map(|(n, v)| (*n, v.as_str())));
+    let mut wire = Vec::with_capacity(256 + req.body.len());
+    wire.extend_from_slice(b"POST ");
+    wire.extend_from_slice(req.path.as_bytes());
+    wire.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in fields {
+        if !value_is_safe(value) {
+            return Err(format!("invalid value for upstream header `{name}`"));
+        }
+        wire.extend_from_slice(name.as_bytes());
+        wire.extend_from_slice(b": ");
+        wire.extend_from_slice(value.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b"content-length: ");
+    wire.extend_from_slice(req.body.len().to_string().as_bytes());
+    wire.extend_from_slice(b"\r\n\r\n");
+    wire.extend_from_slice(&req.body);
+    Ok(wire)
+}
+
+/// A header value that cannot end the field early: visible ASCII, spaces and tabs, or UTF-8
+/// beyond ASCII (as `http::HeaderValue` accepts), never CR, LF, NUL or another control byte.
+fn value_is_safe(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+/// Writes the request in one flush and reads the response header.
+async fn exchange(
+    mut stream: Stream,
+    peer: &HttpPeer,
+    wire: &[u8],
+) -> Result<(Http1Session, u16), String> {
+    stream.write_all(wire).await.map_err(|e| e.to_string())?;
+    stream.flush().await.map_err(|e| e.to_string())?;
+    let mut session = Http1Session::new_with_options(stream, peer);
+    session.read_response().await.map_err(|e| e.to_string())?;
     let status = session
-        .response_header()
+        .resp_header()
         .map(|h| h.status.as_u16())
         .ok_or("no response header")?;
-    Ok(status)
+    Ok((session, status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> Endpoint {
+        Endpoint::parse("http://api.example.com:8080/v1").expect("endpoint")
+    }
+
+    #[test]
+    fn wire_has_request_line_host_length_headers_and_body() {
+        let req = UpstreamRequest {
+            path: "/v1/chat/completions".into(),
+            headers: vec![("authorization", "Bearer sk-1".into())],
+            body: Bytes::from_static(b"{}"),
+        };
+        let wire = request_wire(&endpoint(), &req).expect("wire");
+        assert_eq!(
+            String::from_utf8(wire).expect("utf8"),
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: api.example.com:8080\r\n\
+             authorization: Bearer sk-1\r\ncontent-length: 2\r\n\r\n{}"
+        );
+    }
+
+    #[test]
+    fn wire_refuses_what_would_break_the_framing() {
+        let mut req = UpstreamRequest {
+            path: "/v1/x y".into(),
+            headers: vec![],
+            body: Bytes::new(),
+        };
+        assert!(request_wire(&endpoint(), &req).is_err());
+        req.path = "/v1/x".into();
+        for bad in ["a\r\nx-injected: 1", "a\nb", "a\0b", "a\x7fb"] {
+            req.headers = vec![("x-api-key", bad.into())];
+            assert!(request_wire(&endpoint(), &req).is_err(), "{bad:?}");
+        }
+        req.headers = vec![("x-api-key", "k\tv é".into())];
+        assert!(request_wire(&endpoint(), &req).is_ok());
+    }
 }
