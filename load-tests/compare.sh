@@ -10,7 +10,8 @@
 #
 # Env (defaults): MODES="json stream oa2an an2oa" (any subset; run in the order given),
 #   REQUESTS=20000 measured requests per run, WARMUP=2000 requests before each
-#   run, CONNS=32 wrk connections, THREADS=2 wrk threads, MAX_DURATION=120s upper bound of one
+#   run, ROUNDS=3 rounds (each runs every mode against every target, in turn, so the targets
+#   see the machine in the same states; the summary takes medians over the rounds), CONNS=32 wrk connections, THREADS=2 wrk threads, MAX_DURATION=120s upper bound of one
 #   wrk run, GATEWAY_BIN (default target/release/llm-gateway, built with cargo if missing),
 #   NGINX_BIN (default: nginx on PATH or /usr/sbin/nginx), KEEP_WORK=1 keeps the temp dir.
 #
@@ -38,7 +39,8 @@
 #   proxy CPU µs/request = (utime+stime delta in ticks / CLK_TCK) / requests (nginx: master +
 #   worker), proxy RSS (VmRSS after the run; nginx: master + worker), and the mock's CPU
 #   µs/request for reference,
-# then, for each mode, the gateway/nginx ratio of CPU per request and what the access log costs.
+# then, for each mode, the gateway/nginx ratio of CPU per request in each round and the ratio of
+# the medians over the rounds, and what the access log costs (medians).
 # Needs nginx, wrk and curl (python3 optional): installs nginx-light, wrk and curl with apt-get
 # when run as root, else prints what to install and exits 2.
 # Exits non-zero when a run saw a non-2xx response, a bad body, a socket error or fewer
@@ -50,6 +52,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
 REQUESTS=${REQUESTS:-20000}
+ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2000}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
@@ -66,6 +69,7 @@ for mode in $MODES; do
     [[ " $ALL_MODES " == *" $mode "* ]] || die "unknown mode '$mode' in MODES (known: $ALL_MODES)"
 done
 [[ -n ${MODES// /} ]] || die "MODES is empty"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer (got '$ROUNDS')"
 
 # ------------------------------------------------------------------------------------- tools
 find_nginx() {
@@ -361,22 +365,22 @@ run_wrk() {
 # field KEY FILE: the value of KEY=... on the RESULT line.
 field() { awk -v k="$1" '$1 == "RESULT" { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$2"; }
 
-ROWS=()                         # "mode target requests rps p50_ms p99_ms cpu_us rss_mib mock_us"
-declare -A CPU_US=()
+ROWS=()                         # "round mode target requests rps p50_ms p99_ms cpu_us rss_mib mock_us"
+declare -A CPU_US=()            # [MODE/TARGET/ROUND] = CPU us per request
 
-# measure MODE TARGET URL PID...: warm-up, measured run, one table row.
+# measure ROUND MODE TARGET URL PID...: warm-up, measured run, one table row.
 measure() {
-    local mode=$1 target=$2 url=$3
-    shift 3
+    local round=$1 mode=$2 target=$3 url=$4
+    shift 4
     local pids=("$@") side=gateway
     [[ $target == nginx* ]] && side=nginx
-    local base="$WORK/$mode-$target"
+    local base="$WORK/$mode-$target-r$round"
 
-    log "[$mode] $target: warm-up ($WARMUP requests)"
+    log "[round $round/$ROUNDS] [$mode] $target: warm-up ($WARMUP requests)"
     run_wrk "$mode" "$side" "$url" "$WARMUP" "$base.warmup.txt" || { log "FAIL: warm-up of $target"; return 1; }
     check_result "$mode" "$target" "$base.warmup.txt" "$WARMUP" || return 1
 
-    log "[$mode] $target: measured run ($REQUESTS requests, $CONNS connections, $THREADS threads)"
+    log "[round $round/$ROUNDS] [$mode] $target: measured run ($REQUESTS requests, $CONNS connections, $THREADS threads)"
     local t0 m0 t1 m1
     t0=$(cpu_ticks "${pids[@]}")
     m0=$(cpu_ticks "$MOCK_PID")
@@ -394,8 +398,8 @@ measure() {
     p99=$(field p99_us "$base.txt")
     cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
     mock=$(awk -v d=$((m1 - m0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
-    CPU_US[$mode/$target]=$cpu
-    ROWS+=("$mode $target $n $rps $(awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%.2f %.2f", a / 1000, b / 1000 }') $cpu $(mib "$rss") $mock")
+    CPU_US[$mode/$target/$round]=$cpu
+    ROWS+=("$round $mode $target $n $rps $(awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%.2f %.2f", a / 1000, b / 1000 }') $cpu $(mib "$rss") $mock")
     check_alive || FAILED=1
 }
 
@@ -468,7 +472,7 @@ echo "llm-gateway vs nginx load comparison, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"
 echo "gateway: $GATEWAY_BIN ($("$GATEWAY_BIN" --version 2>/dev/null | head -n1)), threads = 1"
 echo "nginx:   $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes 1; wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}')"
-echo "load:    REQUESTS=$REQUESTS (after WARMUP=$WARMUP) CONNS=$CONNS THREADS=$THREADS, wrk and mock on the same machine"
+echo "load:    REQUESTS=$REQUESTS (after WARMUP=$WARMUP) CONNS=$CONNS THREADS=$THREADS ROUNDS=$ROUNDS, wrk and mock on the same machine"
 echo "modes:   $MODES"
 echo
 echo "idle RSS right after startup: gateway(warn) $(mib "$IDLE_GW_WARN") MiB, gateway(info) $(mib "$IDLE_GW_INFO") MiB," \
@@ -482,22 +486,24 @@ TARGETS=(
     "gateway-warn $GW_WARN_PORT $GW_WARN_PID"
     "gateway-info $GW_INFO_PORT $GW_INFO_PID"
 )
-for mode in $MODES; do
-    for spec in "${TARGETS[@]}"; do
-        read -r target port pids <<<"$spec"
-        check_alive || { FAILED=1; break 2; }
-        # shellcheck disable=SC2086  # pids: one or two PIDs
-        measure "$mode" "$target" "http://127.0.0.1:$port" $pids || FAILED=1
+for ((round = 1; round <= ROUNDS; round++)); do
+    for mode in $MODES; do
+        for spec in "${TARGETS[@]}"; do
+            read -r target port pids <<<"$spec"
+            check_alive || { FAILED=1; break 3; }
+            # shellcheck disable=SC2086  # pids: one or two PIDs
+            measure "$round" "$mode" "$target" "http://127.0.0.1:$port" $pids || FAILED=1
+        done
     done
 done
 
 # ------------------------------------------------------------------------------------- report
-table_row() { printf '%-7s %-13s %9s %10s %9s %9s %12s %9s %12s\n' "$@"; }
+table_row() { printf '%-5s %-7s %-13s %9s %10s %9s %9s %12s %9s %12s\n' "$@"; }
 echo
-table_row mode target requests "req/s" "p50 ms" "p99 ms" "CPU us/req" "RSS MiB" "mock us/req"
-table_row ------- ------------- --------- ---------- --------- --------- ------------ --------- ------------
+table_row round mode target requests "req/s" "p50 ms" "p99 ms" "CPU us/req" "RSS MiB" "mock us/req"
+table_row ----- ------- ------------- --------- ---------- --------- --------- ------------ --------- ------------
 for row in "${ROWS[@]}"; do
-    # shellcheck disable=SC2086  # a row is nine space-separated fields
+    # shellcheck disable=SC2086  # a row is ten space-separated fields
     table_row $row
 done
 echo
@@ -516,15 +522,40 @@ for mode in $MODES; do
 done
 echo
 
-ratio() { awk -v a="${CPU_US[$1]:-}" -v b="${CPU_US[$2]:-}" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
-delta() { awk -v a="${CPU_US[$1]:-}" -v b="${CPU_US[$2]:-}" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f us/req", a - b }'; }
+# median MODE/TARGET: the median over the rounds of CPU us per request (empty if none).
+median() {
+    local key=$1 round vals=()
+    for ((round = 1; round <= ROUNDS; round++)); do
+        [[ -n ${CPU_US[$key/$round]:-} ]] && vals+=("${CPU_US[$key/$round]}")
+    done
+    ((${#vals[@]})) || return 0
+    printf '%s\n' "${vals[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f\n", m }'
+}
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2fx", a / b }'; }
+diff_us() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f us/req", a - b }'; }
+# rounds_ratio MODE GW NGINX: the per-round ratios, space-separated.
+rounds_ratio() {
+    local round out=()
+    for ((round = 1; round <= ROUNDS; round++)); do
+        out+=("$(div "${CPU_US[$1/$2/$round]:-}" "${CPU_US[$1/$3/$round]:-}")")
+    done
+    echo "${out[*]}"
+}
+echo "median CPU us/req over $ROUNDS round(s):"
 for mode in $MODES; do
-    printf 'CPU per request, %-6s gateway-warn / nginx = %s, gateway-info / nginx-log = %s\n' "$mode:" \
-        "$(ratio "$mode/gateway-warn" "$mode/nginx")" "$(ratio "$mode/gateway-info" "$mode/nginx-log")"
+    printf '  %-6s nginx %s, nginx-log %s, gateway-warn %s, gateway-info %s\n' "$mode:" \
+        "$(median "$mode/nginx")" "$(median "$mode/nginx-log")" "$(median "$mode/gateway-warn")" "$(median "$mode/gateway-info")"
+done
+echo
+for mode in $MODES; do
+    printf 'CPU per request, %-6s gateway-warn / nginx = %s (rounds: %s), gateway-info / nginx-log = %s (rounds: %s)\n' "$mode:" \
+        "$(div "$(median "$mode/gateway-warn")" "$(median "$mode/nginx")")" "$(rounds_ratio "$mode" gateway-warn nginx)" \
+        "$(div "$(median "$mode/gateway-info")" "$(median "$mode/nginx-log")")" "$(rounds_ratio "$mode" gateway-info nginx-log)"
 done
 for mode in $MODES; do
-    printf 'access-log cost, %-6s gateway (info - warn) %s, nginx (log - off) %s\n' "$mode:" \
-        "$(delta "$mode/gateway-info" "$mode/gateway-warn")" "$(delta "$mode/nginx-log" "$mode/nginx")"
+    printf 'access-log cost (medians), %-6s gateway (info - warn) %s, nginx (log - off) %s\n' "$mode:" \
+        "$(diff_us "$(median "$mode/gateway-info")" "$(median "$mode/gateway-warn")")" \
+        "$(diff_us "$(median "$mode/nginx-log")" "$(median "$mode/nginx")")"
 done
 
 if ((FAILED)); then
