@@ -52,7 +52,9 @@ impl StreamTranslator {
             return Bytes::new();
         }
         self.framer.push(chunk);
-        let mut out = Vec::new();
+        // Translated events are about as long as the upstream's; growing the buffer from
+        // empty would reallocate several times per chunk.
+        let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2 + 256);
         while let Some(event) = self.framer.next_event() {
             let (before, content) = (self.decoder.malformed(), self.content_seen);
             self.decoder.decode_event(&event, &mut self.events);
