@@ -2,7 +2,8 @@
 //! ([`openai`], [`anthropic`], [`gemini`]), each with the same verbs: `decode_request`,
 //! `encode_request`, `decode_response`, `encode_response`, `decode_error`, `encode_error`, and a
 //! stream decoder/encoder pair. [`StreamTranslator`] drives a decoder and an encoder over a
-//! byte stream split anywhere. Pure: no I/O, no `.await`.
+//! byte stream split anywhere. `scan` is the strict JSON reader of the stream decoders' fast
+//! paths. Pure: no I/O, no `.await`.
 //!
 //! Entry points: [`Codec`] (by [`ApiFormat`]) and [`StreamTranslator`].
 
@@ -10,7 +11,13 @@ pub mod anthropic;
 pub mod gemini;
 pub mod ir;
 pub mod openai;
+mod scan;
 mod translator;
+
+#[cfg(test)]
+mod scan_tests;
+#[cfg(test)]
+mod test_json;
 
 pub use translator::StreamTranslator;
 

@@ -1,12 +1,16 @@
 //! OpenAI Chat Completions ⇄ IR: requests ([`request`]), responses and errors
-//! ([`response`]), and SSE streams ([`stream`]).
+//! ([`response`]), and SSE streams ([`stream`], with the fast path for common chunks in
+//! `stream_fast`).
 
 mod request;
 mod response;
 mod stream;
+mod stream_fast;
 
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod stream_fast_tests;
 
 pub use request::{decode_request, encode_request};
 pub use response::{

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::response::{error_type, finish_reason_str, now, parse_finish};
+use super::stream_fast::{self, Simple};
 use crate::sse::event_data;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 use crate::usage::WireUsage;
@@ -95,16 +96,27 @@ struct WireError<'a> {
     kind: Option<Cow<'a, str>>,
 }
 
-impl crate::translate::StreamDecoder for StreamDecoder {
-    fn decode_event(&mut self, event: &[u8], out: &mut Vec<Event>) {
-        let Some(data) = event_data(event) else {
-            return;
-        };
-        if data.as_ref() == b"[DONE]" {
-            self.done = true;
-            return;
+impl StreamDecoder {
+    /// One event's data (not `[DONE]`): the fast path for the common chunks, serde for the rest.
+    pub(super) fn decode_data(&mut self, data: &[u8], out: &mut Vec<Event>) {
+        match stream_fast::read(data) {
+            Some(chunk) => self.decode_simple(chunk, out),
+            None => self.decode_serde(data, out),
         }
-        let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(&data) else {
+    }
+
+    /// A chunk the fast path read.
+    fn decode_simple(&mut self, chunk: Simple<'_>, out: &mut Vec<Event>) {
+        self.start(chunk.id.as_deref(), chunk.model.as_deref(), out);
+        if let Some(choice) = chunk.choice {
+            push_texts(choice.reasoning, choice.content, out);
+            self.finish_reason(choice.finish_reason, out);
+        }
+    }
+
+    /// Any chunk, read with serde (the tests' reference for the fast path).
+    pub(super) fn decode_serde(&mut self, data: &[u8], out: &mut Vec<Event>) {
+        let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data) else {
             self.malformed += 1;
             return;
         };
@@ -127,21 +139,10 @@ impl crate::translate::StreamDecoder for StreamDecoder {
             }));
             return;
         }
-        if !self.started {
-            self.started = true;
-            out.push(Event::Start {
-                id: chunk.id.as_deref().unwrap_or_default().to_string(),
-                model: chunk.model.as_deref().unwrap_or_default().to_string(),
-            });
-        }
+        self.start(chunk.id.as_deref(), chunk.model.as_deref(), out);
         if let Some(choice) = chunk.choices.into_iter().next() {
             if let Some(delta) = choice.delta {
-                if let Some(r) = delta.reasoning_content.filter(|s| !s.is_empty()) {
-                    out.push(Event::ThinkingDelta(r.into_owned()));
-                }
-                if let Some(t) = delta.content.filter(|s| !s.is_empty()) {
-                    out.push(Event::TextDelta(t.into_owned()));
-                }
+                push_texts(delta.reasoning_content, delta.content, out);
                 for (pos, call) in delta.tool_calls.into_iter().enumerate() {
                     let index = call.index.unwrap_or(pos as u32);
                     let (name, arguments) = match call.function {
@@ -166,13 +167,7 @@ impl crate::translate::StreamDecoder for StreamDecoder {
                     }
                 }
             }
-            if let Some(reason) = choice.finish_reason {
-                self.finished = true;
-                out.push(Event::Finish {
-                    reason: parse_finish(&reason),
-                    stop_sequence: None,
-                });
-            }
+            self.finish_reason(choice.finish_reason, out);
         }
         if let Some(u) = chunk.usage {
             out.push(Event::Usage(Usage {
@@ -182,6 +177,54 @@ impl crate::translate::StreamDecoder for StreamDecoder {
                 cache_creation_input_tokens: 0,
             }));
         }
+    }
+
+    /// The first chunk read starts the IR stream.
+    fn start(&mut self, id: Option<&str>, model: Option<&str>, out: &mut Vec<Event>) {
+        if !self.started {
+            self.started = true;
+            out.push(Event::Start {
+                id: id.unwrap_or_default().to_string(),
+                model: model.unwrap_or_default().to_string(),
+            });
+        }
+    }
+
+    fn finish_reason(&mut self, reason: Option<Cow<'_, str>>, out: &mut Vec<Event>) {
+        if let Some(reason) = reason {
+            self.finished = true;
+            out.push(Event::Finish {
+                reason: parse_finish(&reason),
+                stop_sequence: None,
+            });
+        }
+    }
+}
+
+/// A delta's reasoning, then its text, each when not empty.
+fn push_texts(
+    reasoning: Option<Cow<'_, str>>,
+    content: Option<Cow<'_, str>>,
+    out: &mut Vec<Event>,
+) {
+    if let Some(r) = reasoning.filter(|s| !s.is_empty()) {
+        out.push(Event::ThinkingDelta(r.into_owned()));
+    }
+    if let Some(t) = content.filter(|s| !s.is_empty()) {
+        out.push(Event::TextDelta(t.into_owned()));
+    }
+}
+
+impl crate::translate::StreamDecoder for StreamDecoder {
+    fn decode_event(&mut self, event: &[u8], out: &mut Vec<Event>) {
+        let Some(data) = event_data(event) else {
+            return;
+        };
+        if data.as_ref() == b"[DONE]" {
+            self.done = true;
+            return;
+        }
+        self.decode_data(&data, out);
     }
 
     fn finish(&mut self, _out: &mut Vec<Event>) -> bool {

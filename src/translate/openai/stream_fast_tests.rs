@@ -1,0 +1,281 @@
+//! The OpenAI stream decoder's fast path against its serde path: the common chunks are read
+//! by the fast path, the others declined, and either way the decoder gives the same events and
+//! malformed count as with serde alone, on fixtures and on generated chunks (random strings,
+//! escapes, key order, whitespace, unknown and repeated fields, wrong types, damaged bytes).
+
+use proptest::prelude::*;
+use rand::Rng;
+
+use super::StreamDecoder;
+use super::stream_fast::{Simple, SimpleChoice, read};
+use crate::sse::{SseFramer, event_data};
+use crate::translate::StreamDecoder as _;
+use crate::translate::test_json::{Gen, J, SCALARS};
+
+/// The chunks of the bench and of the mock upstream's streams.
+const COMMON: &[&str] = &[
+    r#"{"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1732000000,"model":"gpt-4o","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}"#,
+    r#"{"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1732000000,"model":"gpt-4o","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}]}"#,
+    r#"{"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1732000000,"model":"gpt-4o","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}"#,
+    r#"{"id":"x","model":"deepseek-reasoner","choices":[{"index":0,"delta":{"reasoning_content":"Hm\u2026 \"so\"","content":null}}]}"#,
+    r#"{"choices":[],"id":"x","model":"m","object":"chat.completion.chunk","usage":null,"error":null}"#,
+    r#" { "choices" : [ { "delta" : null , "finish_reason" : "length" } ] } "#,
+];
+
+/// Chunks the fast path leaves to serde.
+const DECLINED: &[&str] = &[
+    r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
+    r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":""}}]}}]}"#,
+    r#"{"error":{"message":"boom","type":"server_error"}}"#,
+    r#"{"choices":[{"delta":{"content":"a"}},{"delta":{"content":"b"}}]}"#,
+    r#"{"id":"a","id":"b","choices":[]}"#,
+    r#"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#,
+    r#"{"choices":[{"delta":{"content":"a"},"finish_reason":null,"finish_reason":"stop"}]}"#,
+    r#"{"id":1,"choices":[]}"#,
+    r#"{"choices":[{"delta":{"content":["a"]}}]}"#,
+    r#"{"choices":null}"#,
+    r#"{"choices":[null]}"#,
+    r#"{"choices":[{"delta":"x"}]}"#,
+    r#"["id","model",[]]"#,
+    r#"{"id":"\ud800","choices":[]}"#,
+    r#"{"choices":[]} x"#,
+];
+
+#[test]
+fn common_chunks_take_the_fast_path() {
+    for json in COMMON {
+        assert!(read(json.as_bytes()).is_some(), "{json}");
+    }
+    let chunk = read(COMMON[3].as_bytes()).unwrap();
+    assert_eq!(
+        chunk,
+        Simple {
+            id: Some("x".into()),
+            model: Some("deepseek-reasoner".into()),
+            choice: Some(SimpleChoice {
+                reasoning: Some("Hm… \"so\"".into()),
+                content: None,
+                finish_reason: None,
+            }),
+        }
+    );
+    for json in DECLINED {
+        assert!(read(json.as_bytes()).is_none(), "{json}");
+    }
+}
+
+#[test]
+fn fixture_streams_give_the_same_events() {
+    let mut streams = vec![];
+    for dir in std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/golden"
+    ))
+    .unwrap()
+    {
+        let path = dir.unwrap().path().join("up.openai.sse");
+        if let Ok(stream) = std::fs::read(&path) {
+            streams.push(stream);
+        }
+    }
+    assert!(streams.len() >= 5);
+    let mut handled = 0;
+    for stream in &streams {
+        let mut framer = SseFramer::new();
+        framer.push(stream);
+        let mut data = vec![];
+        while let Some(event) = framer.next_event() {
+            let d = event_data(&event).unwrap().into_owned();
+            if d != b"[DONE]" {
+                handled += usize::from(read(&d).is_some());
+                data.push(d);
+            }
+        }
+        compare(&data);
+    }
+    // Most chunks of real streams are text; the rest are tool calls and usage.
+    assert!(handled >= 20, "{handled}");
+    let all: Vec<Vec<u8>> = COMMON
+        .iter()
+        .chain(DECLINED)
+        .map(|j| j.as_bytes().to_vec())
+        .collect();
+    compare(&all);
+}
+
+/// Decodes the data of `events` with the fast path and with serde alone: the same events,
+/// malformed counts and end.
+fn compare(events: &[Vec<u8>]) {
+    let (mut fast, mut slow) = (StreamDecoder::new(), StreamDecoder::new());
+    for data in events {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        fast.decode_data(data, &mut a);
+        slow.decode_serde(data, &mut b);
+        assert_eq!(a, b, "{}", String::from_utf8_lossy(data));
+        assert_eq!(
+            fast.malformed,
+            slow.malformed,
+            "{}",
+            String::from_utf8_lossy(data)
+        );
+    }
+    assert_eq!(fast.finish(&mut vec![]), slow.finish(&mut vec![]));
+}
+
+/// A string, `null` or (rarely) a value of another type; `None`: the key is left out.
+fn optional_text(g: &mut Gen, text: impl FnOnce(&mut Gen) -> String) -> Option<J> {
+    match g.rng.gen_range(0..30) {
+        0 => None,
+        1 | 2 => Some(J::Raw("null")),
+        3 => Some(g.value(2)),
+        _ => Some(J::Str(text(g))),
+    }
+}
+
+/// Adds unknown keys, and sometimes repeats a key.
+fn extras(g: &mut Gen, members: &mut Vec<(String, J)>) {
+    for _ in 0..g.rng.gen_range(0..3) {
+        let key = g.text();
+        members.push((key, g.value(2)));
+    }
+    if !members.is_empty() && g.one_in(15) {
+        let repeated = g.pick(members);
+        members.push(repeated);
+    }
+}
+
+fn delta(g: &mut Gen) -> J {
+    let mut members = vec![];
+    if g.one_in(4) {
+        members.push(("role".into(), J::str("assistant")));
+    }
+    if let Some(text) = optional_text(g, Gen::text) {
+        members.push(("content".into(), text));
+    }
+    if g.one_in(4) {
+        if let Some(text) = optional_text(g, Gen::text) {
+            members.push(("reasoning_content".into(), text));
+        }
+    }
+    if g.one_in(5) {
+        members.push(("refusal".into(), J::Raw("null")));
+    }
+    if g.one_in(20) {
+        let call = J::obj(vec![
+            ("index", J::Raw(g.pick(&["0", "1", "-1"]))),
+            ("id", J::Str(g.text())),
+            (
+                "function",
+                J::obj(vec![
+                    ("name", J::Str(g.text())),
+                    ("arguments", J::Str(g.text())),
+                ]),
+            ),
+        ]);
+        members.push(("tool_calls".into(), J::Arr(vec![call])));
+    }
+    extras(g, &mut members);
+    J::Obj(members)
+}
+
+fn choice(g: &mut Gen) -> J {
+    let mut members = vec![("index".to_owned(), J::Raw("0"))];
+    match g.rng.gen_range(0..30) {
+        0 => {}
+        1 => members.push(("delta".into(), J::Raw("null"))),
+        2 => members.push(("delta".into(), g.value(1))),
+        _ => members.push(("delta".into(), delta(g))),
+    }
+    members.push(("logprobs".into(), J::Raw("null")));
+    let reason = match g.rng.gen_range(0..8) {
+        0 => None,
+        1 => optional_text(g, Gen::text),
+        2 | 3 => {
+            let reasons = [
+                "stop",
+                "length",
+                "tool_calls",
+                "function_call",
+                "content_filter",
+            ];
+            Some(J::str(g.pick(&reasons)))
+        }
+        _ => Some(J::Raw("null")),
+    };
+    if let Some(reason) = reason {
+        members.push(("finish_reason".into(), reason));
+    }
+    extras(g, &mut members);
+    J::Obj(members)
+}
+
+/// A chunk, usually of a common shape.
+fn chunk(g: &mut Gen) -> J {
+    if g.one_in(20) {
+        return g.value(3);
+    }
+    let mut members = vec![];
+    if let Some(id) = optional_text(g, |g| format!("chatcmpl-{}", g.text())) {
+        members.push(("id".to_owned(), id));
+    }
+    members.push(("object".into(), J::str("chat.completion.chunk")));
+    members.push(("created".into(), J::Raw(g.pick(SCALARS))));
+    if let Some(model) = optional_text(g, Gen::text) {
+        members.push(("model".into(), model));
+    }
+    let choices = match g.rng.gen_range(0..30) {
+        0 => None,
+        1 => Some(J::Arr(vec![])),
+        2 => Some(J::Raw("null")),
+        3 => Some(J::Arr(vec![choice(g), choice(g)])),
+        4 => Some(J::Arr(vec![g.value(1)])),
+        _ => Some(J::Arr(vec![choice(g)])),
+    };
+    if let Some(choices) = choices {
+        members.push(("choices".into(), choices));
+    }
+    match g.rng.gen_range(0..20) {
+        0..=2 => members.push(("usage".into(), J::Raw("null"))),
+        3 => members.push((
+            "usage".into(),
+            J::obj(vec![
+                ("prompt_tokens", J::Raw(g.pick(SCALARS))),
+                ("completion_tokens", J::Raw("7")),
+                (
+                    "prompt_tokens_details",
+                    J::obj(vec![("cached_tokens", J::Raw("2"))]),
+                ),
+            ]),
+        )),
+        4 => members.push(("usage".into(), g.value(1))),
+        _ => {}
+    }
+    match g.rng.gen_range(0..30) {
+        0 => members.push(("error".into(), J::Raw("null"))),
+        1 => members.push((
+            "error".into(),
+            J::obj(vec![("message", J::Str(g.text())), ("code", g.value(1))]),
+        )),
+        _ => {}
+    }
+    extras(g, &mut members);
+    J::Obj(members)
+}
+
+proptest! {
+    #[test]
+    fn fast_path_gives_what_serde_gives(seed in any::<u64>()) {
+        let mut g = Gen::new(seed);
+        g.lone_surrogates = true;
+        let count = g.rng.gen_range(1..8);
+        let mut events = vec![];
+        for _ in 0..count {
+            let value = chunk(&mut g);
+            let shuffle = !g.one_in(3);
+            let mut data = g.write(&value, shuffle);
+            g.mutate(&mut data, 5);
+            events.push(data);
+        }
+        compare(&events);
+    }
+}
