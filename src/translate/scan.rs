@@ -243,6 +243,28 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// A non-negative integer that fits a `u64`, written without fraction or exponent.
+    pub fn unsigned(&mut self) -> Result<u64> {
+        self.peek();
+        let start = self.pos;
+        let mut n: u64 = 0;
+        let mut end = start;
+        while let Some(&d @ b'0'..=b'9') = self.bytes.get(end) {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                .ok_or(Invalid)?;
+            end += 1;
+        }
+        let leading_zero = end - start > 1 && self.bytes.get(start) == Some(&b'0');
+        let float = matches!(self.bytes.get(end), Some(b'.' | b'e' | b'E'));
+        if end == start || leading_zero || float {
+            return Err(Invalid);
+        }
+        self.pos = end;
+        Ok(n)
+    }
+
     /// Skips one value of any kind, checking it.
     pub fn skip(&mut self) -> Result<()> {
         // One bit per open container, the innermost lowest: 1 for an object, 0 for an array.

@@ -220,6 +220,32 @@ fn nesting_is_limited() {
 }
 
 #[test]
+fn unsigned_integers() {
+    let read = |json: &str| {
+        let mut s = Scanner::new(json);
+        let n = s.unsigned()?;
+        s.end()?;
+        Ok::<_, Invalid>(n)
+    };
+    assert_eq!(read("0"), Ok(0));
+    assert_eq!(read(" 42 "), Ok(42));
+    assert_eq!(read("18446744073709551615"), Ok(u64::MAX));
+    for json in [
+        "",
+        "18446744073709551616",
+        "01",
+        "-1",
+        "1.0",
+        "1e2",
+        "1E2",
+        "x",
+        "\"1\"",
+    ] {
+        assert_eq!(read(json), Err(Invalid), "{json}");
+    }
+}
+
+#[test]
 fn objects_and_arrays_are_walked() {
     let json = r#" { "a" : [ 1 , "x" ] , "b\u0063" : null , "d" : {"e":true} } "#;
     let mut s = Scanner::new(json);

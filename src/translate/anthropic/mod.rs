@@ -7,11 +7,12 @@
 //! stateful [`StreamDecoder`] / [`StreamEncoder`] pair.
 //!
 //! Files: `blocks` (content blocks shared by requests and responses), `messages` (the
-//! conversation and its merging rules), `request`, `response`, `stream_decoder`,
-//! `stream_encoder`; this file holds the error codec and the stop-reason and usage mappings
-//! the others share. Tests: `tests` (request decoding, shared helpers), `encode_tests`,
-//! `response_tests`, `stream_tests`, `split_tests` (every byte offset, proptests); fixtures
-//! in `tests/fixtures/anthropic/`.
+//! conversation and its merging rules), `request`, `response`, `stream_decoder` (with
+//! `stream_fast`, its fast path for the common events), `stream_encoder`; this file holds the
+//! error codec and the stop-reason and usage mappings the others share. Tests: `tests`
+//! (request decoding, shared helpers), `encode_tests`, `response_tests`, `stream_tests`,
+//! `split_tests` (every byte offset, proptests), `stream_fast_tests` (the fast path against
+//! the serde reader); fixtures in `tests/fixtures/anthropic/`.
 //!
 //! Usage: the IR counts `input_tokens` as the whole prompt, while Anthropic's `input_tokens`
 //! excludes the tokens read from or written to the prompt cache. [`usage_from_wire`] adds them
@@ -23,6 +24,7 @@ mod request;
 mod response;
 mod stream_decoder;
 mod stream_encoder;
+mod stream_fast;
 
 #[cfg(test)]
 mod encode_tests;
@@ -30,6 +32,8 @@ mod encode_tests;
 mod response_tests;
 #[cfg(test)]
 mod split_tests;
+#[cfg(test)]
+mod stream_fast_tests;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]
