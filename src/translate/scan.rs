@@ -119,7 +119,7 @@ impl<'a> Scanner<'a> {
 
     /// Consumes a `null` if one is next.
     pub fn null(&mut self) -> bool {
-        self.peek() == Some(b'n') && self.literal(b"null").is_ok()
+        self.peek() == Some(b'n') && self.literal("null").is_ok()
     }
 
     /// A string, borrowed when it has no escapes.
@@ -303,9 +303,9 @@ impl<'a> Scanner<'a> {
                 Some(b'"') => {
                     self.string()?;
                 }
-                Some(b't') => self.literal(b"true")?,
-                Some(b'f') => self.literal(b"false")?,
-                Some(b'n') => self.literal(b"null")?,
+                Some(b't') => self.literal("true")?,
+                Some(b'f') => self.literal("false")?,
+                Some(b'n') => self.literal("null")?,
                 Some(b'-' | b'0'..=b'9') => self.number()?,
                 _ => return Err(Invalid),
             }
@@ -339,10 +339,11 @@ impl<'a> Scanner<'a> {
         self.eat(b':')
     }
 
-    /// Consumes `word` (`true`, `false`, `null`) at the current offset.
-    fn literal(&mut self, word: &[u8]) -> Result<()> {
-        let end = self.pos + word.len();
-        if self.bytes.get(self.pos..end) == Some(word) {
+    /// Consumes exactly `text` at the current offset (no whitespace skipped first): a
+    /// literal (`true`, `false`, `null`), or JSON in a layout a caller knows.
+    pub fn literal(&mut self, text: &str) -> Result<()> {
+        let end = self.pos + text.len();
+        if self.bytes.get(self.pos..end) == Some(text.as_bytes()) {
             self.pos = end;
             Ok(())
         } else {

@@ -29,6 +29,11 @@ pub(super) enum Simple<'a> {
 
 /// The event, if it is one of the common shapes (see the module doc).
 pub(super) fn read(json: &str) -> Option<Simple<'_>> {
+    delta_as_sent(json).or_else(|| by_keys(json))
+}
+
+/// Any layout, key by key.
+pub(super) fn by_keys(json: &str) -> Option<Simple<'_>> {
     let mut scanner = Scanner::new(json);
     let event = event(&mut scanner).ok()?;
     scanner.end().ok()?;
@@ -47,6 +52,34 @@ pub(super) fn read(json: &str) -> Option<Simple<'_>> {
         "message_stop" => Some(Simple::Stop),
         _ => None,
     }
+}
+
+/// A text or thinking delta written exactly as Anthropic writes them (keys in this order, no
+/// whitespace, nothing else), read with a few comparisons and one string. Any other layout
+/// is left to the key-by-key reading, which accepts this one too and reads it alike.
+pub(super) fn delta_as_sent(json: &str) -> Option<Simple<'_>> {
+    let mut s = Scanner::new(json);
+    s.literal(r#"{"type":"content_block_delta","index":"#)
+        .ok()?;
+    s.unsigned().ok()?;
+    let thinking = if s
+        .literal(r#","delta":{"type":"text_delta","text":"#)
+        .is_ok()
+    {
+        false
+    } else {
+        s.literal(r#","delta":{"type":"thinking_delta","thinking":"#)
+            .ok()?;
+        true
+    };
+    let text = s.string().ok()?;
+    s.literal("}}").ok()?;
+    s.end().ok()?;
+    Some(if thinking {
+        Simple::Thinking(text)
+    } else {
+        Simple::Text(text)
+    })
 }
 
 /// The fields of an event the fast path reads.

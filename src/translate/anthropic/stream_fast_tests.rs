@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use rand::Rng;
 
 use super::StreamDecoder;
-use super::stream_fast::{Simple, read};
+use super::stream_fast::{Simple, by_keys, delta_as_sent, read};
 use super::stream_tests::STREAMS;
 use super::tests::fixture;
 use crate::sse::{SseFramer, event_data};
@@ -61,6 +61,32 @@ fn common_events_take_the_fast_path() {
     assert_eq!(read(COMMON[6]), Some(Simple::Stop));
     for json in DECLINED {
         assert!(read(json).is_none(), "{json}");
+    }
+}
+
+#[test]
+fn deltas_as_anthropic_writes_them_are_read_alike_both_ways() {
+    let as_sent = [
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#,
+        r#"{"type":"content_block_delta","index":18446744073709551615,"delta":{"type":"text_delta","text":""}}"#,
+        r#"{"type":"content_block_delta","index":3,"delta":{"type":"thinking_delta","thinking":"a\"\u00e9\ud83d\ude00"}}"#,
+        "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"é 😀\"}} \r\n",
+    ];
+    for json in as_sent {
+        assert!(delta_as_sent(json).is_some(), "{json}");
+        assert_eq!(delta_as_sent(json), by_keys(json), "{json}");
+    }
+    let not_as_sent = [
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","x":1}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"},"x":1}"#,
+        r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"a"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\ud800"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","text":"a"}}"#,
+        r#"{"type":"content_block_delta", "index":0,"delta":{"type":"text_delta","text":"a"}}"#,
+    ];
+    for json in not_as_sent {
+        assert_eq!(delta_as_sent(json), None, "{json}");
     }
 }
 
@@ -240,6 +266,20 @@ fn event(g: &mut Gen) -> J {
     J::Obj(members)
 }
 
+/// A delta as Anthropic writes it (now and then with the other delta's field).
+fn as_sent(g: &mut Gen) -> Vec<u8> {
+    let index = g.pick(&["0", "7", "18446744073709551615"]);
+    let (kind, field) = g.pick(&[
+        ("text_delta", "text"),
+        ("text_delta", "text"),
+        ("thinking_delta", "thinking"),
+        ("text_delta", "thinking"),
+    ]);
+    let text = serde_json::to_string(&g.text()).unwrap();
+    format!(r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"{kind}","{field}":{text}}}}}"#)
+        .into_bytes()
+}
+
 proptest! {
     #[test]
     fn fast_path_gives_what_serde_gives(seed in any::<u64>()) {
@@ -248,9 +288,13 @@ proptest! {
         let count = g.rng.gen_range(1..8);
         let mut events = vec![];
         for _ in 0..count {
-            let value = event(&mut g);
-            let shuffle = !g.one_in(3);
-            let mut data = g.write(&value, shuffle);
+            let mut data = if g.one_in(3) {
+                as_sent(&mut g)
+            } else {
+                let value = event(&mut g);
+                let shuffle = !g.one_in(3);
+                g.write(&value, shuffle)
+            };
             g.mutate(&mut data, 5);
             let name = g.pick(TYPES);
             let sse = format!("event: {name}\ndata: x\n\n").into_bytes();
