@@ -49,8 +49,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The offset of the next byte to read.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     /// Skips whitespace; the next byte, if any.
-    fn peek(&mut self) -> Option<u8> {
+    pub fn peek(&mut self) -> Option<u8> {
         while let Some(&b) = self.bytes.get(self.pos) {
             if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 return Some(b);
@@ -119,7 +124,7 @@ impl<'a> Scanner<'a> {
 
     /// Consumes a `null` if one is next.
     pub fn null(&mut self) -> bool {
-        self.peek() == Some(b'n') && self.literal("null").is_ok()
+        self.peek() == Some(b'n') && self.literal(b"null").is_ok()
     }
 
     /// A string, borrowed when it has no escapes.
@@ -303,9 +308,9 @@ impl<'a> Scanner<'a> {
                 Some(b'"') => {
                     self.string()?;
                 }
-                Some(b't') => self.literal("true")?,
-                Some(b'f') => self.literal("false")?,
-                Some(b'n') => self.literal("null")?,
+                Some(b't') => self.literal(b"true")?,
+                Some(b'f') => self.literal(b"false")?,
+                Some(b'n') => self.literal(b"null")?,
                 Some(b'-' | b'0'..=b'9') => self.number()?,
                 _ => return Err(Invalid),
             }
@@ -341,9 +346,9 @@ impl<'a> Scanner<'a> {
 
     /// Consumes exactly `text` at the current offset (no whitespace skipped first): a
     /// literal (`true`, `false`, `null`), or JSON in a layout a caller knows.
-    pub fn literal(&mut self, text: &str) -> Result<()> {
+    pub fn literal(&mut self, text: &[u8]) -> Result<()> {
         let end = self.pos + text.len();
-        if self.bytes.get(self.pos..end) == Some(text.as_bytes()) {
+        if self.bytes.get(self.pos..end) == Some(text) {
             self.pos = end;
             Ok(())
         } else {

@@ -12,6 +12,8 @@ pub enum J {
     Str(String),
     /// Written as is: a number, `true`, `false`, `null`.
     Raw(&'static str),
+    /// Written as is: any text.
+    Verbatim(String),
     Arr(Vec<J>),
     /// Members in the order given (shuffled when written, if asked).
     Obj(Vec<(String, J)>),
@@ -124,6 +126,7 @@ impl Gen {
         match value {
             J::Str(s) => self.string(out, s),
             J::Raw(r) => out.extend_from_slice(r.as_bytes()),
+            J::Verbatim(v) => out.extend_from_slice(v.as_bytes()),
             J::Arr(items) => {
                 out.push(b'[');
                 for (i, item) in items.iter().enumerate() {

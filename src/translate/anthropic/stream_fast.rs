@@ -59,21 +59,21 @@ pub(super) fn by_keys(json: &str) -> Option<Simple<'_>> {
 /// is left to the key-by-key reading, which accepts this one too and reads it alike.
 pub(super) fn delta_as_sent(json: &str) -> Option<Simple<'_>> {
     let mut s = Scanner::new(json);
-    s.literal(r#"{"type":"content_block_delta","index":"#)
+    s.literal(br#"{"type":"content_block_delta","index":"#)
         .ok()?;
     s.unsigned().ok()?;
     let thinking = if s
-        .literal(r#","delta":{"type":"text_delta","text":"#)
+        .literal(br#","delta":{"type":"text_delta","text":"#)
         .is_ok()
     {
         false
     } else {
-        s.literal(r#","delta":{"type":"thinking_delta","thinking":"#)
+        s.literal(br#","delta":{"type":"thinking_delta","thinking":"#)
             .ok()?;
         true
     };
     let text = s.string().ok()?;
-    s.literal("}}").ok()?;
+    s.literal(b"}}").ok()?;
     s.end().ok()?;
     Some(if thinking {
         Simple::Thinking(text)

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::response::{error_type, finish_reason_str, now, parse_finish};
-use super::stream_fast::{self, Simple};
+use super::stream_fast::{self, Simple, Template, Text};
 use crate::sse::event_data;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 use crate::usage::WireUsage;
@@ -27,6 +27,8 @@ pub struct StreamDecoder {
     done: bool,
     /// Events whose data was not valid JSON (skipped).
     pub malformed: u64,
+    /// A text chunk of this stream, kept to read the next ones quickly (`stream_fast`).
+    template: Template,
 }
 
 impl StreamDecoder {
@@ -99,8 +101,21 @@ struct WireError<'a> {
 impl StreamDecoder {
     /// One event's data (not `[DONE]`): the fast path for the common chunks, serde for the rest.
     pub(super) fn decode_data(&mut self, data: &[u8], out: &mut Vec<Event>) {
+        // A template is kept only from a chunk decoded whole, which started the stream.
+        if self.started {
+            if let Some((kind, text)) = self.template.text(data) {
+                match kind {
+                    Text::Content => push_texts(None, Some(text), out),
+                    Text::Reasoning => push_texts(Some(text), None, out),
+                }
+                return;
+            }
+        }
         match stream_fast::read(data) {
-            Some(chunk) => self.decode_simple(chunk, out),
+            Some(chunk) => {
+                self.template.keep(data, &chunk);
+                self.decode_simple(chunk, out);
+            }
             None => self.decode_serde(data, out),
         }
     }

@@ -9,6 +9,14 @@
 //! key the serde structs know given twice (serde refuses those), a value of a type serde
 //! refuses, and any JSON the scanner does not accept. Unknown keys are skipped as serde
 //! skips them. So every chunk it accepts gives what the serde path would give.
+//!
+//! Quicker still, [`Template`]: the text chunks of one stream differ only in their text and
+//! perhaps in strings the decoder skips (OpenAI's `obfuscation` padding); the id, `created`,
+//! model and fingerprint stay the same. So once [`read`] has read one, its bytes are kept with
+//! holes where those strings were, and a chunk made of the same bytes with other JSON strings
+//! in the holes is that chunk with this text. JSON being context-free and a string one token,
+//! such a chunk reads as the kept one does with its strings replaced: no need to read the
+//! rest.
 
 use std::borrow::Cow;
 
@@ -21,6 +29,30 @@ pub(super) struct Simple<'a> {
     pub model: Option<Cow<'a, str>>,
     /// The one choice, if `choices` has one.
     pub choice: Option<SimpleChoice<'a>>,
+    /// Where the strings skipped as values of unknown keys were.
+    pub skipped: Skipped,
+}
+
+/// Spans (start, end) of the first few strings a chunk's reading skipped.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Skipped {
+    spans: [(usize, usize); 6],
+    len: usize,
+}
+
+impl Skipped {
+    /// Keeps `span`, if there is room (a string not kept is part of a template's constant
+    /// bytes).
+    fn push(&mut self, span: (usize, usize)) {
+        if let Some(slot) = self.spans.get_mut(self.len) {
+            *slot = span;
+            self.len += 1;
+        }
+    }
+
+    fn spans(&self) -> &[(usize, usize)] {
+        self.spans.get(..self.len).unwrap_or_default()
+    }
 }
 
 /// The choice of a [`Simple`] chunk; a missing or `null` delta has neither text.
@@ -29,6 +61,96 @@ pub(super) struct SimpleChoice<'a> {
     pub reasoning: Option<Cow<'a, str>>,
     pub content: Option<Cow<'a, str>>,
     pub finish_reason: Option<Cow<'a, str>>,
+    /// Where the values of `reasoning_content` and `content` are in the chunk.
+    pub reasoning_at: (usize, usize),
+    pub content_at: (usize, usize),
+}
+
+/// Which text of a delta a [`Template`] varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Text {
+    Content,
+    Reasoning,
+}
+
+/// A stream's text chunk with holes for its strings that may vary (see the module doc).
+#[derive(Debug, Default)]
+pub(super) struct Template {
+    /// The chunk's bytes outside the holes.
+    constant: Vec<u8>,
+    /// For each hole in order: the number of constant bytes before it, whether it is the text.
+    holes: Vec<(usize, bool)>,
+    /// `None`: no chunk kept.
+    text: Option<Text>,
+}
+
+impl Template {
+    /// The text of a chunk that is the kept one with other strings in the holes.
+    pub fn text<'a>(&self, data: &'a [u8]) -> Option<(Text, Cow<'a, str>)> {
+        let kind = self.text?;
+        let mut s = Scanner::new(std::str::from_utf8(data).ok()?);
+        let mut constant = &self.constant[..];
+        let mut text = None;
+        for &(len, is_text) in &self.holes {
+            let (before, rest) = constant.split_at_checked(len)?;
+            s.literal(before).ok()?;
+            constant = rest;
+            let value = s.string().ok()?;
+            if is_text {
+                text = Some(value);
+            }
+        }
+        s.literal(constant).ok()?;
+        s.end().ok()?;
+        Some((kind, text?))
+    }
+
+    /// Keeps `chunk` (read from `data`) when it has one text, the other `null` or missing,
+    /// and no finish reason: the chunks of the same shape then give one text event each and
+    /// change nothing else in the decoder, once started. Otherwise keeps what it had. The
+    /// holes are the text and the strings the reading skipped (see [`Skipped`]).
+    pub fn keep(&mut self, data: &[u8], chunk: &Simple<'_>) {
+        let Some(choice) = &chunk.choice else {
+            return;
+        };
+        let (kind, text_at) = match (&choice.reasoning, &choice.content) {
+            (None, Some(_)) => (Text::Content, choice.content_at),
+            (Some(_), None) => (Text::Reasoning, choice.reasoning_at),
+            _ => return,
+        };
+        if choice.finish_reason.is_some() {
+            return;
+        }
+        let mut holes = [((0, 0), false); 7];
+        let mut count = 0;
+        for (slot, &span) in holes.iter_mut().zip(chunk.skipped.spans()) {
+            *slot = (span, false);
+            count += 1;
+        }
+        if let Some(slot) = holes.get_mut(count) {
+            *slot = (text_at, true);
+            count += 1;
+        }
+        let holes = holes.get_mut(..count).unwrap_or_default();
+        holes.sort_unstable_by_key(|((start, _), _)| *start);
+        self.text = None;
+        self.constant.clear();
+        self.holes.clear();
+        let mut at = 0;
+        for &((start, end), is_text) in holes.iter() {
+            let Some(before) = data.get(at..start) else {
+                return;
+            };
+            self.constant.extend_from_slice(before);
+            self.holes.push((before.len(), is_text));
+            at = end;
+        }
+        let Some(rest) = data.get(at..) else {
+            return;
+        };
+        self.constant.extend_from_slice(rest);
+        self.text = Some(kind);
+    }
 }
 
 /// The chunk, if it is one of the common shapes (see the module doc).
@@ -72,7 +194,7 @@ fn chunk<'a>(s: &mut Scanner<'a>) -> Result<Simple<'a>> {
             }
             "choices" => {
                 seen.first(4)?;
-                chunk.choice = choices(s)?;
+                chunk.choice = choices(s, &mut chunk.skipped)?;
             }
             "usage" | "error" => {
                 seen.first(if &*key == "usage" { 8 } else { 16 })?;
@@ -80,26 +202,26 @@ fn chunk<'a>(s: &mut Scanner<'a>) -> Result<Simple<'a>> {
                     return Err(Invalid);
                 }
             }
-            _ => s.skip()?,
+            _ => skip(s, &mut chunk.skipped)?,
         }
     }
     Ok(chunk)
 }
 
 /// `choices` with none or one choice.
-fn choices<'a>(s: &mut Scanner<'a>) -> Result<Option<SimpleChoice<'a>>> {
+fn choices<'a>(s: &mut Scanner<'a>, skipped: &mut Skipped) -> Result<Option<SimpleChoice<'a>>> {
     let mut members = s.array()?;
     let mut first = None;
     while s.element(&mut members)? {
         if first.is_some() {
             return Err(Invalid);
         }
-        first = Some(choice(s)?);
+        first = Some(choice(s, skipped)?);
     }
     Ok(first)
 }
 
-fn choice<'a>(s: &mut Scanner<'a>) -> Result<SimpleChoice<'a>> {
+fn choice<'a>(s: &mut Scanner<'a>, skipped: &mut Skipped) -> Result<SimpleChoice<'a>> {
     let mut choice = SimpleChoice::default();
     let mut seen = Seen::default();
     let mut members = s.object()?;
@@ -108,38 +230,60 @@ fn choice<'a>(s: &mut Scanner<'a>) -> Result<SimpleChoice<'a>> {
             "delta" => {
                 seen.first(1)?;
                 if !s.null() {
-                    delta(s, &mut choice)?;
+                    delta(s, &mut choice, skipped)?;
                 }
             }
             "finish_reason" => {
                 seen.first(2)?;
                 choice.finish_reason = optional_string(s)?;
             }
-            _ => s.skip()?,
+            _ => skip(s, skipped)?,
         }
     }
     Ok(choice)
 }
 
 /// A delta's texts, into `choice`.
-fn delta<'a>(s: &mut Scanner<'a>, choice: &mut SimpleChoice<'a>) -> Result<()> {
+fn delta<'a>(
+    s: &mut Scanner<'a>,
+    choice: &mut SimpleChoice<'a>,
+    skipped: &mut Skipped,
+) -> Result<()> {
     let mut seen = Seen::default();
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
         match &*key {
             "content" => {
                 seen.first(1)?;
+                s.peek();
+                let start = s.offset();
                 choice.content = optional_string(s)?;
+                choice.content_at = (start, s.offset());
             }
             "reasoning_content" => {
                 seen.first(2)?;
+                s.peek();
+                let start = s.offset();
                 choice.reasoning = optional_string(s)?;
+                choice.reasoning_at = (start, s.offset());
             }
             "tool_calls" => return Err(Invalid),
-            _ => s.skip()?,
+            _ => skip(s, skipped)?,
         }
     }
     Ok(())
+}
+
+/// Skips a value; a string's span is kept (a template may vary it).
+fn skip(s: &mut Scanner<'_>, skipped: &mut Skipped) -> Result<()> {
+    if s.peek() == Some(b'"') {
+        let start = s.offset();
+        s.string()?;
+        skipped.push((start, s.offset()));
+        Ok(())
+    } else {
+        s.skip()
+    }
 }
 
 /// A string or `null`.

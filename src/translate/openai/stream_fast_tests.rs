@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use rand::Rng;
 
 use super::StreamDecoder;
-use super::stream_fast::{Simple, SimpleChoice, read};
+use super::stream_fast::{Template, Text, read};
 use crate::sse::{SseFramer, event_data};
 use crate::translate::StreamDecoder as _;
 use crate::translate::test_json::{Gen, J, SCALARS};
@@ -46,22 +46,79 @@ fn common_chunks_take_the_fast_path() {
     for json in COMMON {
         assert!(read(json.as_bytes()).is_some(), "{json}");
     }
-    let chunk = read(COMMON[3].as_bytes()).unwrap();
-    assert_eq!(
-        chunk,
-        Simple {
-            id: Some("x".into()),
-            model: Some("deepseek-reasoner".into()),
-            choice: Some(SimpleChoice {
-                reasoning: Some("Hm… \"so\"".into()),
-                content: None,
-                finish_reason: None,
-            }),
-        }
-    );
+    let json = COMMON[3];
+    let chunk = read(json.as_bytes()).unwrap();
+    assert_eq!(chunk.id.as_deref(), Some("x"));
+    assert_eq!(chunk.model.as_deref(), Some("deepseek-reasoner"));
+    let choice = chunk.choice.unwrap();
+    assert_eq!(choice.reasoning.as_deref(), Some("Hm… \"so\""));
+    assert_eq!((choice.content, choice.finish_reason), (None, None));
+    let (start, end) = choice.reasoning_at;
+    assert_eq!(&json[start..end], r#""Hm\u2026 \"so\"""#);
     for json in DECLINED {
         assert!(read(json.as_bytes()).is_none(), "{json}");
     }
+}
+
+#[test]
+fn a_template_reads_the_chunks_that_differ_only_in_their_text() {
+    let kept = COMMON[1];
+    let mut template = Template::default();
+    template.keep(kept.as_bytes(), &read(kept.as_bytes()).unwrap());
+    let same = |text: &str| kept.replace(r#""Hello""#, text);
+    for (text, read) in [
+        (r#""""#, ""),
+        (r#""a\"b""#, "a\"b"),
+        (r#" "\u00e9😀""#, "é😀"),
+    ] {
+        let chunk = same(text);
+        let got = template.text(chunk.as_bytes());
+        assert_eq!(got, Some((Text::Content, read.into())), "{text}");
+    }
+    // Not a string, not one string, not the same bytes around it.
+    for text in [
+        "null",
+        "1",
+        r#""a" "b""#,
+        r#""a","content":"b""#,
+        r#""\ud800""#,
+        r#""a"#,
+    ] {
+        assert_eq!(template.text(same(text).as_bytes()), None, "{text}");
+    }
+    assert_eq!(template.text(kept.replace("abc", "abd").as_bytes()), None);
+    assert_eq!(template.text(format!("{kept}x").as_bytes()), None);
+    assert!(template.text(format!("{kept} \n").as_bytes()).is_some());
+
+    // The strings the decoder skips may vary too, as OpenAI's `obfuscation` does.
+    let padded = |text: &str, pad: &str| {
+        kept.replace(r#""Hello""#, text)
+            .replace(r#"}]}"#, &format!(r#"}}],"obfuscation":"{pad}"}}"#))
+    };
+    let mut template = Template::default();
+    let first = padded(r#""Hello""#, "a1");
+    template.keep(first.as_bytes(), &read(first.as_bytes()).unwrap());
+    let next = padded(r#""you""#, "Zq\\u00e9x");
+    let got = template.text(next.as_bytes());
+    assert_eq!(got, Some((Text::Content, "you".into())));
+    let next = padded(r#""you""#, "fp_2").replace("fp_1", "fp_2");
+    assert!(template.text(next.as_bytes()).is_some());
+    let next = padded(r#""you""#, "\\ud800");
+    assert_eq!(template.text(next.as_bytes()), None);
+
+    // Only chunks with one text and no finish reason are kept.
+    for json in [COMMON[2], COMMON[4], COMMON[5]] {
+        let mut template = Template::default();
+        template.keep(json.as_bytes(), &read(json.as_bytes()).unwrap());
+        assert_eq!(template.text(json.as_bytes()), None, "{json}");
+    }
+    let mut template = Template::default();
+    template.keep(COMMON[3].as_bytes(), &read(COMMON[3].as_bytes()).unwrap());
+    let other = COMMON[3].replace(r#""Hm\u2026 \"so\"""#, r#""ok""#);
+    assert_eq!(
+        template.text(other.as_bytes()),
+        Some((Text::Reasoning, "ok".into()))
+    );
 }
 
 #[test]
@@ -262,6 +319,38 @@ fn chunk(g: &mut Gen) -> J {
     J::Obj(members)
 }
 
+/// Puts `text` as the value of the first choice's `content` or `reasoning_content`, if the
+/// chunk has one.
+fn set_text(chunk: &mut J, text: J) {
+    let J::Obj(members) = chunk else { return };
+    let Some((_, J::Arr(choices))) = members.iter_mut().find(|(k, _)| k == "choices") else {
+        return;
+    };
+    let Some(J::Obj(choice)) = choices.first_mut() else {
+        return;
+    };
+    let Some((_, J::Obj(delta))) = choice.iter_mut().find(|(k, _)| k == "delta") else {
+        return;
+    };
+    let texts = ["content", "reasoning_content"];
+    if let Some((_, value)) = delta.iter_mut().find(|(k, _)| texts.contains(&k.as_str())) {
+        *value = text;
+    }
+}
+
+/// Usually a JSON string, written any way; sometimes something else.
+fn string_or_not(g: &mut Gen) -> String {
+    match g.rng.gen_range(0..12) {
+        0 => g
+            .pick(&["null", "1", r#""a" "b""#, "[]", r#""\u00""#])
+            .to_owned(),
+        _ => {
+            let text = g.text();
+            String::from_utf8(g.write(&J::Str(text), false)).unwrap()
+        }
+    }
+}
+
 proptest! {
     #[test]
     fn fast_path_gives_what_serde_gives(seed in any::<u64>()) {
@@ -274,6 +363,31 @@ proptest! {
             let shuffle = !g.one_in(3);
             let mut data = g.write(&value, shuffle);
             g.mutate(&mut data, 5);
+            events.push(data);
+        }
+        compare(&events);
+    }
+
+    #[test]
+    fn chunks_differing_only_in_their_text_give_what_serde_gives(seed in any::<u64>()) {
+        // Written alike (one writer seed) but for the text, so the template is used.
+        let mut g = Gen::new(seed);
+        g.lone_surrogates = true;
+        let chunk = chunk(&mut g);
+        let writer: u64 = g.rng.r#gen();
+        let shuffle = !g.one_in(3);
+        let padded = g.one_in(2);
+        let mut events = vec![];
+        for _ in 0..g.rng.gen_range(2..8) {
+            let mut chunk = chunk.clone();
+            let text = string_or_not(&mut g);
+            set_text(&mut chunk, J::Verbatim(text));
+            if let (true, J::Obj(members)) = (padded, &mut chunk) {
+                let pad = string_or_not(&mut g);
+                members.push(("obfuscation".into(), J::Verbatim(pad)));
+            }
+            let mut data = Gen::new(writer).write(&chunk, shuffle);
+            g.mutate(&mut data, 6);
             events.push(data);
         }
         compare(&events);
