@@ -93,9 +93,16 @@ fn run_server(path: std::path::PathBuf, port: Option<u16>) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_writer(writer.clone())
+        .with_writer(writer)
         .try_init();
-    match app::build(config, AccessLog::new(Some(writer))) {
+    let (access_log, _access_guard) = match AccessLog::to_writer(std::io::stdout()) {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("cannot start the access-log writer thread: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app::build(config, access_log) {
         Ok(built) => {
             app::serve(built);
             ExitCode::SUCCESS

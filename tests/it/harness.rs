@@ -95,7 +95,7 @@ impl Gateway {
         config.server.port = port;
         config.server.threads = Some(2);
         config.server.shutdown_grace_secs = 0;
-        let built = llm_gateway::app::build(config, AccessLog::new(None)).unwrap();
+        let built = llm_gateway::app::build(config, AccessLog::disabled()).unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let server = built.server;
         let thread = std::thread::spawn(move || {
