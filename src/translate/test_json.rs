@@ -113,6 +113,18 @@ impl Gen {
         }
     }
 
+    /// Adds unknown keys to an object's members, and sometimes repeats a key.
+    pub fn extras(&mut self, members: &mut Vec<(String, J)>) {
+        for _ in 0..self.rng.gen_range(0..3) {
+            let key = self.text();
+            members.push((key, self.value(2)));
+        }
+        if !members.is_empty() && self.one_in(15) {
+            let repeated = self.pick(members);
+            members.push(repeated);
+        }
+    }
+
     /// `value` written with random whitespace, key order (when `shuffle`) and escapes.
     pub fn write(&mut self, value: &J, shuffle: bool) -> Vec<u8> {
         let mut out = Vec::new();

@@ -185,18 +185,6 @@ fn text(g: &mut Gen, text: impl FnOnce(&mut Gen) -> String) -> Option<J> {
     }
 }
 
-/// Adds unknown keys, and sometimes repeats a key.
-fn extras(g: &mut Gen, members: &mut Vec<(String, J)>) {
-    for _ in 0..g.rng.gen_range(0..3) {
-        let key = g.text();
-        members.push((key, g.value(2)));
-    }
-    if !members.is_empty() && g.one_in(15) {
-        let repeated = g.pick(members);
-        members.push(repeated);
-    }
-}
-
 fn delta(g: &mut Gen) -> J {
     let kind = g.pick(DELTA_TYPES);
     let mut members = vec![];
@@ -227,7 +215,7 @@ fn delta(g: &mut Gen) -> J {
             }
         }
     }
-    extras(g, &mut members);
+    g.extras(&mut members);
     J::Obj(members)
 }
 
@@ -262,7 +250,7 @@ fn event(g: &mut Gen) -> J {
         ]);
         members.push((key.into(), value));
     }
-    extras(g, &mut members);
+    g.extras(&mut members);
     J::Obj(members)
 }
 

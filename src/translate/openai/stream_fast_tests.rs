@@ -189,18 +189,6 @@ fn optional_text(g: &mut Gen, text: impl FnOnce(&mut Gen) -> String) -> Option<J
     }
 }
 
-/// Adds unknown keys, and sometimes repeats a key.
-fn extras(g: &mut Gen, members: &mut Vec<(String, J)>) {
-    for _ in 0..g.rng.gen_range(0..3) {
-        let key = g.text();
-        members.push((key, g.value(2)));
-    }
-    if !members.is_empty() && g.one_in(15) {
-        let repeated = g.pick(members);
-        members.push(repeated);
-    }
-}
-
 fn delta(g: &mut Gen) -> J {
     let mut members = vec![];
     if g.one_in(4) {
@@ -231,7 +219,7 @@ fn delta(g: &mut Gen) -> J {
         ]);
         members.push(("tool_calls".into(), J::Arr(vec![call])));
     }
-    extras(g, &mut members);
+    g.extras(&mut members);
     J::Obj(members)
 }
 
@@ -262,7 +250,7 @@ fn choice(g: &mut Gen) -> J {
     if let Some(reason) = reason {
         members.push(("finish_reason".into(), reason));
     }
-    extras(g, &mut members);
+    g.extras(&mut members);
     J::Obj(members)
 }
 
@@ -315,7 +303,7 @@ fn chunk(g: &mut Gen) -> J {
         )),
         _ => {}
     }
-    extras(g, &mut members);
+    g.extras(&mut members);
     J::Obj(members)
 }
 
