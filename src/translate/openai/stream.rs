@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::response::{error_type, finish_reason_str, now, parse_finish};
-use super::stream_fast::{self, Simple, Template, Text};
+use super::stream_fast::{self, Simple, Skipped, Template, Text};
 use crate::sse::event_data;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 use crate::usage::WireUsage;
@@ -101,9 +101,12 @@ struct WireError<'a> {
 impl StreamDecoder {
     /// One event's data (not `[DONE]`): the fast path for the common chunks, serde for the rest.
     pub(super) fn decode_data(&mut self, data: &[u8], out: &mut Vec<Event>) {
+        let Ok(chunk) = std::str::from_utf8(data) else {
+            return self.decode_serde(data, out);
+        };
         // A template is kept only from a chunk decoded whole, which started the stream.
         if self.started {
-            if let Some((kind, text)) = self.template.text(data) {
+            if let Some((kind, text)) = self.template.text(chunk) {
                 match kind {
                     Text::Content => push_texts(None, Some(text), out),
                     Text::Reasoning => push_texts(Some(text), None, out),
@@ -111,10 +114,11 @@ impl StreamDecoder {
                 return;
             }
         }
-        match stream_fast::read(data) {
-            Some(chunk) => {
-                self.template.keep(data, &chunk);
-                self.decode_simple(chunk, out);
+        let mut skipped = Skipped::default();
+        match stream_fast::read(chunk, &mut skipped) {
+            Some(simple) => {
+                self.template.keep(chunk, &simple, &skipped);
+                self.decode_simple(simple, out);
             }
             None => self.decode_serde(data, out),
         }

@@ -29,11 +29,10 @@ pub(super) struct Simple<'a> {
     pub model: Option<Cow<'a, str>>,
     /// The one choice, if `choices` has one.
     pub choice: Option<SimpleChoice<'a>>,
-    /// Where the strings skipped as values of unknown keys were.
-    pub skipped: Skipped,
 }
 
-/// Spans (start, end) of the first few strings a chunk's reading skipped.
+/// Spans (start, end) of the first few strings a chunk's reading skipped as values of
+/// unknown keys.
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct Skipped {
     spans: [(usize, usize); 6],
@@ -82,13 +81,36 @@ pub(super) struct Template {
     holes: Vec<(usize, bool)>,
     /// `None`: no chunk kept.
     text: Option<Text>,
+    /// Chunks that did not match since the last that did: a stream whose chunks differ in
+    /// more than strings (a `created` that changes) stops trying after [`GIVE_UP`].
+    misses: u8,
 }
+
+/// Misses in a row after which a stream's chunks are no longer matched or kept.
+const GIVE_UP: u8 = 8;
 
 impl Template {
     /// The text of a chunk that is the kept one with other strings in the holes.
-    pub fn text<'a>(&self, data: &'a [u8]) -> Option<(Text, Cow<'a, str>)> {
+    pub fn text<'a>(&mut self, chunk: &'a str) -> Option<(Text, Cow<'a, str>)> {
         let kind = self.text?;
-        let mut s = Scanner::new(std::str::from_utf8(data).ok()?);
+        if self.misses >= GIVE_UP {
+            return None;
+        }
+        match self.fill(chunk) {
+            Some(text) => {
+                self.misses = 0;
+                Some((kind, text))
+            }
+            None => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// The string in the text hole of `chunk`, if it matches.
+    fn fill<'a>(&self, chunk: &'a str) -> Option<Cow<'a, str>> {
+        let mut s = Scanner::new(chunk);
         let mut constant = &self.constant[..];
         let mut text = None;
         for &(len, is_text) in &self.holes {
@@ -102,17 +124,21 @@ impl Template {
         }
         s.literal(constant).ok()?;
         s.end().ok()?;
-        Some((kind, text?))
+        text
     }
 
     /// Keeps `chunk` (read from `data`) when it has one text, the other `null` or missing,
     /// and no finish reason: the chunks of the same shape then give one text event each and
     /// change nothing else in the decoder, once started. Otherwise keeps what it had. The
-    /// holes are the text and the strings the reading skipped (see [`Skipped`]).
-    pub fn keep(&mut self, data: &[u8], chunk: &Simple<'_>) {
+    /// holes are the text and the strings the reading skipped.
+    pub fn keep(&mut self, data: &str, chunk: &Simple<'_>, skipped: &Skipped) {
         let Some(choice) = &chunk.choice else {
             return;
         };
+        if self.misses >= GIVE_UP {
+            return;
+        }
+        let data = data.as_bytes();
         let (kind, text_at) = match (&choice.reasoning, &choice.content) {
             (None, Some(_)) => (Text::Content, choice.content_at),
             (Some(_), None) => (Text::Reasoning, choice.reasoning_at),
@@ -123,7 +149,7 @@ impl Template {
         }
         let mut holes = [((0, 0), false); 7];
         let mut count = 0;
-        for (slot, &span) in holes.iter_mut().zip(chunk.skipped.spans()) {
+        for (slot, &span) in holes.iter_mut().zip(skipped.spans()) {
             *slot = (span, false);
             count += 1;
         }
@@ -153,15 +179,16 @@ impl Template {
     }
 }
 
-/// The chunk, if it is one of the common shapes (see the module doc).
-pub(super) fn read(data: &[u8]) -> Option<Simple<'_>> {
-    // Checked whole at once: quicker than string by string. (Serde does not check the
-    // strings it skips; such a chunk is left to it.)
-    let text = std::str::from_utf8(data).ok()?;
-    let mut scanner = Scanner::new(text);
-    let chunk = chunk(&mut scanner).ok()?;
+/// The chunk, if it is one of the common shapes (see the module doc); where the strings it
+/// skipped were into `skipped`. The caller checks the UTF-8 of the whole chunk at once,
+/// quicker than string by string (serde does not check the strings it skips: a chunk with
+/// one that is not UTF-8 is left to it).
+pub(super) fn read<'a>(chunk: &'a str, skipped: &mut Skipped) -> Option<Simple<'a>> {
+    let mut scanner = Scanner::new(chunk);
+    *skipped = Skipped::default();
+    let simple = read_chunk(&mut scanner, skipped).ok()?;
     scanner.end().ok()?;
-    Some(chunk)
+    Some(simple)
 }
 
 /// Keys of one object already read (one bit each): serde refuses a known key given twice.
@@ -178,7 +205,7 @@ impl Seen {
     }
 }
 
-fn chunk<'a>(s: &mut Scanner<'a>) -> Result<Simple<'a>> {
+fn read_chunk<'a>(s: &mut Scanner<'a>, skipped: &mut Skipped) -> Result<Simple<'a>> {
     let mut chunk = Simple::default();
     let mut seen = Seen::default();
     let mut members = s.object()?;
@@ -194,7 +221,7 @@ fn chunk<'a>(s: &mut Scanner<'a>) -> Result<Simple<'a>> {
             }
             "choices" => {
                 seen.first(4)?;
-                chunk.choice = choices(s, &mut chunk.skipped)?;
+                chunk.choice = choices(s, skipped)?;
             }
             "usage" | "error" => {
                 seen.first(if &*key == "usage" { 8 } else { 16 })?;
@@ -202,7 +229,7 @@ fn chunk<'a>(s: &mut Scanner<'a>) -> Result<Simple<'a>> {
                     return Err(Invalid);
                 }
             }
-            _ => skip(s, &mut chunk.skipped)?,
+            _ => skip(s, skipped)?,
         }
     }
     Ok(chunk)

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use rand::Rng;
 
 use super::StreamDecoder;
-use super::stream_fast::{Template, Text, read};
+use super::stream_fast::{Simple, Skipped, Template, Text};
 use crate::sse::{SseFramer, event_data};
 use crate::translate::StreamDecoder as _;
 use crate::translate::test_json::{Gen, J, SCALARS};
@@ -41,6 +41,20 @@ const DECLINED: &[&str] = &[
     r#"{"choices":[]} x"#,
 ];
 
+/// The chunk as the fast path reads it.
+fn read(data: &[u8]) -> Option<Simple<'_>> {
+    super::stream_fast::read(std::str::from_utf8(data).ok()?, &mut Skipped::default())
+}
+
+/// A template that keeps `json`.
+fn kept(json: &str) -> Template {
+    let mut template = Template::default();
+    let mut skipped = Skipped::default();
+    let chunk = super::stream_fast::read(json, &mut skipped).unwrap();
+    template.keep(json, &chunk, &skipped);
+    template
+}
+
 #[test]
 fn common_chunks_take_the_fast_path() {
     for json in COMMON {
@@ -63,8 +77,7 @@ fn common_chunks_take_the_fast_path() {
 #[test]
 fn a_template_reads_the_chunks_that_differ_only_in_their_text() {
     let kept = COMMON[1];
-    let mut template = Template::default();
-    template.keep(kept.as_bytes(), &read(kept.as_bytes()).unwrap());
+    let mut template = self::kept(kept);
     let same = |text: &str| kept.replace(r#""Hello""#, text);
     for (text, read) in [
         (r#""""#, ""),
@@ -72,7 +85,7 @@ fn a_template_reads_the_chunks_that_differ_only_in_their_text() {
         (r#" "\u00e9😀""#, "é😀"),
     ] {
         let chunk = same(text);
-        let got = template.text(chunk.as_bytes());
+        let got = template.text(&chunk);
         assert_eq!(got, Some((Text::Content, read.into())), "{text}");
     }
     // Not a string, not one string, not the same bytes around it.
@@ -84,41 +97,42 @@ fn a_template_reads_the_chunks_that_differ_only_in_their_text() {
         r#""\ud800""#,
         r#""a"#,
     ] {
-        assert_eq!(template.text(same(text).as_bytes()), None, "{text}");
+        assert_eq!(template.text(&same(text)), None, "{text}");
     }
-    assert_eq!(template.text(kept.replace("abc", "abd").as_bytes()), None);
-    assert_eq!(template.text(format!("{kept}x").as_bytes()), None);
-    assert!(template.text(format!("{kept} \n").as_bytes()).is_some());
+    assert!(template.text(&format!("{kept} \n")).is_some());
+    assert_eq!(template.text(&kept.replace("abc", "abd")), None);
+    assert_eq!(template.text(&format!("{kept}x")), None);
+
+    // Chunks that keep missing (a `created` that changes): the template gives up.
+    let mut template = self::kept(kept);
+    for n in 0..8 {
+        let other = kept.replace("1732000000", &format!("17330000{n:02}"));
+        assert_eq!(template.text(&other), None);
+    }
+    assert_eq!(template.text(kept), None);
 
     // The strings the decoder skips may vary too, as OpenAI's `obfuscation` does.
     let padded = |text: &str, pad: &str| {
         kept.replace(r#""Hello""#, text)
             .replace(r#"}]}"#, &format!(r#"}}],"obfuscation":"{pad}"}}"#))
     };
-    let mut template = Template::default();
     let first = padded(r#""Hello""#, "a1");
-    template.keep(first.as_bytes(), &read(first.as_bytes()).unwrap());
+    let mut template = self::kept(&first);
     let next = padded(r#""you""#, "Zq\\u00e9x");
-    let got = template.text(next.as_bytes());
+    let got = template.text(&next);
     assert_eq!(got, Some((Text::Content, "you".into())));
     let next = padded(r#""you""#, "fp_2").replace("fp_1", "fp_2");
-    assert!(template.text(next.as_bytes()).is_some());
+    assert!(template.text(&next).is_some());
     let next = padded(r#""you""#, "\\ud800");
-    assert_eq!(template.text(next.as_bytes()), None);
+    assert_eq!(template.text(&next), None);
 
     // Only chunks with one text and no finish reason are kept.
     for json in [COMMON[2], COMMON[4], COMMON[5]] {
-        let mut template = Template::default();
-        template.keep(json.as_bytes(), &read(json.as_bytes()).unwrap());
-        assert_eq!(template.text(json.as_bytes()), None, "{json}");
+        assert_eq!(self::kept(json).text(json), None, "{json}");
     }
-    let mut template = Template::default();
-    template.keep(COMMON[3].as_bytes(), &read(COMMON[3].as_bytes()).unwrap());
+    let mut template = self::kept(COMMON[3]);
     let other = COMMON[3].replace(r#""Hm\u2026 \"so\"""#, r#""ok""#);
-    assert_eq!(
-        template.text(other.as_bytes()),
-        Some((Text::Reasoning, "ok".into()))
-    );
+    assert_eq!(template.text(&other), Some((Text::Reasoning, "ok".into())));
 }
 
 #[test]
