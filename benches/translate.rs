@@ -1,12 +1,16 @@
 //! Streamed translation: an OpenAI chat stream re-encoded for an Anthropic client and an
 //! Anthropic stream re-encoded for an OpenAI client (100 text deltas each), through the same
-//! `StreamTranslator` the gateway runs per request. Run: `cargo bench --bench translate`.
+//! `StreamTranslator` the gateway runs per request; and the stream decoders alone over the
+//! same streams' events (`*/decode_only`), and over an OpenAI stream whose chunks differ in
+//! `created` too (`*/decode_only_varying`: the OpenAI decoder's per-stream template never
+//! matches, every chunk is read whole). Run: `cargo bench --bench translate`.
 //! Figures are recorded in `benches/README.md`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use llm_gateway::config::ApiFormat;
+use llm_gateway::sse::SseFramer;
 use llm_gateway::translate::{Codec, StreamTranslator};
 
 fn openai_stream() -> Vec<u8> {
@@ -19,6 +23,17 @@ fn openai_stream() -> Vec<u8> {
     s.push_str("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
     s.push_str("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":100,\"total_tokens\":112}}\n\ndata: [DONE]\n\n");
     s.into_bytes()
+}
+
+/// [`openai_stream`] with another `created` in each chunk.
+fn openai_stream_varying() -> Vec<u8> {
+    let stream = String::from_utf8(openai_stream()).unwrap_or_default();
+    let mut n = 1_700_000_000;
+    let chunks = stream.split_inclusive("\n\n").map(|event| {
+        n += 1;
+        event.replace("\"created\":1700000000", &format!("\"created\":{n}"))
+    });
+    chunks.collect::<String>().into_bytes()
 }
 
 fn anthropic_stream() -> Vec<u8> {
@@ -39,6 +54,23 @@ fn translate(body: &[u8], from: ApiFormat, to: ApiFormat, piece: usize) -> usize
         n += t.push(chunk).len();
     }
     n + t.finish().len()
+}
+
+/// The events of a stream, framed.
+fn events(body: &[u8]) -> Vec<bytes::Bytes> {
+    let mut framer = SseFramer::new();
+    framer.push(body);
+    std::iter::from_fn(|| framer.next_event()).collect()
+}
+
+/// Decodes framed events into IR events (no framing, no encoding).
+fn decode(events: &[bytes::Bytes], from: ApiFormat) -> usize {
+    let mut decoder = Codec(from).stream_decoder();
+    let mut out = Vec::new();
+    for event in events {
+        decoder.decode_event(event, &mut out);
+    }
+    out.len()
 }
 
 fn bench(c: &mut Criterion) {
@@ -64,6 +96,16 @@ fn bench(c: &mut Criterion) {
         g.bench_function("512B_pieces", |b| {
             b.iter(|| black_box(translate(black_box(&body), from, to, 512)))
         });
+        let framed = events(&body);
+        g.bench_function("decode_only", |b| {
+            b.iter(|| black_box(decode(black_box(&framed), from)))
+        });
+        if from == ApiFormat::Openai {
+            let varying = events(&openai_stream_varying());
+            g.bench_function("decode_only_varying", |b| {
+                b.iter(|| black_box(decode(black_box(&varying), from)))
+            });
+        }
         g.finish();
     }
 }
