@@ -16,7 +16,7 @@
 //! holes where those strings were, and a chunk made of the same bytes with other JSON strings
 //! in the holes is that chunk with this text. JSON being context-free and a string one token,
 //! such a chunk reads as the kept one does with its strings replaced: no need to read the
-//! rest.
+//! rest. A stream whose chunks keep missing (a `created` that changes) stops trying.
 
 use std::borrow::Cow;
 
