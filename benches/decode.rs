@@ -29,16 +29,16 @@ fn decode(c: &mut Criterion) {
         ("medium_16KiB", 16 * 1024),
         ("large_1MiB", 1024 * 1024),
     ] {
-        let body = chat_body(size);
+        let body = bytes::Bytes::from(chat_body(size));
         c.bench_function(&format!("decode_summary/{name}"), |b| {
             b.iter(|| {
-                let raw = RawRequest::parse(black_box(&body)).ok();
+                let raw = RawRequest::parse(black_box(body.clone())).ok();
                 black_box(raw.and_then(|r| r.summary().ok()))
             })
         });
         c.bench_function(&format!("decode_reencode_model/{name}"), |b| {
             b.iter(|| {
-                let raw = RawRequest::parse(black_box(&body)).ok();
+                let raw = RawRequest::parse(black_box(body.clone())).ok();
                 black_box(raw.map(|r| r.encode_with(&[("model", Some("\"gpt-4o\""))])))
             })
         });

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use llm_gateway::passthrough::OpenAiPassthrough;
+use llm_gateway::translate::passthrough::OpenAiPassthrough;
 
 fn stream() -> Vec<u8> {
     let mut s = String::new();

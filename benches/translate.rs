@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use llm_gateway::config::ApiFormat;
-use llm_gateway::sse::SseFramer;
+use llm_gateway::translate::sse::SseFramer;
 use llm_gateway::translate::{Codec, StreamTranslator};
 
 fn openai_stream() -> Vec<u8> {
@@ -48,7 +48,10 @@ fn anthropic_stream() -> Vec<u8> {
 }
 
 fn translate(body: &[u8], from: ApiFormat, to: ApiFormat, piece: usize) -> usize {
-    let mut t = StreamTranslator::new(Codec(from).stream_decoder(), Codec(to).stream_encoder(true));
+    let mut t = StreamTranslator::new(
+        Codec(from).stream_decoder(),
+        Codec(to).stream_encoder(true, 1_732_000_000),
+    );
     let mut n = 0;
     for chunk in body.chunks(piece) {
         n += t.push(chunk).len();

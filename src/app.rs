@@ -9,27 +9,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use pingora::listeners::ListenerConfig;
-use pingora::protocols::l4::stream::L4BufferSettings;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownWatch};
 use pingora::services::background::{BackgroundService, background_service};
 
-use crate::access_log::AccessLog;
 use crate::config::{Config, ProviderType};
+use crate::gateway::Gateway;
 use crate::mock::{self, MockOptions, MockState};
-use crate::proxy::{App, GatewayProxy};
-use crate::state::Snapshot;
+use crate::observability::access_log::AccessLog;
+use crate::proxy;
+use crate::runtime::snapshot::Snapshot;
 use crate::upstream::replicas::Replicas;
-
-/// Bytes of response a downstream connection buffers before writing (pingora flushes where a
-/// response needs it).
-const DOWNSTREAM_WRITE_BUFFER: usize = 16 * 1024;
 
 /// A built server and the state its requests share.
 pub struct Built {
     pub server: Server,
-    pub app: Arc<App>,
+    pub gateway: Arc<Gateway>,
     /// The address the proxy listens on.
     pub listen: String,
     /// In-process mock upstreams by provider id.
@@ -78,7 +73,12 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         replica_services.push(service);
     }
     let snapshot = Snapshot::build(config, &mock_endpoints)?;
-    let app = Arc::new(App::new(snapshot, port, access_log, replicas));
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the composition root seeds request ids"
+    )]
+    let id_seed = rand::random::<u32>();
+    let gateway = Arc::new(Gateway::new(snapshot, port, access_log, replicas, id_seed));
 
     let conf = ServerConf {
         threads,
@@ -88,17 +88,7 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        GatewayProxy { app: app.clone() },
-        "llm-gateway",
-    );
-    // A write buffer that holds a response header and a short body (pingora's default is one
-    // MSS, 1460 bytes), so that a whole short answer leaves in one write.
-    proxy.add_listener(
-        ListenerConfig::tcp(listen.clone())
-            .l4_buffer(L4BufferSettings::default().write(DOWNSTREAM_WRITE_BUFFER)),
-    );
+    let proxy = proxy::service(&server.configuration, gateway.clone(), &listen);
     server.add_service(proxy);
     for svc in replica_services {
         server.add_service(svc);
@@ -108,7 +98,7 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
     }
     Ok(Built {
         server,
-        app,
+        gateway,
         listen,
         mocks,
     })

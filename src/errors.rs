@@ -130,6 +130,26 @@ pub struct GatewayError {
     pub param: Option<&'static str>,
     /// Seconds the client should wait before retrying (`Retry-After`).
     pub retry_after: Option<u64>,
+    /// The methods the endpoint answers (`Allow`), on a 405.
+    pub allow: Option<&'static str>,
+}
+
+/// How a request ended when it did not end normally; the pipeline's stages return it and the
+/// proxy renders it once.
+#[derive(Debug)]
+pub enum Failure {
+    /// Answer the client with this error (nothing was written yet).
+    Respond(GatewayError),
+    /// Every candidate's circuit is open: a fast 503 with `x-gateway-circuit: open`.
+    CircuitOpen { retry_after_secs: u64 },
+    /// The client went away; the upstream is dropped (its connection closed).
+    ClientGone,
+}
+
+impl From<GatewayError> for Failure {
+    fn from(e: GatewayError) -> Self {
+        Failure::Respond(e)
+    }
 }
 
 impl GatewayError {
@@ -139,6 +159,15 @@ impl GatewayError {
             message: message.into(),
             param: None,
             retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// A 405 that names the methods the endpoint answers.
+    pub fn method_not_allowed(message: impl Into<String>, allow: &'static str) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::new(ErrorKind::MethodNotAllowed, message)
         }
     }
 

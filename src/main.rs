@@ -9,7 +9,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
 use llm_gateway::cli::{Cli, Command};
-use llm_gateway::{access_log::AccessLog, app, config, mock};
+use llm_gateway::observability::access_log::AccessLog;
+use llm_gateway::{app, config, mock};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

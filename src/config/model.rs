@@ -1,7 +1,7 @@
 //! The file configuration: every TOML section of the gateway, with its defaults.
 //!
 //! These structs are the *file* shape (strict: unknown keys are errors). The runtime view that
-//! the request path reads is built from them in `crate::state`. Nothing here does I/O.
+//! the request path reads is built from them in `crate::runtime::snapshot`. Nothing here does I/O.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,21 +1,17 @@
 //! Who is calling: virtual keys (`[key_map.*]`, L1 basics) for `/v1/*`, and the admin token
 //! for `/admin/*`. Keys are held and compared as SHA-256 digests; the admin token comparison
-//! is constant-time. Pure: takes the request header, returns the tenant or an error.
+//! is constant-time. Pure: takes the request's headers, returns the tenant or an error.
 
 use std::sync::Arc;
 
-use pingora::http::RequestHeader;
+use http::HeaderMap;
 
 use crate::errors::{ErrorKind, GatewayError};
-use crate::state::{Snapshot, Tenant, digest_eq, key_hash};
+use crate::runtime::snapshot::{Snapshot, Tenant, digest_eq, key_hash};
 
 /// The key a client presented: `Authorization: Bearer <key>` or `x-api-key: <key>`.
-pub fn presented_key(req: &RequestHeader) -> Option<&str> {
-    if let Some(v) = req
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-    {
+pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let v = v.trim();
         let token = v
             .strip_prefix("Bearer ")
@@ -25,7 +21,7 @@ pub fn presented_key(req: &RequestHeader) -> Option<&str> {
             return Some(token.trim());
         }
     }
-    req.headers
+    headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
@@ -35,12 +31,12 @@ pub fn presented_key(req: &RequestHeader) -> Option<&str> {
 /// The tenant of a `/v1/*` call; `None` when no virtual keys are configured.
 pub fn authenticate(
     snap: &Snapshot,
-    req: &RequestHeader,
+    headers: &HeaderMap,
 ) -> Result<Option<Arc<Tenant>>, GatewayError> {
     if !snap.keys_required() {
         return Ok(None);
     }
-    let Some(key) = presented_key(req) else {
+    let Some(key) = presented_key(headers) else {
         return Err(GatewayError::new(
             ErrorKind::Unauthorized,
             "Missing API key: send your gateway key as `Authorization: Bearer <key>` or `x-api-key: <key>`.",
@@ -56,14 +52,14 @@ pub fn authenticate(
 }
 
 /// Checks the admin token for `/admin/*`.
-pub fn check_admin(snap: &Snapshot, req: &RequestHeader) -> Result<(), GatewayError> {
+pub fn check_admin(snap: &Snapshot, headers: &HeaderMap) -> Result<(), GatewayError> {
     let Some(expected) = &snap.admin_token_hash else {
         return Err(GatewayError::new(
             ErrorKind::Forbidden,
             "Admin endpoints are disabled. Set `admin_token` in the `[server]` section of the config to enable them, then send it as `Authorization: Bearer <token>`.",
         ));
     };
-    let presented = presented_key(req).map(key_hash);
+    let presented = presented_key(headers).map(key_hash);
     match presented {
         Some(h) if digest_eq(&h, expected) => Ok(()),
         _ => Err(GatewayError::new(
@@ -78,12 +74,12 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn req(headers: &[(&'static str, &str)]) -> RequestHeader {
-        let mut r = RequestHeader::build("GET", b"/v1/models", None).unwrap();
+    fn req(headers: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
         for (k, v) in headers {
-            r.insert_header(*k, *v).unwrap();
+            map.insert(*k, v.parse().unwrap());
         }
-        r
+        map
     }
 
     fn snap(text: &str) -> Snapshot {

@@ -1,27 +1,30 @@
 //! Reading a request body under `server.max_body_bytes`, after checking that it is JSON.
 //! A declared `Content-Length` over the cap is refused before reading a byte.
+//!
+//! The client connection is reached through [`ClientRequest`], so this stage does not know
+//! pingora; `proxy/` implements it over pingora's `Session`.
+
+use std::future::Future;
 
 use bytes::{Bytes, BytesMut};
-use pingora::proxy::Session;
+use http::HeaderMap;
+use http::request::Parts;
 
-use crate::errors::{ErrorKind, GatewayError};
+use crate::errors::{ErrorKind, Failure, GatewayError};
 
-/// Why a body could not be read.
-#[derive(Debug)]
-pub enum BodyError {
-    /// Answer the client with this.
-    Reject(GatewayError),
-    /// The client went away mid-body.
-    ClientGone,
+/// The request side of a client connection: its head and its body.
+pub trait ClientRequest: Send {
+    /// Method, URI and headers.
+    fn head(&self) -> &Parts;
+    /// The next piece of the body; `Ok(None)` at its end; `Err` when the client went away.
+    fn read_chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, ()>> + Send;
+    /// The body will not be read to its end: the connection cannot serve another request.
+    fn close_after_response(&mut self);
 }
 
 /// Refuses a request whose `Content-Type` is not JSON (`application/json`, `*+json`).
-pub fn check_json_content_type(session: &Session) -> Result<(), GatewayError> {
-    let value = session
-        .req_header()
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok());
+pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), GatewayError> {
+    let value = headers.get("content-type").and_then(|v| v.to_str().ok());
     let mime = value.map(|v| {
         v.split(';')
             .next()
@@ -52,30 +55,30 @@ fn too_large(limit: usize) -> GatewayError {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes.
-pub async fn read_body(session: &mut Session, limit: usize) -> Result<Bytes, BodyError> {
-    let declared = session
-        .req_header()
+pub async fn read_body<C: ClientRequest>(client: &mut C, limit: usize) -> Result<Bytes, Failure> {
+    let declared = client
+        .head()
         .headers
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         // The unread body makes the connection unusable for another request.
-        session.set_keepalive(None);
-        return Err(BodyError::Reject(too_large(limit)));
+        client.close_after_response();
+        return Err(too_large(limit).into());
     }
     let mut buf = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     loop {
-        match session.read_request_body().await {
+        match client.read_chunk().await {
             Ok(Some(chunk)) => {
                 if buf.len() + chunk.len() > limit {
-                    session.set_keepalive(None);
-                    return Err(BodyError::Reject(too_large(limit)));
+                    client.close_after_response();
+                    return Err(too_large(limit).into());
                 }
                 buf.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(buf.freeze()),
-            Err(_) => return Err(BodyError::ClientGone),
+            Err(()) => return Err(Failure::ClientGone),
         }
     }
 }

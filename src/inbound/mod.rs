@@ -1,6 +1,157 @@
-//! The inbound stage: who is calling (virtual keys, admin token), reading the body under the
-//! size cap with the content-type check, and the lenient JSON view of the request.
+//! The inbound stage: which endpoint a path is ([`endpoint`]), who is calling (virtual keys,
+//! admin token: [`auth`]), the `x-gateway-*` controls ([`controls`]), reading the body under the
+//! size cap with the content-type check ([`body`]), and the lenient JSON view of the request
+//! ([`request`]) with what it needs from a model.
+//!
+//! Entry point: [`accept`], which turns a client request into a [`Call`]. May not depend on
+//! pingora (the connection is a [`body::ClientRequest`]), the attempt loop or the proxy.
 
 pub mod auth;
 pub mod body;
+pub mod controls;
+pub mod endpoint;
 pub mod request;
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::config::ApiFormat;
+use crate::errors::{Failure, GatewayError};
+use crate::routing::Needs;
+use crate::runtime::provider::Operation;
+use crate::runtime::snapshot::{Snapshot, Tenant};
+use crate::translate::ir;
+use body::ClientRequest;
+use controls::Controls;
+use endpoint::Endpoint;
+use request::{JsonKind, RawRequest, RequestSummary};
+
+/// An LLM call as the client sent it, shared by every attempt.
+#[derive(Debug)]
+pub struct Call {
+    pub endpoint: Endpoint,
+    /// The body and its top-level fields.
+    pub raw: RawRequest,
+    pub summary: RequestSummary,
+    /// What the request needs from a model.
+    pub needs: Needs,
+    /// The request in the IR, decoded when some candidate speaks another format.
+    pub ir: Option<ir::Request>,
+}
+
+/// A request the inbound stage let through.
+#[derive(Debug)]
+pub struct Accepted {
+    pub caller: Option<Arc<Tenant>>,
+    pub controls: Controls,
+    pub call: Call,
+}
+
+/// Checks and reads an LLM call: method, key, content type, controls, body (under the cap)
+/// and the fields its operation requires.
+pub async fn accept<C: ClientRequest>(
+    snap: &Snapshot,
+    client: &mut C,
+    endpoint: Endpoint,
+) -> Result<Accepted, Failure> {
+    let head = client.head();
+    if head.method != http::Method::POST {
+        return Err(
+            GatewayError::method_not_allowed("This endpoint only answers POST.", "POST").into(),
+        );
+    }
+    let caller = auth::authenticate(snap, &head.headers)?;
+    body::check_json_content_type(&head.headers)?;
+    let controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
+    let body = body::read_body(client, snap.max_body_bytes).await?;
+    let raw = RawRequest::parse(body)?;
+    let summary = raw.summary()?;
+    match endpoint.op {
+        Operation::ChatCompletions => raw.require("messages", JsonKind::Array)?,
+        Operation::Completions => raw.require("prompt", JsonKind::StringOrArray)?,
+        Operation::Embeddings => {
+            raw.require("input", JsonKind::StringOrArray)?;
+            if summary.stream {
+                return Err(GatewayError::new(
+                    crate::errors::ErrorKind::BadRequest,
+                    "embeddings cannot be streamed",
+                )
+                .with_param("stream")
+                .into());
+            }
+        }
+    }
+    let needs = needs_of(endpoint.format, &raw);
+    Ok(Accepted {
+        caller,
+        controls,
+        call: Call {
+            endpoint,
+            raw,
+            summary,
+            needs,
+            ir: None,
+        },
+    })
+}
+
+/// What a request needs from a model, read from the raw body without decoding it (the
+/// same-format fast path).
+pub fn needs_of(format: ApiFormat, raw: &RawRequest) -> Needs {
+    let has = |key: &str, needle: &[u8]| {
+        raw.get_bytes(key)
+            .is_some_and(|v| memchr::memmem::find(v, needle).is_some())
+    };
+    let tools = raw.get_bytes("tools").is_some_and(|v| {
+        let t = v.trim_ascii();
+        let inner = t
+            .iter()
+            .position(|b| *b != b'[')
+            .map_or(&[][..], |i| &t[i..]);
+        t.starts_with(b"[") && inner.trim_ascii_start() != b"]"
+    });
+    match format {
+        ApiFormat::Openai => Needs {
+            tools,
+            vision: has("messages", b"\"image_url\""),
+            json: has("response_format", b"json_"),
+        },
+        ApiFormat::Anthropic => Needs {
+            tools,
+            vision: has("messages", b"\"image\""),
+            json: false,
+        },
+        ApiFormat::Gemini => Needs::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn raw(body: &'static [u8]) -> RawRequest {
+        RawRequest::parse(Bytes::from_static(body)).unwrap()
+    }
+
+    #[test]
+    fn raw_needs() {
+        let body = br#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}],"tools":[{"type":"function"}],"response_format":{"type":"json_object"}}"#;
+        assert_eq!(
+            needs_of(ApiFormat::Openai, &raw(body)),
+            Needs {
+                tools: true,
+                vision: true,
+                json: true
+            }
+        );
+        let r = raw(br#"{"model":"m","messages":[],"tools":[ ]}"#);
+        assert_eq!(needs_of(ApiFormat::Openai, &r), Needs::default());
+        let r = raw(
+            br#"{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{}}]}]}"#,
+        );
+        assert!(needs_of(ApiFormat::Anthropic, &r).vision);
+    }
+}

@@ -1,12 +1,15 @@
 //! Lenient, zero-copy view of a JSON request body.
 //!
-//! [`RawRequest::parse`] splits the top-level object into `(key, raw value)` pairs that borrow
-//! from the body, so the fields the gateway reads (`model`, `stream`, `stream_options`) are
-//! decoded and every other field is forwarded byte-exact, unknown fields included.
-//! [`RawRequest::encode_with`] writes the object back with some fields replaced. Pure.
+//! [`RawRequest::parse`] splits the top-level object into `(key, raw value)` pairs kept as
+//! ranges of the body it owns, so the fields the gateway reads (`model`, `stream`,
+//! `stream_options`) are decoded and every other field is forwarded byte-exact, unknown fields
+//! included. [`RawRequest::encode_with`] writes the object back with some fields replaced. Pure.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
+
+use bytes::Bytes;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -14,9 +17,23 @@ use serde_json::value::RawValue;
 use crate::errors::{ErrorKind, GatewayError};
 
 /// A top-level JSON object whose values are kept as raw JSON text.
-#[derive(Debug)]
-pub struct RawRequest<'a> {
-    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    body: Bytes,
+    fields: Vec<(FieldKey, Range<usize>)>,
+}
+
+/// Where a field's key is: in the body, or decoded (it had escapes).
+#[derive(Debug, Clone)]
+enum FieldKey {
+    At(Range<usize>),
+    Decoded(Box<str>),
+}
+
+/// The range `part` takes in `body` (`part` is a slice of it).
+fn range_in(body: &[u8], part: &str) -> Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
+    start..start + part.len()
 }
 
 /// What the gateway needs to know about an OpenAI-style request.
@@ -28,22 +45,63 @@ pub struct RequestSummary {
     pub include_usage: bool,
 }
 
-impl<'a> RawRequest<'a> {
+impl RawRequest {
     /// Parses a body that must be a JSON object.
-    pub fn parse(body: &'a [u8]) -> Result<Self, GatewayError> {
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let fields = de.deserialize_map(FieldsVisitor).map_err(json_error)?;
-        de.end().map_err(json_error)?;
-        Ok(Self { fields })
+    pub fn parse(body: Bytes) -> Result<Self, GatewayError> {
+        let fields = {
+            let mut de = serde_json::Deserializer::from_slice(&body);
+            let pairs = de.deserialize_map(FieldsVisitor).map_err(json_error)?;
+            de.end().map_err(json_error)?;
+            pairs
+                .into_iter()
+                .map(|(key, value)| {
+                    let key = match key {
+                        Cow::Borrowed(k) => FieldKey::At(range_in(&body, k)),
+                        Cow::Owned(k) => FieldKey::Decoded(k.into_boxed_str()),
+                    };
+                    (key, range_in(&body, value.get()))
+                })
+                .collect()
+        };
+        Ok(Self { body, fields })
     }
 
-    /// The raw value of a top-level field (the last one when a key repeats).
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+    /// The whole body as the client sent it.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    fn text(&self, range: &Range<usize>) -> &str {
+        // Every range was cut from text serde_json checked to be UTF-8.
+        self.body
+            .get(range.clone())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    fn key<'s>(&'s self, key: &'s FieldKey) -> &'s str {
+        match key {
+            FieldKey::At(range) => self.text(range),
+            FieldKey::Decoded(k) => k,
+        }
+    }
+
+    /// The raw JSON bytes of a top-level field (the last one when a key repeats).
+    pub fn get_bytes(&self, key: &str) -> Option<&[u8]> {
         self.fields
             .iter()
             .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| *v)
+            .find(|(k, _)| self.key(k) == key)
+            .and_then(|(_, v)| self.body.get(v.clone()))
+    }
+
+    /// The raw JSON text of a top-level field (the last one when a key repeats).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(k, _)| self.key(k) == key)
+            .map(|(_, v)| self.text(v))
     }
 
     /// Reads `model`, `stream` and `stream_options.include_usage`.
@@ -56,7 +114,7 @@ impl<'a> RawRequest<'a> {
                 )
                 .with_param("model"));
             }
-            Some(raw) => serde_json::from_str::<String>(raw.get()).map_err(|_| {
+            Some(raw) => serde_json::from_str::<String>(raw).map_err(|_| {
                 GatewayError::new(ErrorKind::BadRequest, "`model` must be a string")
                     .with_param("model")
             })?,
@@ -67,7 +125,7 @@ impl<'a> RawRequest<'a> {
                     .with_param("model"),
             );
         }
-        let stream = match self.get("stream").map(RawValue::get) {
+        let stream = match self.get("stream") {
             None | Some("null") | Some("false") => false,
             Some("true") => true,
             Some(_) => {
@@ -84,7 +142,7 @@ impl<'a> RawRequest<'a> {
                 struct StreamOptions {
                     include_usage: Option<bool>,
                 }
-                serde_json::from_str::<Option<StreamOptions>>(raw.get())
+                serde_json::from_str::<Option<StreamOptions>>(raw)
                     .map_err(|_| {
                         GatewayError::new(
                             ErrorKind::BadRequest,
@@ -105,7 +163,7 @@ impl<'a> RawRequest<'a> {
 
     /// Checks that `key` is present and its raw value starts like the expected JSON type.
     pub fn require(&self, key: &'static str, kind: JsonKind) -> Result<(), GatewayError> {
-        let ok = self.get(key).is_some_and(|raw| kind.matches(raw.get()));
+        let ok = self.get_bytes(key).is_some_and(|raw| kind.matches(raw));
         if ok {
             Ok(())
         } else {
@@ -123,12 +181,12 @@ impl<'a> RawRequest<'a> {
         let size: usize = self
             .fields
             .iter()
-            .map(|(k, v)| k.len() + v.get().len() + 4)
+            .map(|(k, v)| self.key(k).len() + v.len() + 4)
             .sum();
         let mut out = Vec::with_capacity(size + 64);
         out.push(b'{');
         let mut first = true;
-        let mut push_field = |out: &mut Vec<u8>, key: &str, value: &str| {
+        let mut push_field = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
             if !first {
                 out.push(b',');
             }
@@ -136,19 +194,20 @@ impl<'a> RawRequest<'a> {
             // Writing a string key cannot fail.
             let _ = serde_json::to_writer(&mut *out, key);
             out.push(b':');
-            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(value);
         };
         for (key, value) in &self.fields {
-            match replace.iter().find(|(k, _)| *k == key.as_ref()) {
-                Some((_, Some(new))) => push_field(&mut out, key, new),
+            let key = self.key(key);
+            match replace.iter().find(|(k, _)| *k == key) {
+                Some((_, Some(new))) => push_field(&mut out, key, new.as_bytes()),
                 Some((_, None)) => {}
-                None => push_field(&mut out, key, value.get()),
+                None => push_field(&mut out, key, &self.body[value.clone()]),
             }
         }
         for (key, value) in replace {
             if let Some(value) = value {
-                if !self.fields.iter().any(|(k, _)| k == key) {
-                    push_field(&mut out, key, value);
+                if !self.fields.iter().any(|(k, _)| self.key(k) == *key) {
+                    push_field(&mut out, key, value.as_bytes());
                 }
             }
         }
@@ -166,11 +225,11 @@ pub enum JsonKind {
 }
 
 impl JsonKind {
-    fn matches(self, raw: &str) -> bool {
+    fn matches(self, raw: &[u8]) -> bool {
         match self {
-            Self::Array => raw.starts_with('['),
-            Self::Object => raw.starts_with('{'),
-            Self::StringOrArray => raw.starts_with('[') || raw.starts_with('"'),
+            Self::Array => raw.starts_with(b"["),
+            Self::Object => raw.starts_with(b"{"),
+            Self::StringOrArray => raw.starts_with(b"[") || raw.starts_with(b"\""),
         }
     }
 
@@ -240,7 +299,7 @@ mod tests {
     #[test]
     fn summary_and_passthrough() {
         let body = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"x_unknown":{"a":[1,2]},"stream":true}"#;
-        let req = RawRequest::parse(body).unwrap();
+        let req = RawRequest::parse(Bytes::from_static(body)).unwrap();
         let s = req.summary().unwrap();
         assert_eq!(
             s,
@@ -264,7 +323,7 @@ mod tests {
     #[test]
     fn whitespace_and_escaped_keys_survive() {
         let body = b" { \"mo\\u0064el\" : \"a\" , \"n\" : 1 } ";
-        let req = RawRequest::parse(body).unwrap();
+        let req = RawRequest::parse(Bytes::from_static(body)).unwrap();
         assert_eq!(req.summary().unwrap().model, "a");
         assert_eq!(
             String::from_utf8(req.encode_with(&[("n", None)])).unwrap(),
@@ -274,33 +333,38 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = RawRequest::parse(b"{\"model\": ").unwrap_err();
+        let e = RawRequest::parse(Bytes::from_static(b"{\"model\": ")).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidJson);
         assert!(e.message.contains("line 1"), "{}", e.message);
         assert_eq!(
-            RawRequest::parse(b"[1]").unwrap_err().kind,
+            RawRequest::parse(Bytes::from_static(b"[1]"))
+                .unwrap_err()
+                .kind,
             ErrorKind::InvalidJson
         );
         assert_eq!(
-            RawRequest::parse(b"{} x").unwrap_err().kind,
+            RawRequest::parse(Bytes::from_static(b"{} x"))
+                .unwrap_err()
+                .kind,
             ErrorKind::InvalidJson
         );
-        let e = RawRequest::parse(b"{\"messages\":[]}")
+        let e = RawRequest::parse(Bytes::from_static(b"{\"messages\":[]}"))
             .unwrap()
             .summary()
             .unwrap_err();
         assert_eq!(e.param, Some("model"));
-        let e = RawRequest::parse(b"{\"model\":1}")
+        let e = RawRequest::parse(Bytes::from_static(b"{\"model\":1}"))
             .unwrap()
             .summary()
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::BadRequest);
-        let e = RawRequest::parse(b"{\"model\":\"m\",\"stream\":\"yes\"}")
+        let e = RawRequest::parse(Bytes::from_static(b"{\"model\":\"m\",\"stream\":\"yes\"}"))
             .unwrap()
             .summary()
             .unwrap_err();
         assert_eq!(e.param, Some("stream"));
-        let r = RawRequest::parse(b"{\"model\":\"m\",\"messages\":{}}").unwrap();
+        let r =
+            RawRequest::parse(Bytes::from_static(b"{\"model\":\"m\",\"messages\":{}}")).unwrap();
         assert_eq!(
             r.require("messages", JsonKind::Array).unwrap_err().param,
             Some("messages")
@@ -309,19 +373,22 @@ mod tests {
 
     #[test]
     fn include_usage() {
-        let r = RawRequest::parse(
+        let r = RawRequest::parse(Bytes::from_static(
             br#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#,
-        )
+        ))
         .unwrap();
         assert!(r.summary().unwrap().include_usage);
-        let r = RawRequest::parse(br#"{"model":"m","stream_options":null}"#).unwrap();
+        let r = RawRequest::parse(Bytes::from_static(
+            br#"{"model":"m","stream_options":null}"#,
+        ))
+        .unwrap();
         assert!(!r.summary().unwrap().include_usage);
     }
 
     proptest::proptest! {
         #[test]
         fn never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
-            if let Ok(r) = RawRequest::parse(&data) {
+            if let Ok(r) = RawRequest::parse(Bytes::from(data)) {
                 let _ = r.summary();
                 let _ = r.encode_with(&[("model", Some("\"x\""))]);
             }

@@ -1,126 +1,99 @@
-//! The only module that knows `pingora::ProxyHttp`. Each phase delegates to a stage.
+//! The only module that knows `pingora::proxy`. Each phase delegates to a stage; the request's
+//! state is one [`RequestCtx`].
 //!
 //! ```text
 //! client ──► pingora listener ──► GatewayProxy::request_filter
-//!              ├─ built-in endpoints (/health /ready /metrics /v1/models /v1/catalog /admin/*)
-//!              │     → endpoints::handle → answer → Ok(true)
-//!              └─ LLM endpoints (/v1/chat/completions /v1/messages /v1/completions /v1/embeddings)
-//!                    → llm::handle: inbound (auth, content type, body cap, decode)
-//!                                 → routing::resolve (aliases, pools, pins) → candidates
-//!                                 → capability gate (attempt::Needs)
-//!                                 → attempt loop: attempt::prepare (same format: the client's
-//!                                   bytes; else IR → provider format) → upstream::UpstreamClient
-//!                                 → forward: whole body (translated if needed) or SSE through
-//!                                   a relay (byte-exact pass-through or StreamTranslator)
-//!            GatewayProxy::logging → metrics + one JSON access line (ctx read once)
+//!   ├─ LLM endpoints (/v1/chat/completions /v1/messages /v1/completions /v1/embeddings)
+//!   │    llm::serve, over SessionIo (the Session as ClientRequest + Downstream):
+//!   │      1 inbound::accept      method, virtual key, content type, x-gateway-* controls,
+//!   │                             body under the cap, decoding → Call (summary, needs)
+//!   │      2 (policy)             limits, budgets, prompt sanitisation, cache — later issues
+//!   │      3 routing::plan        aliases, pools, pins, failover, capability gate → candidates
+//!   │      4 attempt::run         per candidate: context-window filter, key, breaker, prepare
+//!   │                             (same format: the client's bytes; else IR → provider format),
+//!   │                             send under the TTFT limit, classify, retry / fail over,
+//!   │                             hedge (realtime); 5 translation: whole bodies through the
+//!   │                             codecs, streams through a Relay (held until first content)
+//!   │                             (compliance: a stream filter beside the relay — later issue)
+//!   │      6 RouteStats::observe  what routing learns (time to first token)
+//!   │    failures: downstream::failure, in the caller's format
+//!   └─ everything else: api::handle (route table over http types) → write the reply
+//! GatewayProxy::logging → observability::finish (metrics + one access line, from ctx once)
 //! ```
 //!
-//! | phase            | stage                                   |
-//! |------------------|-----------------------------------------|
-//! | `request_filter` | `endpoints`, `llm` (inbound, routing, `attempt`, upstream, `forward`, `relay`) |
-//! | `logging`        | `metrics`, `access_log`                 |
-//! | `upstream_peer`  | unused: every route answers in `request_filter` |
+//! | phase            | stage                                                      |
+//! |------------------|------------------------------------------------------------|
+//! | `request_filter` | `inbound`, `routing`, `attempt` (with `translate`), `api`  |
+//! | `logging`        | `observability`                                            |
+//! | `upstream_peer`  | unused: every route answers in `request_filter`            |
+//!
+//! Extension points: a policy stage (limits, budgets) slots between inbound and routing in
+//! `llm::run`; a compliance filter wraps the relay inside `attempt::forward`; admin API and
+//! portal routes are rows of `api`'s table; storage is a service on [`Gateway`].
 
-mod attempt;
-mod chain;
-pub mod ctx;
-mod endpoints;
-mod forward;
-mod hedge;
 mod llm;
-mod relay;
-mod respond;
+mod session;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use pingora::proxy::{ProxyHttp, Session};
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
+use pingora::listeners::ListenerConfig;
+use pingora::protocols::l4::stream::L4BufferSettings;
+use pingora::proxy::{HttpProxy, ProxyHttp, Session, http_proxy_service_with_name};
+use pingora::server::configuration::ServerConf;
+use pingora::services::listening::Service;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
-use crate::access_log::{AccessLog, AccessRecord};
-use crate::metrics::{Metrics, RequestRecord};
-use crate::resilience::SystemClock;
-use crate::resilience::breaker::BreakerRegistry;
-use crate::routing::PoolState;
-use crate::state::Snapshot;
-use crate::upstream::UpstreamClient;
-use crate::upstream::replicas::Replicas;
-use ctx::RequestCtx;
+use crate::api;
+use crate::ctx::RequestCtx;
+use crate::downstream;
+use crate::errors::{ErrorFormat, Failure};
+use crate::gateway::Gateway;
+use crate::inbound::endpoint::Endpoint;
+use crate::observability;
+use session::SessionIo;
 
-/// Shared state of the running gateway.
-pub struct App {
-    pub snapshot: ArcSwap<Snapshot>,
-    pub client: UpstreamClient,
-    pub metrics: Metrics,
-    /// Circuit breakers per `provider/model`.
-    pub breakers: BreakerRegistry,
-    /// Pool strategy state (round robin, observed latency).
-    pub pools: PoolState,
-    /// Self-hosted replica pools by provider id.
-    pub replicas: HashMap<String, Arc<Replicas>>,
-    pub access_log: AccessLog,
-    pub started: Instant,
-    pub port: u16,
-    /// Request-id prefix, random per process, so ids are unique across restarts.
-    id_prefix: String,
-    id_counter: AtomicU64,
-}
+/// Bytes of response a downstream connection buffers before writing (pingora flushes where a
+/// response needs it).
+const DOWNSTREAM_WRITE_BUFFER: usize = 16 * 1024;
 
-impl App {
-    pub fn new(
-        snapshot: Snapshot,
-        port: u16,
-        access_log: AccessLog,
-        replicas: HashMap<String, Arc<Replicas>>,
-    ) -> Self {
-        Self {
-            snapshot: ArcSwap::from_pointee(snapshot),
-            client: UpstreamClient::new(),
-            metrics: Metrics::new(),
-            breakers: BreakerRegistry::new(Arc::new(SystemClock)),
-            pools: PoolState::default(),
-            replicas,
-            access_log,
-            started: Instant::now(),
-            port,
-            id_prefix: format!("{:08x}", rand::random::<u32>()),
-            id_counter: AtomicU64::new(0),
-        }
-    }
-
-    /// Where an attempt to `provider` goes: a healthy replica when it has several endpoints.
-    pub fn endpoint_of(&self, provider: &crate::providers::Provider) -> crate::providers::Endpoint {
-        self.replicas
-            .get(&provider.id)
-            .and_then(|r| r.pick())
-            .unwrap_or_else(|| provider.endpoint.clone())
-    }
-
-    fn next_request_id(&self) -> String {
-        let n = self.id_counter.fetch_add(1, Ordering::Relaxed);
-        format!("req_{}{n:012x}", self.id_prefix)
-    }
+/// The proxy service listening on `listen`.
+pub fn service(
+    conf: &Arc<ServerConf>,
+    gateway: Arc<Gateway>,
+    listen: &str,
+) -> Service<HttpProxy<GatewayProxy>> {
+    let mut service =
+        http_proxy_service_with_name(conf, GatewayProxy { gateway }, "llm-gateway");
+    // A write buffer that holds a response header and a short body (pingora's default is one
+    // MSS, 1460 bytes), so that a whole short answer leaves in one write.
+    service.add_listener(
+        ListenerConfig::tcp(listen.to_string())
+            .l4_buffer(L4BufferSettings::default().write(DOWNSTREAM_WRITE_BUFFER)),
+    );
+    service
 }
 
 /// The `ProxyHttp` implementation.
 pub struct GatewayProxy {
-    pub app: Arc<App>,
+    pub gateway: Arc<Gateway>,
 }
 
-/// Milliseconds with microsecond precision, for the access log.
-fn millis(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+/// A request id the client sent, when it is usable (short, visible ASCII).
+fn client_request_id(session: &Session) -> Option<&str> {
+    session
+        .req_header()
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
 }
 
-/// An empty label for requests that reached no provider.
-fn empty_label() -> Arc<str> {
-    static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| Arc::from("")).clone()
+fn client_closed() -> Box<Error> {
+    Error::explain(ErrorType::ConnectionClosed, "client closed the connection").into_down()
 }
 
 #[async_trait]
@@ -137,19 +110,20 @@ impl ProxyHttp for GatewayProxy {
         session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<bool> {
-        ctx.request_id = session
-            .req_header()
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-            .map_or_else(|| self.app.next_request_id(), str::to_string);
-        self.app.metrics.request_started();
-        match llm::endpoint_for(session.req_header().uri.path()) {
-            Some(ep) => llm::handle(&self.app, session, ctx, ep).await,
+        let gw = &self.gateway;
+        ctx.id = client_request_id(session).map_or_else(|| gw.next_request_id(), str::to_string);
+        gw.metrics.request_started();
+        let endpoint = Endpoint::for_path(session.req_header().uri.path());
+        if endpoint.is_none() {
+            ctx.endpoint = api::label_of(session.req_header().uri.path());
+        }
+        let mut io = SessionIo(session);
+        match endpoint {
+            Some(endpoint) => llm::serve(gw, &mut io, ctx, endpoint).await,
             None => {
-                let path = session.req_header().uri.path().to_string();
-                endpoints::handle(&self.app, session, ctx, &path).await
+                let reply = api::handle(gw, &mut io).await;
+                answer_api(&mut io, ctx, reply).await?;
+                Ok(true)
             }
         }
     }
@@ -168,51 +142,51 @@ impl ProxyHttp for GatewayProxy {
 
     /// Runs once per request at the end, after success or failure.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
-        self.app.metrics.request_finished();
-        if ctx.status == 0 {
+        self.gateway.metrics.request_finished();
+        if ctx.trace.status == 0 {
             // The request failed before anything was written: the client left or the
             // connection broke.
-            ctx.status = if e.is_some() { 499 } else { 200 };
+            ctx.trace.status = if e.is_some() { 499 } else { 200 };
         }
-        let empty = empty_label();
-        let provider = ctx.provider.clone().unwrap_or_else(|| empty.clone());
-        let model = ctx.model.clone().unwrap_or(empty);
-        let usage = ctx.usage.unwrap_or_default();
-        self.app.metrics.record(&RequestRecord {
-            endpoint: ctx.endpoint,
-            provider: &provider,
-            model: &model,
-            status: ctx.status,
-            duration: ctx.started.elapsed(),
-            ttft: ctx.ttft,
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            cost_usd: ctx.cost_usd,
-        });
         let req = session.req_header();
-        self.app.access_log.write(&AccessRecord {
-            request_id: &ctx.request_id,
-            method: req.method.as_str(),
-            path: req.uri.path(),
-            endpoint: ctx.endpoint,
-            status: ctx.status,
-            latency_ms: millis(ctx.started.elapsed()),
-            ttft_ms: ctx.ttft.map(millis),
-            model: ctx.requested_model.as_deref(),
-            provider: ctx.provider.as_deref(),
-            upstream_model: ctx.model.as_deref(),
-            tenant: ctx.tenant.as_deref(),
-            stream: ctx.stream,
-            attempts: ctx.attempts,
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            cost_usd: ctx.cost_usd,
-            error: ctx.error,
-        });
+        observability::finish(
+            &self.gateway.metrics,
+            &self.gateway.access_log,
+            ctx,
+            req.method.as_str(),
+            req.uri.path(),
+        );
     }
 
     /// Client disconnects are expected; they are counted as 499, not logged as errors.
     fn suppress_error_log(&self, _session: &Session, ctx: &RequestCtx, _error: &Error) -> bool {
-        ctx.status == 499
+        ctx.trace.status == 499
     }
+}
+
+/// Writes an api reply (or its error, in OpenAI's format).
+async fn answer_api(
+    io: &mut SessionIo<'_>,
+    ctx: &mut RequestCtx,
+    reply: Result<api::Reply, Failure>,
+) -> pingora::Result<()> {
+    let reply = match reply {
+        Ok(reply) => reply,
+        Err(failure) => {
+            return downstream::failure(io, &mut ctx.trace, &ctx.id, failure, ErrorFormat::OpenAi)
+                .await
+                .map_err(|_| client_closed());
+        }
+    };
+    let (parts, body): (http::response::Parts, Bytes) = reply.into_parts();
+    let mut h = ResponseHeader::from(parts);
+    h.insert_header("content-length", body.len().to_string())?;
+    h.insert_header("x-request-id", ctx.id.as_str())?;
+    ctx.trace.status = h.status.as_u16();
+    let empty = body.is_empty();
+    io.0.write_response_header(Box::new(h), empty).await?;
+    if !empty {
+        io.0.write_response_body(Some(body), true).await?;
+    }
+    Ok(())
 }

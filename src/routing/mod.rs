@@ -1,22 +1,29 @@
-//! Model addressing: turns the `model` of a request into an ordered list of candidates
-//! (provider + upstream model id + card). Aliases resolve first, then pool names, then
-//! `provider_id/model` pins, then bare model ids served by any provider. Pure.
+//! The routing stage: turns the `model` of a request into the ordered candidates the attempt
+//! loop walks (provider + upstream model id + card). Aliases resolve first, then pool names,
+//! then `provider_id/model` pins, then bare model ids served by any provider ([`resolve`]);
+//! [`plan`] then applies `x-gateway-failover` and the capability gate ([`Needs`]). Pool
+//! strategies ([`pool`]) read the statistics of [`stats`]; the context-window filter used after
+//! a context-length failure is [`larger_window`]. Pure: the pool counter and random draw come
+//! from [`RouteStats`] and the caller.
 //!
-//! Entry points: [`resolve_ordered`] (pools ordered by their strategy, [`pool`]) and
-//! [`resolve`] (pools in configured order).
+//! Entry points: [`plan`], [`resolve_ordered`] and [`resolve`] (pools in configured order).
+//! May depend on `runtime`, `config` and `errors`; never on the inbound, attempt or proxy stages.
 
+mod needs;
 pub mod pool;
 mod profile;
+mod stats;
 
+pub use needs::Needs;
 pub use profile::Profile;
+pub use stats::RouteStats;
 
 use std::sync::Arc;
 
-use crate::catalog::ModelCard;
-use crate::config::ProviderType;
 use crate::errors::{ErrorKind, GatewayError};
-use crate::providers::Provider;
-use crate::state::Snapshot;
+use crate::runtime::catalog::ModelCard;
+use crate::runtime::provider::Provider;
+use crate::runtime::snapshot::Snapshot;
 
 /// One place a request may be sent.
 #[derive(Debug, Clone)]
@@ -31,11 +38,50 @@ pub struct Candidate {
 /// Longest alias chain followed (`a` → `b` → `c`).
 const MAX_ALIAS_DEPTH: usize = 4;
 
-/// Per-process state of pool strategies: the round-robin counter and observed latencies.
+/// The candidates a request will walk, and why others were left out.
 #[derive(Debug, Default)]
-pub struct PoolState {
-    pub latency: pool::LatencyStats,
-    counter: std::sync::atomic::AtomicUsize,
+pub struct Plan {
+    pub candidates: Vec<Candidate>,
+    /// Why candidates were refused by the capability gate (the answer when none is left).
+    pub refusals: Vec<String>,
+}
+
+/// The candidates for `requested`, ordered, cut to the first with `failover` off, without
+/// those that lack a capability the request `needs`. `draw` is a uniform random number in
+/// `[0, 1)` for weighted pools.
+pub fn plan(
+    snap: &Snapshot,
+    stats: &RouteStats,
+    requested: &str,
+    needs: Needs,
+    failover: bool,
+    draw: f64,
+) -> Result<Plan, GatewayError> {
+    let mut candidates = resolve_with(snap, requested, Some((stats, draw)))?;
+    if !failover {
+        candidates.truncate(1);
+    }
+    let mut refusals = Vec::new();
+    candidates.retain(|cand| match needs.problem(cand) {
+        Some(why) => {
+            refusals.push(why);
+            false
+        }
+        None => true,
+    });
+    Ok(Plan {
+        candidates,
+        refusals,
+    })
+}
+
+/// After a context-length failure at a window of `min` tokens, whether `cand` is worth trying:
+/// only a larger window is (a candidate without a card is tried).
+pub fn larger_window(cand: &Candidate, min: Option<u32>) -> bool {
+    match (min, &cand.card) {
+        (Some(min), Some(card)) => card.context_window > min,
+        _ => true,
+    }
 }
 
 /// The candidates for `requested`, pools in their configured order.
@@ -44,19 +90,20 @@ pub fn resolve(snap: &Snapshot, requested: &str) -> Result<Vec<Candidate>, Gatew
 }
 
 /// The candidates for `requested`, in the order they should be tried; pools are ordered by
-/// their strategy.
+/// their strategy (`draw`: a uniform random number in `[0, 1)` for weighted pools).
 pub fn resolve_ordered(
     snap: &Snapshot,
     requested: &str,
-    state: &PoolState,
+    stats: &RouteStats,
+    draw: f64,
 ) -> Result<Vec<Candidate>, GatewayError> {
-    resolve_with(snap, requested, Some(state))
+    resolve_with(snap, requested, Some((stats, draw)))
 }
 
 fn resolve_with(
     snap: &Snapshot,
     requested: &str,
-    state: Option<&PoolState>,
+    ordering: Option<(&RouteStats, f64)>,
 ) -> Result<Vec<Candidate>, GatewayError> {
     let mut name = requested;
     for _ in 0..MAX_ALIAS_DEPTH {
@@ -79,18 +126,9 @@ fn resolve_with(
                 "none of the pool's members is served by an enabled provider",
             ));
         }
-        let mut out = match state {
-            Some(state) => {
-                let counter = state
-                    .counter
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                pool::order(
-                    pool.strategy,
-                    members,
-                    &state.latency,
-                    counter,
-                    rand::random::<f64>(),
-                )
+        let mut out = match ordering {
+            Some((stats, draw)) => {
+                pool::order(pool.strategy, members, &stats.latency, stats.next(), draw)
             }
             None => members.into_iter().map(|(c, _)| c).collect(),
         };
@@ -108,15 +146,14 @@ fn resolve_target(snap: &Snapshot, name: &str) -> Result<Vec<Candidate>, &'stati
             if model.is_empty() {
                 return Err("the model part after `provider/` is empty");
             }
-            let card = snap.catalog.lookup(provider_id, model).or_else(|| {
-                // The mock's models take options after `;` (`tokens;n=3`): price the base model.
-                let base = model
-                    .split(';')
-                    .next()
-                    .filter(|_| provider.provider_type == ProviderType::Mock)?;
-                snap.catalog.lookup(provider_id, base)
-            });
-            let card = card.cloned();
+            let card = snap
+                .catalog
+                .lookup(provider_id, model)
+                .or_else(|| {
+                    snap.catalog
+                        .lookup(provider_id, provider.card_model(model)?)
+                })
+                .cloned();
             return Ok(vec![Candidate {
                 provider: provider.clone(),
                 model: model.to_string(),

@@ -116,7 +116,7 @@ pub fn order(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Snapshot;
+    use crate::runtime::snapshot::Snapshot;
 
     fn members() -> (Snapshot, Vec<(Candidate, u32)>) {
         let text = r#"

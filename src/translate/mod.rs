@@ -11,7 +11,10 @@ pub mod anthropic;
 pub mod gemini;
 pub mod ir;
 pub mod openai;
+pub mod passthrough;
+pub mod relay;
 mod scan;
+pub mod sse;
 mod translator;
 
 #[cfg(test)]
@@ -19,6 +22,7 @@ mod scan_tests;
 #[cfg(test)]
 mod test_json;
 
+pub use relay::{Finished, Relay, RelayStatus, relay_for};
 pub use translator::StreamTranslator;
 
 use crate::config::ApiFormat;
@@ -124,10 +128,11 @@ impl Codec {
         }
     }
 
-    /// `include_usage`: whether the client asked for usage in the stream (OpenAI only).
-    pub fn stream_encoder(self, include_usage: bool) -> Box<dyn StreamEncoder> {
+    /// `include_usage`: whether the client asked for usage in the stream (OpenAI only);
+    /// `created`: seconds since the epoch, for formats that stamp their events (OpenAI).
+    pub fn stream_encoder(self, include_usage: bool, created: u64) -> Box<dyn StreamEncoder> {
         match self.0 {
-            ApiFormat::Openai => Box::new(openai::StreamEncoder::new(include_usage)),
+            ApiFormat::Openai => Box::new(openai::StreamEncoder::new(include_usage, created)),
             ApiFormat::Anthropic => Box::new(anthropic::StreamEncoder::new()),
             ApiFormat::Gemini => Box::new(gemini::StreamEncoder::new()),
         }

@@ -7,9 +7,10 @@
 
 use bytes::Bytes;
 
-use super::ir::{ErrorInfo, Event, Usage};
+use super::ir::{ErrorInfo, Event};
+use super::relay::{Finished, Relay, RelayStatus, incomplete};
+use super::sse::SseFramer;
 use super::{StreamDecoder, StreamEncoder};
-use crate::sse::SseFramer;
 
 /// Translates one upstream SSE stream into the caller's format.
 pub struct StreamTranslator {
@@ -17,17 +18,11 @@ pub struct StreamTranslator {
     decoder: Box<dyn StreamDecoder>,
     encoder: Box<dyn StreamEncoder>,
     events: Vec<Event>,
-    /// Usage reported by the upstream (the last report wins).
-    pub usage: Option<Usage>,
-    /// Whether any content (text, thinking or tool call) was decoded.
-    pub content_seen: bool,
-    /// Whether the upstream reported an error event.
-    pub upstream_error: Option<ErrorInfo>,
+    /// Usage, content seen, an upstream error event, malformed events.
+    pub status: RelayStatus,
     done: bool,
     /// Whether `finish` found the upstream complete.
     clean: bool,
-    /// Upstream events skipped as malformed before any content.
-    pub malformed_before_content: u64,
 }
 
 impl StreamTranslator {
@@ -37,12 +32,9 @@ impl StreamTranslator {
             decoder,
             encoder,
             events: Vec::new(),
-            usage: None,
-            content_seen: false,
-            upstream_error: None,
+            status: RelayStatus::default(),
             done: false,
             clean: false,
-            malformed_before_content: 0,
         }
     }
 
@@ -56,10 +48,10 @@ impl StreamTranslator {
         // empty would reallocate several times per chunk.
         let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 2 + 256);
         while let Some(event) = self.framer.next_event() {
-            let (before, content) = (self.decoder.malformed(), self.content_seen);
+            let before = self.decoder.malformed();
             self.decoder.decode_event(&event, &mut self.events);
-            if self.decoder.malformed() > before && !content {
-                self.malformed_before_content += 1;
+            if self.decoder.malformed() > before {
+                self.status.count_malformed();
             }
             self.encode_pending(&mut out);
             if self.done {
@@ -78,7 +70,11 @@ impl StreamTranslator {
         }
         let mut out = Vec::new();
         if let Some(tail) = self.framer.finish() {
+            let before = self.decoder.malformed();
             self.decoder.decode_event(&tail, &mut self.events);
+            if self.decoder.malformed() > before {
+                self.status.count_malformed();
+            }
             self.encode_pending(&mut out);
             if self.done {
                 return Bytes::from(out);
@@ -93,12 +89,7 @@ impl StreamTranslator {
             self.clean = true;
             self.encoder.finish(&mut out);
         } else {
-            let err = ErrorInfo {
-                status: 502,
-                message: "the provider's stream ended before the response was complete".into(),
-                code: Some("upstream_stream_incomplete".into()),
-            };
-            self.encoder.fail(&err, &mut out);
+            self.encoder.fail(&incomplete(), &mut out);
         }
         self.done = true;
         Bytes::from(out)
@@ -120,11 +111,6 @@ impl StreamTranslator {
         self.clean
     }
 
-    /// Upstream events skipped as malformed.
-    pub fn malformed(&self) -> u64 {
-        self.decoder.malformed()
-    }
-
     /// Whether the stream was closed (finished or failed).
     pub fn is_done(&self) -> bool {
         self.done
@@ -133,13 +119,13 @@ impl StreamTranslator {
     fn encode_pending(&mut self, out: &mut Vec<u8>) {
         for event in self.events.drain(..) {
             match &event {
-                Event::Usage(u) => self.usage = Some(*u),
+                Event::Usage(u) => self.status.usage = Some(*u),
                 Event::TextDelta(_)
                 | Event::ThinkingDelta(_)
                 | Event::ToolCallStart { .. }
-                | Event::ToolCallDelta { .. } => self.content_seen = true,
+                | Event::ToolCallDelta { .. } => self.status.content_seen = true,
                 Event::Error(e) => {
-                    self.upstream_error = Some(e.clone());
+                    self.status.upstream_error = Some(e.clone());
                     self.encoder.fail(e, out);
                     self.done = true;
                     return;
@@ -148,5 +134,25 @@ impl StreamTranslator {
             }
             self.encoder.encode_event(&event, out);
         }
+    }
+}
+
+impl Relay for StreamTranslator {
+    fn push(&mut self, chunk: &[u8]) -> Bytes {
+        StreamTranslator::push(self, chunk)
+    }
+
+    fn finish(&mut self) -> Finished {
+        let tail = StreamTranslator::finish(self);
+        let completed = self.status.upstream_error.is_none() && self.clean;
+        Finished { tail, completed }
+    }
+
+    fn fail(&mut self, error: &ErrorInfo) -> Bytes {
+        StreamTranslator::fail(self, error)
+    }
+
+    fn status(&self) -> &RelayStatus {
+        &self.status
     }
 }

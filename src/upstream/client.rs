@@ -8,8 +8,9 @@
 //! segment and wake-up at the provider, on every request.
 //!
 //! Timeouts other than connect, and client-disconnect watching, are applied by the caller
-//! around [`UpstreamClient::send`] and each body read, so each stays independent.
+//! around [`Upstream::send`] and each body read, so each stays independent.
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,45 +22,20 @@ use pingora::upstreams::peer::{HttpPeer, Peer};
 use tokio::io::AsyncWriteExt;
 
 use super::dns::DnsCache;
-use crate::providers::Endpoint;
+use super::{SendError, Upstream, UpstreamRequest, UpstreamResponse};
+use crate::runtime::provider::Endpoint;
 
 /// How long an idle pooled upstream connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(90);
 
-/// A request ready to be written upstream.
-#[derive(Debug)]
-pub struct UpstreamRequest {
-    pub path: String,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Bytes,
+/// A response whose header has been read; the body is read through pingora's session.
+pub struct PingoraResponse {
+    session: HttpSession,
+    peer: HttpPeer,
+    status: u16,
 }
 
-/// Why an attempt failed before a response header arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// DNS or TCP/TLS connect failure: nothing reached the provider.
-    Connect(String),
-    /// The connection broke while writing or waiting for the header.
-    Io(String),
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Connect(m) => write!(f, "connect failed: {m}"),
-            Self::Io(m) => write!(f, "upstream connection failed: {m}"),
-        }
-    }
-}
-
-/// A response whose header has been read; the body is read through `session`.
-pub struct UpstreamResponse {
-    pub session: HttpSession,
-    pub peer: HttpPeer,
-    pub status: u16,
-}
-
-impl UpstreamResponse {
+impl PingoraResponse {
     fn new(session: Http1Session, peer: HttpPeer, status: u16) -> Self {
         Self {
             session: HttpSession::H1(session),
@@ -67,15 +43,27 @@ impl UpstreamResponse {
             status,
         }
     }
+}
 
-    /// A response header value.
-    pub fn header(&self, name: &str) -> Option<&str> {
+impl UpstreamResponse for PingoraResponse {
+    fn status(&self) -> u16 {
+        self.status
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
         self.session
             .response_header()?
             .headers
             .get(name)?
             .to_str()
             .ok()
+    }
+
+    async fn read_body(&mut self) -> Result<Option<Bytes>, String> {
+        self.session
+            .read_response_body()
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -102,12 +90,12 @@ impl UpstreamClient {
     /// Connects (or reuses a pooled connection), writes the request and reads the response
     /// header. A pooled connection that turns out dead before any response is replaced by a
     /// fresh one once, since the provider cannot have seen the request.
-    pub async fn send(
+    async fn send_request(
         &self,
         endpoint: &Endpoint,
         req: &UpstreamRequest,
         connect_timeout: Duration,
-    ) -> Result<UpstreamResponse, SendError> {
+    ) -> Result<PingoraResponse, SendError> {
         let addr = self
             .dns
             .resolve(&endpoint.host, endpoint.port)
@@ -120,7 +108,7 @@ impl UpstreamClient {
         let wire = request_wire(endpoint, req).map_err(SendError::Io)?;
         if let Some(stream) = self.connector.reused_stream(&peer).await {
             match exchange(stream, &peer, &wire).await {
-                Ok((session, status)) => return Ok(UpstreamResponse::new(session, peer, status)),
+                Ok((session, status)) => return Ok(PingoraResponse::new(session, peer, status)),
                 // The provider cannot have seen the request: retry on a fresh connection.
                 Err(e) => {
                     tracing::debug!(error = %e, "pooled upstream connection was dead; reconnecting")
@@ -135,11 +123,11 @@ impl UpstreamClient {
         let (session, status) = exchange(stream, &peer, &wire)
             .await
             .map_err(SendError::Io)?;
-        Ok(UpstreamResponse::new(session, peer, status))
+        Ok(PingoraResponse::new(session, peer, status))
     }
 
     /// Returns a finished response's connection to the pool (or closes it if unfinished).
-    pub async fn release(&self, resp: UpstreamResponse) {
+    async fn release_response(&self, resp: PingoraResponse) {
         let HttpSession::H1(mut session) = resp.session else {
             return;
         };
@@ -151,6 +139,23 @@ impl UpstreamClient {
             self.connector
                 .release_stream(stream, resp.peer.reuse_hash(), Some(POOL_IDLE));
         }
+    }
+}
+
+impl Upstream for UpstreamClient {
+    type Response = PingoraResponse;
+
+    fn send(
+        &self,
+        endpoint: &Endpoint,
+        req: &UpstreamRequest,
+        connect_timeout: Duration,
+    ) -> impl Future<Output = Result<PingoraResponse, SendError>> + Send {
+        self.send_request(endpoint, req, connect_timeout)
+    }
+
+    fn release(&self, resp: PingoraResponse) -> impl Future<Output = ()> + Send {
+        self.release_response(resp)
     }
 }
 

@@ -20,7 +20,7 @@ use pingora::lb::{Backend, Backends, LoadBalancer};
 use pingora::services::background::{GenBackgroundService, background_service};
 use serde::Serialize;
 
-use crate::providers::Endpoint;
+use crate::runtime::provider::Endpoint;
 
 /// Membership that can change at runtime.
 #[derive(Default)]

@@ -10,8 +10,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use llm_gateway::config::ApiFormat::{self, Anthropic, Gemini, Openai};
-use llm_gateway::sse::SseFramer;
 use llm_gateway::translate::ir::{Event, FinishReason, Message, Part, Request, Role, Usage};
+use llm_gateway::translate::sse::SseFramer;
 use llm_gateway::translate::{Codec, EncodeOptions, StreamTranslator};
 use serde_json::{Value, json};
 
@@ -307,7 +307,10 @@ fn check_response(g: &mut Golden, c: &Case<'_>) {
 /// What the client gets for a provider stream that arrives in two pieces, cut at `cut`.
 fn translate(c: &Case<'_>, bytes: &[u8], cut: usize) -> Vec<u8> {
     let decoder = Codec(c.provider).stream_decoder();
-    let mut t = StreamTranslator::new(decoder, Codec(c.inbound).stream_encoder(true));
+    let mut t = StreamTranslator::new(
+        decoder,
+        Codec(c.inbound).stream_encoder(true, 1_732_000_000),
+    );
     let mut out = t.push(&bytes[..cut]).to_vec();
     out.extend_from_slice(&t.push(&bytes[cut..]));
     out.extend_from_slice(&t.finish());

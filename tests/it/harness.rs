@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use llm_gateway::access_log::AccessLog;
 use llm_gateway::mock::{MockLogEntry, MockOptions, MockState};
+use llm_gateway::observability::access_log::AccessLog;
 use pingora::server::{RunArgs, ShutdownSignal, ShutdownSignalWatch};
 
 /// A mock upstream on a free port.

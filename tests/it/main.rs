@@ -8,6 +8,10 @@
     clippy::panic,
     reason = "integration tests fail loudly"
 )]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the harness spawns its own tasks and threads and reads test switches from the environment"
+)]
 
 mod harness;
 

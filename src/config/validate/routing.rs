@@ -17,7 +17,7 @@ impl Checker<'_> {
             .flat_map(|p| match &p.models {
                 Some(models) => models.iter().map(String::as_str).collect::<Vec<_>>(),
                 // Built-in model ids may contain `/` too (`meta-llama/...` at deep_infra).
-                None => crate::catalog::builtin::cards_for(p.provider_type)
+                None => crate::runtime::catalog::builtin::cards_for(p.provider_type)
                     .iter()
                     .map(|c| c.id)
                     .collect(),

@@ -27,9 +27,9 @@ use serde_json::{Map, Value};
 
 use super::stream_fast::{self, Simple};
 use super::{finish_from_wire, usage_from_counts};
-use crate::sse::{event_data, event_name};
 use crate::translate::StreamDecoder as Decode;
 use crate::translate::ir::{ErrorInfo, Event, Usage};
+use crate::translate::sse::{event_data, event_name};
 use wire::{Block, Counts, Delta, Obj, Wire};
 
 /// Decodes one Anthropic stream.

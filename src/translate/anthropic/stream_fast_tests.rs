@@ -11,8 +11,8 @@ use super::StreamDecoder;
 use super::stream_fast::{Simple, by_keys, delta_as_sent, read};
 use super::stream_tests::STREAMS;
 use super::tests::fixture;
-use crate::sse::{SseFramer, event_data};
 use crate::translate::StreamDecoder as _;
+use crate::translate::sse::{SseFramer, event_data};
 use crate::translate::test_json::{Gen, J, SCALARS};
 
 const COMMON: &[&str] = &[

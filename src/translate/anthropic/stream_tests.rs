@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::tests::fixture;
 use super::{StreamDecoder, StreamEncoder};
-use crate::sse::{SseFramer, event_data, event_name};
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
+use crate::translate::sse::{SseFramer, event_data, event_name};
 use crate::translate::{StreamDecoder as _, StreamEncoder as _};
 
 pub(super) const STREAMS: [&str; 5] = [

@@ -16,7 +16,7 @@ use super::error::{error_body, error_info, error_status};
 use super::fallback_id;
 use super::parts::{PartReader, call_args, field, signature_part, str_field};
 use super::response::{decode_finish, decode_usage, encode_finish, encode_usage, prompt_blocked};
-use crate::sse::event_data;
+use crate::translate::sse::event_data;
 
 /// Decodes a Gemini `alt=sse` stream.
 pub struct StreamDecoder {

@@ -6,6 +6,7 @@ mod request;
 mod response;
 mod stream;
 mod stream_fast;
+mod wire;
 
 #[cfg(test)]
 mod fuzz_tests;
@@ -17,6 +18,8 @@ pub use response::{
     decode_error, decode_response, encode_error, encode_response, finish_reason_str,
 };
 pub use stream::{StreamDecoder, StreamEncoder};
+pub(crate) use wire::WireUsage;
+pub use wire::usage_of_json;
 
 use crate::errors::{ErrorKind, GatewayError};
 

@@ -148,7 +148,7 @@ pub fn encode_response(resp: &Response) -> Vec<u8> {
     let body = json!({
         "id": resp.id,
         "object": "chat.completion",
-        "created": resp.created.unwrap_or_else(now),
+        "created": resp.created.unwrap_or(0),
         "model": resp.model,
         "choices": [{
             "index": 0,
@@ -159,13 +159,6 @@ pub fn encode_response(resp: &Response) -> Vec<u8> {
         "usage": usage_json(&resp.usage),
     });
     serde_json::to_vec(&body).unwrap_or_default()
-}
-
-/// Seconds since the epoch.
-pub(super) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads an OpenAI-style error body (or any text).

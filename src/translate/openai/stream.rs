@@ -15,11 +15,11 @@ use std::io::Write as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::response::{error_type, finish_reason_str, now, parse_finish};
+use super::response::{error_type, finish_reason_str, parse_finish};
 use super::stream_fast::{self, Simple, Skipped, Template, Text};
-use crate::sse::event_data;
+use super::wire::WireUsage;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
-use crate::usage::WireUsage;
+use crate::translate::sse::event_data;
 
 /// OpenAI SSE → IR.
 #[derive(Debug, Default)]
@@ -193,12 +193,7 @@ impl StreamDecoder {
             self.finish_reason(choice.finish_reason, out);
         }
         if let Some(u) = chunk.usage {
-            out.push(Event::Usage(Usage {
-                input_tokens: u.prompt_tokens,
-                output_tokens: u.completion_tokens,
-                cached_input_tokens: u.cached(),
-                cache_creation_input_tokens: 0,
-            }));
+            out.push(Event::Usage(Usage::from(u)));
         }
     }
 
@@ -275,13 +270,14 @@ pub struct StreamEncoder {
 }
 
 impl StreamEncoder {
-    /// `include_usage`: send the usage chunk (the client asked for it).
-    pub fn new(include_usage: bool) -> Self {
+    /// `include_usage`: send the usage chunk (the client asked for it); `created`: the
+    /// chunks' `created` (seconds since the epoch, the caller's clock).
+    pub fn new(include_usage: bool, created: u64) -> Self {
         Self {
             include_usage,
             id: String::new(),
             model: String::new(),
-            created: now(),
+            created,
             started: false,
             finished: false,
             usage: None,
@@ -436,7 +432,7 @@ mod tests {
     use crate::translate::{StreamDecoder as _, StreamEncoder as _};
 
     fn encode(events: &[Event], include_usage: bool) -> String {
-        let mut enc = StreamEncoder::new(include_usage);
+        let mut enc = StreamEncoder::new(include_usage, 1_732_000_000);
         let mut out = Vec::new();
         for e in events {
             enc.encode_event(e, &mut out);
@@ -564,7 +560,7 @@ mod tests {
 
     #[test]
     fn errors_are_written_and_read() {
-        let mut enc = StreamEncoder::new(false);
+        let mut enc = StreamEncoder::new(false, 1_732_000_000);
         let mut out = Vec::new();
         enc.fail(
             &ErrorInfo {

@@ -8,8 +8,8 @@ use rand::Rng;
 
 use super::StreamDecoder;
 use super::stream_fast::{Simple, Skipped, Template, Text};
-use crate::sse::{SseFramer, event_data};
 use crate::translate::StreamDecoder as _;
+use crate::translate::sse::{SseFramer, event_data};
 use crate::translate::test_json::{Gen, J, SCALARS};
 
 /// The chunks of the bench and of the mock upstream's streams.

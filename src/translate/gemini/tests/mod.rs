@@ -58,7 +58,7 @@ fn round_trips(req: &Request) {
 
 /// Decodes a whole stream event by event: (events, finished properly, malformed count).
 fn decode(stream: &[u8]) -> (Vec<Event>, bool, u64) {
-    let mut framer = crate::sse::SseFramer::new();
+    let mut framer = crate::translate::sse::SseFramer::new();
     let mut decoder = StreamDecoder::new();
     let mut events = Vec::new();
     framer.push(stream);

@@ -11,19 +11,12 @@ use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::sse::{SseFramer, event_data};
-use crate::translate::ir::{ErrorInfo, Event};
-use crate::translate::{StreamDecoder as _, anthropic};
-use crate::usage::{Usage, WireUsage};
-
-/// How an upstream stream ended at the transport level.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finished {
-    /// Bytes still to send (a missing terminator added).
-    pub tail: Bytes,
-    /// The provider finished its answer.
-    pub completed: bool,
-}
+use super::ir::{ErrorInfo, Event, Usage};
+use super::openai::WireUsage;
+use super::relay::{Finished, Relay, RelayStatus, encode_fail, incomplete};
+use super::sse::{SseFramer, event_data};
+use super::{StreamDecoder as _, anthropic};
+use crate::config::ApiFormat;
 
 /// Appends `event` to `out`, avoiding a copy when it is the only event.
 fn append(out: &mut Option<BytesMut>, single: &mut Option<Bytes>, event: Bytes) {
@@ -124,14 +117,9 @@ pub struct OpenAiPassthrough {
     framer: SseFramer,
     /// Hide the `choices: []` usage chunk (the gateway asked for it, not the client).
     drop_usage_chunk: bool,
-    pub usage: Option<Usage>,
     pub saw_done: bool,
     pub finished: bool,
-    pub content_seen: bool,
-    pub malformed: u64,
-    /// Malformed events that came before any content (the stream is broken, not glitching).
-    pub malformed_before_content: u64,
-    pub upstream_error: Option<ErrorInfo>,
+    pub status: RelayStatus,
 }
 
 impl OpenAiPassthrough {
@@ -139,13 +127,9 @@ impl OpenAiPassthrough {
         Self {
             framer: SseFramer::new(),
             drop_usage_chunk,
-            usage: None,
             saw_done: false,
             finished: false,
-            content_seen: false,
-            malformed: 0,
-            malformed_before_content: 0,
-            upstream_error: None,
+            status: RelayStatus::default(),
         }
     }
 
@@ -177,10 +161,7 @@ impl OpenAiPassthrough {
             return true;
         }
         let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(&data) else {
-            self.malformed += 1;
-            if !self.content_seen {
-                self.malformed_before_content += 1;
-            }
+            self.status.count_malformed();
             return false;
         };
         if let Some(err) = chunk.error {
@@ -195,7 +176,7 @@ impl OpenAiPassthrough {
                 .or_else(|| v.get("type"))
                 .and_then(|c| c.as_str())
                 .map(str::to_string);
-            self.upstream_error = Some(ErrorInfo {
+            self.status.upstream_error = Some(ErrorInfo {
                 status: 502,
                 message,
                 code,
@@ -210,19 +191,19 @@ impl OpenAiPassthrough {
                     || present(d.reasoning_content)
                     || present(d.refusal)
                 {
-                    self.content_seen = true;
+                    self.status.content_seen = true;
                 }
             }
             if present(c.text) {
-                self.content_seen = true;
+                self.status.content_seen = true;
             }
             if present(c.finish_reason) {
                 self.finished = true;
-                self.content_seen = true;
+                self.status.content_seen = true;
             }
         }
         if let Some(u) = chunk.usage {
-            self.usage = Some(Usage::from(u));
+            self.status.usage = Some(Usage::from(u));
             if choices.is_empty() && self.drop_usage_chunk {
                 return false;
             }
@@ -236,13 +217,9 @@ pub struct AnthropicPassthrough {
     framer: SseFramer,
     decoder: anthropic::StreamDecoder,
     events: Vec<Event>,
-    pub usage: Option<Usage>,
     pub saw_stop: bool,
     pub finished: bool,
-    pub content_seen: bool,
-    pub malformed: u64,
-    pub malformed_before_content: u64,
-    pub upstream_error: Option<ErrorInfo>,
+    pub status: RelayStatus,
 }
 
 impl Default for AnthropicPassthrough {
@@ -257,13 +234,9 @@ impl AnthropicPassthrough {
             framer: SseFramer::new(),
             decoder: anthropic::StreamDecoder::new(),
             events: Vec::new(),
-            usage: None,
             saw_stop: false,
             finished: false,
-            content_seen: false,
-            malformed: 0,
-            malformed_before_content: 0,
-            upstream_error: None,
+            status: RelayStatus::default(),
         }
     }
 
@@ -280,30 +253,27 @@ impl AnthropicPassthrough {
     }
 
     fn observe(&mut self, event: &[u8]) -> bool {
-        if crate::sse::event_name(event) == Some(b"message_stop") {
+        if crate::translate::sse::event_name(event) == Some(b"message_stop") {
             self.saw_stop = true;
         }
         let before = self.decoder.malformed;
         self.decoder.decode_event(event, &mut self.events);
         if self.decoder.malformed > before {
-            self.malformed += 1;
-            if !self.content_seen {
-                self.malformed_before_content += 1;
-            }
+            self.status.count_malformed();
             return false;
         }
         for e in self.events.drain(..) {
             match e {
-                Event::Usage(u) => self.usage = Some(Usage::from(u)),
+                Event::Usage(u) => self.status.usage = Some(u),
                 Event::TextDelta(_)
                 | Event::ThinkingDelta(_)
                 | Event::ToolCallStart { .. }
-                | Event::ToolCallDelta { .. } => self.content_seen = true,
+                | Event::ToolCallDelta { .. } => self.status.content_seen = true,
                 Event::Finish { .. } => {
                     self.finished = true;
-                    self.content_seen = true;
+                    self.status.content_seen = true;
                 }
-                Event::Error(info) => self.upstream_error = Some(info),
+                Event::Error(info) => self.status.upstream_error = Some(info),
                 Event::Start { .. } | Event::ThinkingSignature(_) => {}
             }
         }
@@ -311,13 +281,47 @@ impl AnthropicPassthrough {
     }
 }
 
-impl From<crate::translate::ir::Usage> for Usage {
-    fn from(u: crate::translate::ir::Usage) -> Self {
-        Usage {
-            prompt_tokens: u.input_tokens,
-            completion_tokens: u.output_tokens,
-            cached_tokens: u.cached_input_tokens,
-        }
+/// Marks a stream that stopped mid-answer with an in-format error event.
+fn close_in(format: ApiFormat, mut done: Finished) -> Finished {
+    if !done.completed {
+        done.tail = encode_fail(format, &incomplete());
+    }
+    done
+}
+
+impl Relay for OpenAiPassthrough {
+    fn push(&mut self, chunk: &[u8]) -> Bytes {
+        OpenAiPassthrough::push(self, chunk)
+    }
+
+    fn finish(&mut self) -> Finished {
+        close_in(ApiFormat::Openai, OpenAiPassthrough::finish(self))
+    }
+
+    fn fail(&mut self, error: &ErrorInfo) -> Bytes {
+        encode_fail(ApiFormat::Openai, error)
+    }
+
+    fn status(&self) -> &RelayStatus {
+        &self.status
+    }
+}
+
+impl Relay for AnthropicPassthrough {
+    fn push(&mut self, chunk: &[u8]) -> Bytes {
+        AnthropicPassthrough::push(self, chunk)
+    }
+
+    fn finish(&mut self) -> Finished {
+        close_in(ApiFormat::Anthropic, AnthropicPassthrough::finish(self))
+    }
+
+    fn fail(&mut self, error: &ErrorInfo) -> Bytes {
+        encode_fail(ApiFormat::Anthropic, error)
+    }
+
+    fn status(&self) -> &RelayStatus {
+        &self.status
     }
 }
 
@@ -350,8 +354,8 @@ mod tests {
             let mut p = OpenAiPassthrough::new(false);
             let (out, completed) = run(&mut p, &[&s[..i], &s[i..]]);
             assert_eq!(out, s, "split {i}");
-            assert!(completed && p.saw_done && p.content_seen);
-            assert_eq!(p.usage.map(|u| u.prompt_tokens), Some(5));
+            assert!(completed && p.saw_done && p.status.content_seen);
+            assert_eq!(p.status.usage.map(|u| u.input_tokens), Some(5));
         }
     }
 
@@ -360,7 +364,7 @@ mod tests {
         let mut p = OpenAiPassthrough::new(false);
         let first = OPENAI.split("\n\n").next().unwrap().to_string() + "\n\n";
         p.push(first.as_bytes());
-        assert!(!p.content_seen);
+        assert!(!p.status.content_seen);
     }
 
     #[test]
@@ -368,7 +372,7 @@ mod tests {
         let mut p = OpenAiPassthrough::new(true);
         let (out, _) = run(&mut p, &[OPENAI.as_bytes()]);
         assert!(!String::from_utf8(out).unwrap().contains("\"usage\""));
-        assert_eq!(p.usage.map(|u| u.completion_tokens), Some(1));
+        assert_eq!(p.status.usage.map(|u| u.output_tokens), Some(1));
     }
 
     #[test]
@@ -377,7 +381,7 @@ mod tests {
         let bad = "data: {\"id\": broken\n\n";
         let (out, completed) = run(&mut p, &[bad.as_bytes(), OPENAI.as_bytes()]);
         assert_eq!(out, OPENAI.as_bytes());
-        assert_eq!(p.malformed, 1);
+        assert_eq!(p.status.malformed, 1);
         assert!(completed);
     }
 
@@ -400,7 +404,7 @@ mod tests {
         let mut p = OpenAiPassthrough::new(false);
         p.push(b"data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n");
         assert_eq!(
-            p.upstream_error.as_ref().map(|e| e.message.as_str()),
+            p.status.upstream_error.as_ref().map(|e| e.message.as_str()),
             Some("overloaded")
         );
     }
@@ -416,7 +420,7 @@ mod tests {
         );
         let mut p = AnthropicPassthrough::new();
         let mut out = p.push(s.as_bytes()).to_vec();
-        assert!(p.content_seen);
+        assert!(p.status.content_seen);
         let f = p.finish();
         out.extend_from_slice(&f.tail);
         assert!(f.completed);
@@ -426,7 +430,7 @@ mod tests {
                 .ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
         );
         assert_eq!(
-            p.usage.map(|u| (u.prompt_tokens, u.completion_tokens)),
+            p.status.usage.map(|u| (u.input_tokens, u.output_tokens)),
             Some((7, 3))
         );
     }

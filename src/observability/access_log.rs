@@ -138,7 +138,7 @@ impl AccessLog {
             return;
         }
         let line = Line {
-            timestamp: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
+            timestamp: humantime::format_rfc3339_micros(wall_clock()).to_string(),
             level: "INFO",
             target: "llm_gateway::access",
             record,
@@ -191,6 +191,15 @@ fn drain<W: Write>(shared: &Shared, mut sink: W) {
         }
         std::thread::park_timeout(FLUSH_INTERVAL);
     }
+}
+
+/// The access line's timestamp.
+fn wall_clock() -> SystemTime {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "an access line is stamped with wall-clock time"
+    )]
+    SystemTime::now()
 }
 
 #[cfg(test)]

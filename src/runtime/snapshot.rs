@@ -6,12 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::catalog::Catalog;
-use crate::config::{Config, KeyMapEntry, PoolConfig, ProviderType, Secret, TimeoutConfig};
-use crate::providers::Provider;
+use crate::config::{Config, KeyMapEntry, PoolConfig, Secret, TimeoutConfig};
+use crate::runtime::catalog::Catalog;
+use crate::runtime::provider::Provider;
 
 /// A caller identified by a virtual key.
 #[derive(Debug)]
@@ -20,6 +21,30 @@ pub struct Tenant {
     pub id: String,
     pub label: Option<String>,
     pub keys: KeyMapEntry,
+}
+
+/// The request path's timeouts (`[resilience.timeout]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP (and TLS) connect.
+    pub connect: Duration,
+    /// Whole request, unless `x-gateway-timeout` says otherwise.
+    pub total: Duration,
+    /// Time to the upstream's response header; `None`: only the total applies.
+    pub ttft: Option<Duration>,
+    /// Longest gap between two chunks of a stream.
+    pub stream_idle: Duration,
+}
+
+impl From<&TimeoutConfig> for Timeouts {
+    fn from(t: &TimeoutConfig) -> Self {
+        Timeouts {
+            connect: Duration::from_millis(t.connect_ms),
+            total: Duration::from_millis(t.default_total_ms),
+            ttft: t.ttft_ms.map(Duration::from_millis),
+            stream_idle: Duration::from_millis(t.stream_idle_ms),
+        }
+    }
 }
 
 /// Everything the request path needs, immutable.
@@ -34,7 +59,9 @@ pub struct Snapshot {
     /// SHA-256 of a virtual key → tenant.
     pub tenants: HashMap<[u8; 32], Arc<Tenant>>,
     pub admin_token_hash: Option<[u8; 32]>,
-    pub timeouts: TimeoutConfig,
+    pub timeouts: Timeouts,
+    /// Delay after which the realtime profile's first attempt is hedged; `None`: no hedging.
+    pub hedge_delay: Option<Duration>,
     pub max_body_bytes: usize,
 }
 
@@ -57,12 +84,6 @@ impl Snapshot {
         let mut providers = Vec::new();
         for p in config.providers.iter().filter(|p| p.enabled) {
             let override_url = mock_endpoints.get(&p.id).map(String::as_str);
-            if p.provider_type == ProviderType::Mock && override_url.is_none() {
-                return Err(format!(
-                    "mock provider `{}` has no running mock upstream",
-                    p.id
-                ));
-            }
             providers.push(Arc::new(Provider::with_breaker(
                 p,
                 &config.resilience.default_retry_policy,
@@ -98,7 +119,12 @@ impl Snapshot {
                 .admin_token
                 .as_ref()
                 .map(|t| key_hash(t.expose())),
-            timeouts: config.resilience.timeout.clone(),
+            timeouts: Timeouts::from(&config.resilience.timeout),
+            hedge_delay: config
+                .resilience
+                .hedge
+                .enabled
+                .then(|| Duration::from_millis(config.resilience.hedge.hedge_delay_ms)),
             max_body_bytes: config.server.max_body_bytes,
             config: Arc::new(config),
         })

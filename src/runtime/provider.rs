@@ -168,6 +168,12 @@ impl Provider {
         default_breaker: &CircuitBreakerConfig,
         endpoint_override: Option<&str>,
     ) -> Result<Provider, String> {
+        if p.provider_type == ProviderType::Mock && endpoint_override.is_none() {
+            return Err(format!(
+                "mock provider `{}` has no running mock upstream",
+                p.id
+            ));
+        }
         let format = p
             .api_format
             .unwrap_or_else(|| default_format(p.provider_type));
@@ -217,6 +223,17 @@ impl Provider {
     /// Whether requests to this provider need an API key.
     pub fn needs_key(&self) -> bool {
         !matches!(self.provider_type, ProviderType::Local | ProviderType::Mock)
+    }
+
+    /// The catalog model a pinned `model` is priced as when it is not listed itself: the
+    /// mock's models take options after `;` (`tokens;n=3` is priced as `tokens`). The runtime's
+    /// mock special cases live here and in [`Provider::with_breaker`].
+    pub fn card_model<'m>(&self, model: &'m str) -> Option<&'m str> {
+        if self.provider_type == ProviderType::Mock {
+            model.split(';').next()
+        } else {
+            None
+        }
     }
 
     /// Upstream path (with query) for an OpenAI-format operation on `model`.

@@ -1,0 +1,311 @@
+//! The gateway's own endpoints (operational and admin): a route table of path, method and
+//! access, and handlers over `http` request and response types. `proxy/` only dispatches here;
+//! the admin API, the OpenAPI document and the portal of later issues grow here.
+//!
+//! Entry point: [`handle`]. May depend on the gateway's shared services, runtime, inbound
+//! (auth, body reading) and observability; never on pingora, the attempt loop or the proxy.
+
+mod admin;
+mod models;
+mod status;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
+
+use crate::errors::{ErrorKind, Failure, GatewayError};
+use crate::gateway::Gateway;
+use crate::inbound::auth;
+use crate::inbound::body::ClientRequest;
+use crate::runtime::snapshot::Snapshot;
+
+/// Largest body an api endpoint reads.
+const MAX_API_BODY: usize = 64 * 1024;
+
+/// Where a route lives.
+#[derive(Debug, Clone, Copy)]
+enum Path {
+    /// One of these paths.
+    Exact(&'static [&'static str]),
+    /// `prefix{segment}suffix`, the segment handed to the handler.
+    Around(&'static str, &'static str),
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Public,
+    /// A virtual key, when keys are configured (checked after the method).
+    Key,
+    /// `server.admin_token` (checked before anything else).
+    Admin,
+}
+
+/// What a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Index,
+    Health,
+    Ready,
+    Metrics,
+    Models,
+    Catalog,
+    Providers,
+    Backends,
+    ResetBackend,
+    ListEndpoints,
+    ChangeEndpoints,
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    path: Path,
+    /// `GET` routes answer `HEAD` too.
+    method: Method,
+    access: Access,
+    label: &'static str,
+    op: Op,
+}
+
+const fn route(path: Path, method: Method, access: Access, label: &'static str, op: Op) -> Route {
+    Route {
+        path,
+        method,
+        access,
+        label,
+        op,
+    }
+}
+
+/// Every endpoint the gateway answers itself, besides the LLM endpoints.
+const ROUTES: &[Route] = &[
+    route(
+        Path::Exact(&["/"]),
+        Method::GET,
+        Access::Public,
+        "index",
+        Op::Index,
+    ),
+    route(
+        Path::Exact(&["/health"]),
+        Method::GET,
+        Access::Public,
+        "health",
+        Op::Health,
+    ),
+    route(
+        Path::Exact(&["/ready"]),
+        Method::GET,
+        Access::Public,
+        "ready",
+        Op::Ready,
+    ),
+    route(
+        Path::Exact(&["/metrics"]),
+        Method::GET,
+        Access::Public,
+        "metrics",
+        Op::Metrics,
+    ),
+    route(
+        Path::Exact(&["/v1/models", "/models"]),
+        Method::GET,
+        Access::Key,
+        "models",
+        Op::Models,
+    ),
+    route(
+        Path::Exact(&["/v1/catalog"]),
+        Method::GET,
+        Access::Key,
+        "catalog",
+        Op::Catalog,
+    ),
+    route(
+        Path::Exact(&["/admin/providers"]),
+        Method::GET,
+        Access::Admin,
+        "admin",
+        Op::Providers,
+    ),
+    route(
+        Path::Exact(&["/admin/backends"]),
+        Method::GET,
+        Access::Admin,
+        "admin",
+        Op::Backends,
+    ),
+    route(
+        Path::Around("/admin/backends/", "/reset"),
+        Method::POST,
+        Access::Admin,
+        "admin",
+        Op::ResetBackend,
+    ),
+    route(
+        Path::Around("/admin/providers/", "/endpoints"),
+        Method::GET,
+        Access::Admin,
+        "admin",
+        Op::ListEndpoints,
+    ),
+    route(
+        Path::Around("/admin/providers/", "/endpoints"),
+        Method::POST,
+        Access::Admin,
+        "admin",
+        Op::ChangeEndpoints,
+    ),
+];
+
+impl Path {
+    /// The captured segment (empty for exact paths) when `path` matches.
+    fn matches(self, path: &str) -> Option<&str> {
+        match self {
+            Path::Exact(paths) => paths.contains(&path).then_some(""),
+            Path::Around(prefix, suffix) => path
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(suffix)),
+        }
+    }
+}
+
+impl Route {
+    fn answers(&self, method: &Method) -> bool {
+        *method == self.method || (self.method == Method::GET && *method == Method::HEAD)
+    }
+}
+
+/// A request to an api endpoint.
+pub struct ApiRequest<'a> {
+    pub head: &'a Parts,
+    /// The path segment a route captures (`{name}` in `/admin/backends/{name}/reset`).
+    pub segment: &'a str,
+    pub body: Bytes,
+}
+
+/// An api answer.
+pub type Reply = Response<Bytes>;
+
+/// The endpoint label of `path` (for metrics, before the request is answered).
+pub fn label_of(path: &str) -> &'static str {
+    match ROUTES.iter().find(|r| r.path.matches(path).is_some()) {
+        Some(r) => r.label,
+        None if is_admin(path) => "admin",
+        None => "not_found",
+    }
+}
+
+fn is_admin(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+/// Answers a non-LLM request.
+pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Reply, Failure> {
+    let snap = gw.snapshot.load_full();
+    let head = client.head();
+    let path = head.uri.path();
+    let matching: Vec<(&Route, &str)> = ROUTES
+        .iter()
+        .filter_map(|r| r.path.matches(path).map(|seg| (r, seg)))
+        .collect();
+    let Some((first, _)) = matching.first() else {
+        if is_admin(path) {
+            auth::check_admin(&snap, &head.headers)?;
+            return Err(GatewayError::new(
+                ErrorKind::NotFound,
+                format!("No admin endpoint at `{path}`."),
+            )
+            .into());
+        }
+        return Err(GatewayError::new(
+            ErrorKind::NotFound,
+            format!("No endpoint at `{path}`. GET / lists the gateway's endpoints."),
+        )
+        .into());
+    };
+    if first.access == Access::Admin {
+        auth::check_admin(&snap, &head.headers)?;
+    }
+    let Some(&(route, segment)) = matching.iter().find(|(r, _)| r.answers(&head.method)) else {
+        let allow = if matching.len() > 1 {
+            "GET, POST"
+        } else if first.method == Method::POST {
+            "POST"
+        } else {
+            "GET"
+        };
+        let message = format!("This endpoint only answers {allow}.");
+        return Err(GatewayError::method_not_allowed(message, allow).into());
+    };
+    if route.access == Access::Key {
+        auth::authenticate(&snap, &head.headers)?;
+    }
+    let segment = segment.to_string();
+    let body = if route.method == Method::POST && route.op == Op::ChangeEndpoints {
+        crate::inbound::body::check_json_content_type(&client.head().headers)?;
+        crate::inbound::body::read_body(client, MAX_API_BODY).await?
+    } else {
+        Bytes::new()
+    };
+    let req = ApiRequest {
+        head: client.head(),
+        segment: &segment,
+        body,
+    };
+    Ok(answer(gw, &snap, route.op, &req).await?)
+}
+
+async fn answer(
+    gw: &Gateway,
+    snap: &Snapshot,
+    op: Op,
+    req: &ApiRequest<'_>,
+) -> Result<Reply, GatewayError> {
+    match op {
+        Op::Index => Ok(status::index()),
+        Op::Health => Ok(status::health(gw, snap)),
+        Op::Ready => Ok(status::ready(snap)),
+        Op::Metrics => Ok(status::metrics(gw)),
+        Op::Models => Ok(models::models(snap)),
+        Op::Catalog => Ok(models::catalog(snap)),
+        Op::Providers => Ok(admin::providers(gw, snap)),
+        Op::Backends => Ok(admin::backends(gw)),
+        Op::ResetBackend => admin::reset(gw, req),
+        Op::ListEndpoints => admin::endpoints(gw, req),
+        Op::ChangeEndpoints => admin::change_endpoints(gw, req).await,
+    }
+}
+
+/// A JSON answer.
+fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut resp = Response::new(Bytes::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_matches_and_labels() {
+        assert_eq!(label_of("/health"), "health");
+        assert_eq!(label_of("/models"), "models");
+        assert_eq!(label_of("/admin/backends/a%2Fb/reset"), "admin");
+        assert_eq!(label_of("/admin/nothing"), "admin");
+        assert_eq!(label_of("/nope"), "not_found");
+        assert_eq!(
+            Path::Around("/admin/providers/", "/endpoints")
+                .matches("/admin/providers/vllm/endpoints"),
+            Some("vllm")
+        );
+        let get = ROUTES.iter().find(|r| r.op == Op::Health).unwrap();
+        assert!(get.answers(&Method::HEAD) && !get.answers(&Method::POST));
+    }
+}

@@ -1,0 +1,108 @@
+//! Candidate admission, written once for the plain walk and for hedging: the candidate has a
+//! key, the request can be put in its format ([`Walk::prepare`]), and its circuit breaker lets
+//! the attempt through ([`admit`]); plus the bookkeeping around an admitted attempt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::prepare::{self, Mode, ensure_ir};
+use super::{Settings, Walk};
+use crate::ctx::Trace;
+use crate::errors::{ErrorKind, GatewayError};
+use crate::gateway::Gateway;
+use crate::resilience::breaker::Admission;
+use crate::routing::Candidate;
+use crate::runtime::snapshot::Snapshot;
+use crate::upstream::{Upstream, UpstreamRequest};
+
+/// A candidate's upstream request, ready to send (again, on a retry).
+#[derive(Debug)]
+pub(super) struct Prepared {
+    /// The candidate's index in the plan.
+    pub index: usize,
+    pub req: UpstreamRequest,
+    pub mode: Mode,
+}
+
+impl<U: Upstream, D> Walk<'_, U, D> {
+    /// Builds candidate `index`'s request: it needs a key when its provider does, and the IR
+    /// when it speaks another format (decoded here when `decode`, else the candidate is
+    /// refused).
+    pub(super) fn prepare(&mut self, index: usize, decode: bool) -> Result<Prepared, GatewayError> {
+        let cand = &self.candidates[index];
+        let key = self.snap.upstream_key(&cand.provider, self.caller);
+        if cand.provider.needs_key() && key.is_none() {
+            return Err(GatewayError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "provider `{}` has no API key: set `api_key` in its [[providers]] entry or map one to your key in [key_map]",
+                    cand.provider.id
+                ),
+            ));
+        }
+        if decode {
+            ensure_ir(self.call, cand)?;
+        }
+        let (req, mode) = prepare::prepare(self.call, cand, key, self.request_id)?;
+        Ok(Prepared { index, req, mode })
+    }
+}
+
+/// Asks `cand`'s circuit breaker: `Ok(probe)` (a half-open probe slot when `probe`), or how
+/// long the circuit stays open.
+pub(super) fn admit(gw: &Gateway, cand: &Candidate) -> Result<bool, Duration> {
+    match gw
+        .breakers
+        .admit(&breaker_key(cand), &cand.provider.breaker)
+    {
+        Admission::Allowed => Ok(false),
+        Admission::Probe => Ok(true),
+        Admission::Rejected { retry_after } => Err(retry_after),
+    }
+}
+
+/// The circuit breaker of a candidate: one per `provider/model`.
+pub(super) fn breaker_key(cand: &Candidate) -> String {
+    format!("{}/{}", cand.provider.id, cand.model)
+}
+
+/// Frees a half-open probe slot that ended without a verdict.
+pub(super) fn release(gw: &Gateway, cand: &Candidate, probe: bool) {
+    if probe {
+        gw.breakers.release_probe(&breaker_key(cand));
+    }
+}
+
+/// Counts an attempt and names who it went to.
+pub(super) fn start_attempt(trace: &mut Trace, cand: &Candidate) {
+    trace.attempts += 1;
+    served_by(trace, cand);
+}
+
+/// Names the provider and model that answered (or were last tried).
+pub(super) fn served_by(trace: &mut Trace, cand: &Candidate) {
+    trace.provider = Some(Arc::from(cand.provider.id.as_str()));
+    trace.model = Some(Arc::from(cand.model.as_str()));
+}
+
+/// When `cand`'s response header must have arrived: its time-to-first-token limit (from the
+/// routing profile, the provider or the config), within the deadline.
+pub(super) fn header_deadline(snap: &Snapshot, cand: &Candidate, settings: &Settings) -> Instant {
+    let ttft = settings
+        .profile_ttft
+        .or(cand.provider.ttft_ms.map(Duration::from_millis))
+        .or(snap.timeouts.ttft);
+    ttft.map_or(settings.deadline, |t| {
+        settings.deadline.min(Instant::now() + t)
+    })
+}
+
+/// The request's total deadline passed.
+pub(super) fn deadline_error() -> GatewayError {
+    GatewayError::new(
+        ErrorKind::Timeout,
+        "the provider did not answer before the deadline (x-gateway-timeout header or resilience.timeout.default_total_ms)",
+    )
+}

@@ -1,0 +1,265 @@
+//! The attempt stage (S1–S6, ARCHITECTURE.md decision 1): walks the planned candidates in
+//! order, each with its provider's full retry policy, and forwards the first answer that
+//! works. Every attempt asks the candidate's circuit breaker first; a failure is classified
+//! from its status and error body (retry here, fail over, or give up); retries wait a
+//! decorrelated-jitter backoff that honours `Retry-After` and fits the deadline. A request whose
+//! every candidate has an open circuit gets a fast 503. For the realtime profile the first
+//! attempt can be hedged with the next candidate ([`hedge`]). Answers are forwarded by
+//! [`forward`] (whole bodies, or streams through a relay with the header held back until the
+//! first content).
+//!
+//! Entry point: [`run`]. It drives a [`Downstream`] and an [`Upstream`] and so does not know
+//! pingora; it may not depend on the proxy, the api or the inbound stage's code.
+
+mod admit;
+mod forward;
+mod hedge;
+mod once;
+mod outcome;
+mod prepare;
+#[cfg(test)]
+mod tests;
+
+pub use prepare::{DEFAULT_MAX_TOKENS, Mode, prepare};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::ctx::{RequestCtx, Trace};
+use crate::downstream::Downstream;
+use crate::errors::{ErrorKind, Failure, GatewayError};
+use crate::gateway::Gateway;
+use crate::inbound::Call;
+use crate::inbound::controls::Controls;
+use crate::resilience::backoff::Backoff;
+use crate::resilience::classify::{self, FailureKind, Verdict};
+use crate::routing::{self, Candidate, Profile};
+use crate::runtime::snapshot::{Snapshot, Tenant};
+use crate::upstream::Upstream;
+use outcome::{Last, Outcome};
+
+/// Per-request settings of the walk.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub deadline: Instant,
+    /// Time-to-first-byte limit from the routing profile (overrides provider settings).
+    pub profile_ttft: Option<Duration>,
+    /// Hedge the first attempt after this delay (realtime profile with hedging enabled).
+    pub hedge_after: Option<Duration>,
+    pub idle: Duration,
+    pub connect: Duration,
+}
+
+impl Settings {
+    /// From the configured timeouts and the client's controls.
+    pub fn new(snap: &Snapshot, controls: &Controls) -> Settings {
+        let realtime = controls.profile == Some(Profile::Realtime);
+        Settings {
+            deadline: controls.deadline,
+            profile_ttft: controls.profile.and_then(Profile::ttft_limit),
+            hedge_after: snap.hedge_delay.filter(|_| controls.failover && realtime),
+            idle: snap.timeouts.stream_idle,
+            connect: snap.timeouts.connect,
+        }
+    }
+}
+
+/// Serves the request in `ctx` (inbound and routing done) from its planned candidates.
+pub async fn run<U: Upstream, D: Downstream>(
+    gw: &Gateway,
+    upstream: &U,
+    down: &mut D,
+    snap: &Snapshot,
+    ctx: &mut RequestCtx,
+) -> Result<(), Failure> {
+    let RequestCtx {
+        id,
+        started,
+        caller,
+        controls,
+        call,
+        plan,
+        trace,
+        ..
+    } = ctx;
+    let call = call
+        .as_mut()
+        .ok_or_else(|| GatewayError::new(ErrorKind::Internal, "no request to send"))?;
+    let mut walk = Walk {
+        gw,
+        upstream,
+        down,
+        snap,
+        caller: caller.as_deref(),
+        call,
+        candidates: &plan.candidates,
+        settings: Settings::new(snap, controls),
+        request_id: id,
+        started: *started,
+        trace,
+    };
+    walk.walk(&plan.refusals).await
+}
+
+/// One request's walk over its candidates: what every step of the loop reads and writes.
+pub(crate) struct Walk<'a, U, D> {
+    gw: &'a Gateway,
+    upstream: &'a U,
+    down: &'a mut D,
+    snap: &'a Snapshot,
+    caller: Option<&'a Tenant>,
+    call: &'a mut Call,
+    candidates: &'a [Candidate],
+    settings: Settings,
+    request_id: &'a str,
+    started: std::time::Instant,
+    trace: &'a mut Trace,
+}
+
+impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
+    /// Walks the chain until a candidate serves the request.
+    async fn walk(&mut self, refusals: &[String]) -> Result<(), Failure> {
+        let candidates = self.candidates;
+        let mut last: Option<Last> = None;
+        let mut circuit_wait: Option<Duration> = None;
+        let mut admitted_any = false;
+        let mut previous: Option<usize> = None;
+        // After a context-length failure only candidates with a larger window are worth trying.
+        let mut min_context: Option<u32> = None;
+        let mut hedge_after = self.settings.hedge_after;
+        let mut stop = false;
+        for (index, cand) in candidates.iter().enumerate() {
+            if !routing::larger_window(cand, min_context) {
+                continue;
+            }
+            let prepared = match self.prepare(index, true) {
+                Ok(p) => p,
+                Err(e) => {
+                    last = Some(Last::Gateway(e));
+                    continue;
+                }
+            };
+            let policy = &cand.provider.retry;
+            let mut backoff = Backoff::new(policy);
+            for attempt_no in 0..policy.max_attempts.max(1) {
+                let probe = match admit::admit(self.gw, cand) {
+                    Ok(probe) => probe,
+                    Err(retry_after) => {
+                        circuit_wait =
+                            Some(circuit_wait.map_or(retry_after, |w| w.min(retry_after)));
+                        self.gw.metrics.attempt(&label(cand), "circuit_open");
+                        break;
+                    }
+                };
+                admitted_any = true;
+                if attempt_no == 0 {
+                    if let Some(p) = previous.filter(|p| *p != index) {
+                        self.gw
+                            .metrics
+                            .failover(&candidates[p].provider.id, &cand.provider.id);
+                    }
+                }
+                // The realtime profile races the first attempt against the next candidate.
+                let partner = hedge_after
+                    .take()
+                    .and_then(|delay| self.partner(index + 1, delay));
+                let outcome = match partner {
+                    // Hedging is rare and its state (two attempts in flight) large: boxed, so
+                    // that it is not part of every request's future.
+                    Some(partner) => Box::pin(self.race(&prepared, probe, partner)).await?,
+                    None => self.try_once(&prepared, probe).await?,
+                };
+                let failed = match outcome {
+                    Outcome::Served => return Ok(()),
+                    Outcome::Failed(failed) => failed,
+                };
+                let classified = failed.classified;
+                self.gw
+                    .metrics
+                    .attempt(&label(cand), classify::label(classified.kind));
+                if classified.trips_breaker {
+                    self.gw.breakers.record_failure(
+                        &admit::breaker_key(cand),
+                        &cand.provider.breaker,
+                        probe,
+                        &failed.last.describe(),
+                    );
+                } else if probe {
+                    // The backend answered (a client-side error): it is alive.
+                    self.gw.breakers.record_success(
+                        &admit::breaker_key(cand),
+                        &cand.provider.breaker,
+                        true,
+                    );
+                }
+                last = Some(failed.last);
+                if classified.kind == FailureKind::ContextLength {
+                    min_context = cand.card.as_ref().map(|c| c.context_window).or(Some(0));
+                }
+                match classified.verdict {
+                    Verdict::GiveUp => {
+                        stop = true;
+                        break;
+                    }
+                    Verdict::FailOver => break,
+                    Verdict::Retry if attempt_no + 1 < policy.max_attempts => {
+                        let delay =
+                            backoff.next_delay(policy, failed.retry_after, &mut rand::thread_rng());
+                        if Instant::now() + delay >= self.settings.deadline {
+                            break;
+                        }
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            () = self.down.gone() => return Err(Failure::ClientGone),
+                        }
+                    }
+                    Verdict::Retry => break,
+                }
+            }
+            previous = Some(index);
+            if stop {
+                break;
+            }
+        }
+        if !admitted_any {
+            if let Some(wait) = circuit_wait {
+                return Err(Failure::CircuitOpen {
+                    retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+                });
+            }
+        }
+        match last {
+            Some(Last::Http {
+                cand,
+                status,
+                body,
+                retry_after,
+            }) => {
+                self.relay_error(&candidates[cand], status, body, retry_after)
+                    .await
+            }
+            Some(Last::Gateway(e)) => Err(e.into()),
+            None if !refusals.is_empty() => Err(GatewayError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "no candidate can serve this request without dropping part of it: {}",
+                    refusals.join("; ")
+                ),
+            )
+            .with_param("model")
+            .into()),
+            None => Err(GatewayError::new(
+                ErrorKind::Unavailable,
+                "no provider could take the request",
+            )
+            .into()),
+        }
+    }
+}
+
+/// A candidate's metric label.
+fn label(cand: &Candidate) -> Arc<str> {
+    Arc::from(cand.provider.id.as_str())
+}

@@ -1,0 +1,147 @@
+//! One attempt's upstream request: the body in the provider's wire format (the client's bytes
+//! when the formats match, else encoded from the IR), the path and the headers. Pure.
+
+use bytes::Bytes;
+
+use crate::config::{ApiFormat, Secret};
+use crate::errors::{ErrorKind, GatewayError};
+use crate::inbound::Call;
+use crate::routing::Candidate;
+use crate::runtime::provider::Operation;
+use crate::translate::{Codec, EncodeOptions};
+use crate::upstream::UpstreamRequest;
+
+const USER_AGENT: &str = concat!("llm-gateway/", env!("CARGO_PKG_VERSION"));
+
+/// `max_tokens` sent to formats that require it when neither the request nor the provider
+/// config (`default_max_tokens`) sets one.
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// How an attempt's response is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Same wire format: bytes forwarded; `inject_usage` = the gateway asked an OpenAI
+    /// provider for the usage chunk the client did not ask for (it is hidden again).
+    Passthrough { inject_usage: bool },
+    /// Different formats: decoded into the IR and encoded for the client.
+    Translate,
+}
+
+/// Decodes the client's request into the IR when `cand` speaks another format and it was not
+/// decoded yet.
+pub fn ensure_ir(call: &mut Call, cand: &Candidate) -> Result<(), GatewayError> {
+    let needs_ir = call.endpoint.op == Operation::ChatCompletions
+        && cand.provider.format != call.endpoint.format;
+    if needs_ir && call.ir.is_none() {
+        call.ir = Some(Codec(call.endpoint.format).decode_request(call.raw.body())?);
+    }
+    Ok(())
+}
+
+/// Builds the upstream request of one attempt.
+pub fn prepare(
+    call: &Call,
+    cand: &Candidate,
+    key: Option<&Secret>,
+    request_id: &str,
+) -> Result<(UpstreamRequest, Mode), GatewayError> {
+    let provider = &cand.provider;
+    let (op, inbound) = (call.endpoint.op, call.endpoint.format);
+    if op != Operation::ChatCompletions && provider.format != ApiFormat::Openai {
+        return Err(GatewayError::new(
+            ErrorKind::BadRequest,
+            format!(
+                "provider `{}` speaks the {:?} format, which has no {} endpoint",
+                provider.id,
+                provider.format,
+                op.label()
+            ),
+        ));
+    }
+    let stream = call.summary.stream;
+    let (body, mode) = if provider.format == inbound {
+        let inject_usage = inbound == ApiFormat::Openai && stream && !call.summary.include_usage;
+        (
+            passthrough_body(call, cand, inject_usage),
+            Mode::Passthrough { inject_usage },
+        )
+    } else {
+        let ir = call.ir.as_ref().ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::Internal,
+                "request was not decoded for translation",
+            )
+        })?;
+        let opts = EncodeOptions {
+            model: cand.model.clone(),
+            default_max_tokens: provider.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            include_usage: true,
+        };
+        (
+            Bytes::from(Codec(provider.format).encode_request(ir, &opts)),
+            Mode::Translate,
+        )
+    };
+    let path = match provider.format {
+        ApiFormat::Openai => provider.openai_path(op, &cand.model),
+        ApiFormat::Anthropic => provider.anthropic_path(),
+        ApiFormat::Gemini => provider.gemini_path(&cand.model, stream),
+    };
+    let mut headers = vec![
+        ("content-type", "application/json".to_string()),
+        (
+            "accept",
+            if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            }
+            .to_string(),
+        ),
+        ("user-agent", USER_AGENT.to_string()),
+        ("x-request-id", request_id.to_string()),
+    ];
+    for (name, value) in provider.format_headers() {
+        headers.push((name, (*value).to_string()));
+    }
+    if let Some(key) = key {
+        headers.push(provider.auth_header(key));
+    }
+    Ok((
+        UpstreamRequest {
+            path,
+            headers,
+            body,
+        },
+        mode,
+    ))
+}
+
+/// The client's bytes when nothing must change, else the same object with `model` (and, for
+/// OpenAI streams, `stream_options.include_usage`) replaced.
+fn passthrough_body(call: &Call, cand: &Candidate, inject_usage: bool) -> Bytes {
+    let model_json = (cand.model != call.summary.model)
+        .then(|| serde_json::Value::from(cand.model.as_str()).to_string());
+    let options_json = inject_usage.then(|| {
+        let mut options = call
+            .raw
+            .get("stream_options")
+            .and_then(|r| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(r).ok()
+            })
+            .unwrap_or_default();
+        options.insert("include_usage".into(), serde_json::Value::Bool(true));
+        serde_json::Value::Object(options).to_string()
+    });
+    if model_json.is_none() && options_json.is_none() {
+        return call.raw.body().clone();
+    }
+    let mut replace = Vec::with_capacity(2);
+    if let Some(m) = &model_json {
+        replace.push(("model", Some(m.as_str())));
+    }
+    if let Some(o) = &options_json {
+        replace.push(("stream_options", Some(o.as_str())));
+    }
+    Bytes::from(call.raw.encode_with(&replace))
+}

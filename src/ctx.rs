@@ -1,0 +1,80 @@
+//! The one typed per-request context (pingora's `ProxyHttp::CTX`): everything a request learns
+//! on its way through the stages. Inbound fills the caller, controls and [`Call`]; routing the
+//! [`Plan`]; the attempt stage the [`Trace`]; the logging phase reads it once to build the
+//! metrics record and the access line (`observability::record`).
+//!
+//! Holds data only: it may depend on the types of inbound, routing, runtime and the IR, never
+//! on the stages' code paths or on pingora.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::inbound::Call;
+use crate::inbound::controls::Controls;
+use crate::routing::Plan;
+use crate::runtime::snapshot::Tenant;
+use crate::translate::ir::Usage;
+
+/// Per-request state.
+#[derive(Debug)]
+pub struct RequestCtx {
+    pub id: String,
+    pub started: Instant,
+    /// Endpoint label (`chat_completions`, `health`, ...).
+    pub endpoint: &'static str,
+    /// The virtual key's tenant, when keys are configured.
+    pub caller: Option<Arc<Tenant>>,
+    /// `x-gateway-*` controls.
+    pub controls: Controls,
+    /// The LLM call, once inbound accepted it.
+    pub call: Option<Call>,
+    /// The candidates routing chose.
+    pub plan: Plan,
+    /// What happened.
+    pub trace: Trace,
+}
+
+/// What happened to a request: attempts, who served it, usage, how it ended.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// Upstream attempts made (a hedge counts).
+    pub attempts: u32,
+    /// Provider and model that served (or last tried) the request.
+    pub provider: Option<Arc<str>>,
+    pub model: Option<Arc<str>>,
+    /// Whether an upstream answer reached the client.
+    pub served: bool,
+    pub ttft: Option<Duration>,
+    pub usage: Option<Usage>,
+    pub cost_usd: f64,
+    /// Status sent to the client (0: nothing sent yet; 499 when the client went away).
+    pub status: u16,
+    /// Error code when the request failed.
+    pub error: Option<&'static str>,
+}
+
+impl RequestCtx {
+    pub fn new(id: String) -> Self {
+        let now = tokio::time::Instant::now();
+        Self {
+            id,
+            started: Instant::now(),
+            endpoint: "other",
+            caller: None,
+            controls: Controls::defaults(now, Duration::ZERO),
+            call: None,
+            plan: Plan::default(),
+            trace: Trace::default(),
+        }
+    }
+
+    /// The `model` the client asked for.
+    pub fn requested_model(&self) -> Option<&str> {
+        self.call.as_ref().map(|c| c.summary.model.as_str())
+    }
+
+    /// Whether the client asked for a stream.
+    pub fn stream(&self) -> bool {
+        self.call.as_ref().is_some_and(|c| c.summary.stream)
+    }
+}

@@ -1,0 +1,140 @@
+//! The client side of a response as the pipeline sees it: a [`Downstream`] writes a response
+//! head and body pieces and tells when the client has gone. `proxy/` implements it over
+//! pingora's `Session`; the attempt loop's tests implement it in memory. Also here: writing
+//! whole responses and errors in the caller's wire format ([`send`], [`error`], [`failure`]).
+//! Every answer carries `x-request-id`.
+//!
+//! May depend on `errors` and `ctx` only; never on pingora.
+
+use std::borrow::Cow;
+use std::future::Future;
+
+use bytes::Bytes;
+
+use crate::ctx::Trace;
+use crate::errors::{ErrorFormat, ErrorKind, Failure, GatewayError};
+
+/// The client closed its connection (or a write to it failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientGone;
+
+/// A header value: static text needs no allocation.
+pub type Value = Cow<'static, str>;
+
+/// A response head: status and headers in the order they are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub status: u16,
+    pub headers: Vec<(&'static str, Value)>,
+}
+
+impl Head {
+    /// A head with `content-type` and `x-request-id`.
+    pub fn new(status: u16, content_type: impl Into<Value>, request_id: &str) -> Head {
+        let mut headers = Vec::with_capacity(8);
+        headers.push(("content-type", content_type.into()));
+        headers.push(("x-request-id", Value::Owned(request_id.to_string())));
+        Head { status, headers }
+    }
+
+    pub fn push(&mut self, name: &'static str, value: impl Into<Value>) {
+        self.headers.push((name, value.into()));
+    }
+
+    /// Removes every header called `name`.
+    pub fn remove(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| *n != name);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+/// Where the response goes.
+pub trait Downstream: Send {
+    /// Writes the response head; `end`: no body follows.
+    fn write_head(
+        &mut self,
+        head: Head,
+        end: bool,
+    ) -> impl Future<Output = Result<(), ClientGone>> + Send;
+    /// Writes a piece of the body; `end`: it is the last.
+    fn write_body(
+        &mut self,
+        body: Bytes,
+        end: bool,
+    ) -> impl Future<Output = Result<(), ClientGone>> + Send;
+    /// Resolves when the client closes its connection; never otherwise.
+    fn gone(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// Writes a complete response: `head` gets `content-length`, `trace` the status.
+pub async fn send<D: Downstream>(
+    down: &mut D,
+    trace: &mut Trace,
+    mut head: Head,
+    body: Bytes,
+) -> Result<(), ClientGone> {
+    head.headers
+        .insert(1, ("content-length", Value::Owned(body.len().to_string())));
+    trace.status = head.status;
+    let empty = body.is_empty();
+    down.write_head(head, empty).await?;
+    if !empty {
+        down.write_body(body, true).await?;
+    }
+    Ok(())
+}
+
+/// Writes an error in the caller's format.
+pub async fn error<D: Downstream>(
+    down: &mut D,
+    trace: &mut Trace,
+    request_id: &str,
+    err: &GatewayError,
+    format: ErrorFormat,
+) -> Result<(), ClientGone> {
+    trace.error = Some(err.kind.code());
+    let mut head = Head::new(err.status(), "application/json", request_id);
+    if let Some(allow) = err.allow {
+        head.push("allow", allow);
+    }
+    if let Some(secs) = err.retry_after {
+        head.push("retry-after", secs.to_string());
+    }
+    send(down, trace, head, Bytes::from(err.render(format))).await
+}
+
+/// Answers a request that ended in `failure` (a client that is gone gets nothing).
+pub async fn failure<D: Downstream>(
+    down: &mut D,
+    trace: &mut Trace,
+    request_id: &str,
+    failure: Failure,
+    format: ErrorFormat,
+) -> Result<(), ClientGone> {
+    match failure {
+        Failure::Respond(e) => error(down, trace, request_id, &e, format).await,
+        Failure::CircuitOpen { retry_after_secs } => {
+            let e = GatewayError::new(
+                ErrorKind::Unavailable,
+                format!("every provider for this model has an open circuit (recent failures); retry in {retry_after_secs}s"),
+            )
+            .with_retry_after(retry_after_secs);
+            trace.error = Some("circuit_open");
+            let mut head = Head::new(503, "application/json", request_id);
+            head.push("x-gateway-circuit", "open");
+            head.push("retry-after", retry_after_secs.to_string());
+            send(down, trace, head, Bytes::from(e.render(format))).await
+        }
+        Failure::ClientGone => {
+            trace.status = 499;
+            trace.error = Some(ErrorKind::ClientClosed.code());
+            Err(ClientGone)
+        }
+    }
+}

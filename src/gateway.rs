@@ -1,0 +1,82 @@
+//! The shared services of a running gateway, built once by `app` and read by every request:
+//! the config snapshot (swapped atomically on reload), the upstream client, circuit breakers,
+//! routing statistics, replica pools, metrics and the access log.
+//!
+//! Holds no per-request state (that is [`crate::ctx::RequestCtx`]) and knows nothing of
+//! pingora's proxy.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+
+use crate::observability::access_log::AccessLog;
+use crate::observability::metrics::Metrics;
+use crate::resilience::SystemClock;
+use crate::resilience::breaker::BreakerRegistry;
+use crate::routing::RouteStats;
+use crate::runtime::provider::{Endpoint, Provider};
+use crate::runtime::snapshot::Snapshot;
+use crate::upstream::UpstreamClient;
+use crate::upstream::replicas::Replicas;
+
+/// Shared state of the running gateway.
+pub struct Gateway {
+    pub snapshot: ArcSwap<Snapshot>,
+    pub client: UpstreamClient,
+    pub metrics: Metrics,
+    /// Circuit breakers per `provider/model`.
+    pub breakers: BreakerRegistry,
+    /// What routing learns: the round-robin counter and observed latency.
+    pub routes: RouteStats,
+    /// Self-hosted replica pools by provider id.
+    pub replicas: HashMap<String, Arc<Replicas>>,
+    pub access_log: AccessLog,
+    pub started: Instant,
+    pub port: u16,
+    /// Request-id prefix, random per process, so ids are unique across restarts.
+    id_prefix: String,
+    id_counter: AtomicU64,
+}
+
+impl Gateway {
+    /// `id_seed` makes request ids unique across restarts (the composition root passes a
+    /// random number).
+    pub fn new(
+        snapshot: Snapshot,
+        port: u16,
+        access_log: AccessLog,
+        replicas: HashMap<String, Arc<Replicas>>,
+        id_seed: u32,
+    ) -> Self {
+        Self {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            client: UpstreamClient::new(),
+            metrics: Metrics::new(),
+            breakers: BreakerRegistry::new(Arc::new(SystemClock)),
+            routes: RouteStats::default(),
+            replicas,
+            access_log,
+            started: Instant::now(),
+            port,
+            id_prefix: format!("{id_seed:08x}"),
+            id_counter: AtomicU64::new(0),
+        }
+    }
+
+    /// Where an attempt to `provider` goes: a healthy replica when it has several endpoints.
+    pub fn endpoint_of(&self, provider: &Provider) -> Endpoint {
+        self.replicas
+            .get(&provider.id)
+            .and_then(|r| r.pick())
+            .unwrap_or_else(|| provider.endpoint.clone())
+    }
+
+    /// A new request id: `req_` + the process prefix + a counter.
+    pub fn next_request_id(&self) -> String {
+        let n = self.id_counter.fetch_add(1, Ordering::Relaxed);
+        format!("req_{}{n:012x}", self.id_prefix)
+    }
+}

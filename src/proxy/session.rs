@@ -1,0 +1,59 @@
+//! pingora's `Session` as the pipeline's client connection: [`SessionIo`] implements the
+//! inbound stage's [`ClientRequest`] (head and body) and the [`Downstream`] the attempt loop
+//! and the responders write to.
+
+use bytes::Bytes;
+use http::request::Parts;
+use pingora::http::ResponseHeader;
+use pingora::proxy::Session;
+
+use crate::downstream::{ClientGone, Downstream, Head};
+use crate::inbound::body::ClientRequest;
+
+/// A request's connection, borrowed for the length of `request_filter`.
+pub struct SessionIo<'s>(pub &'s mut Session);
+
+impl ClientRequest for SessionIo<'_> {
+    fn head(&self) -> &Parts {
+        self.0.req_header()
+    }
+
+    async fn read_chunk(&mut self) -> Result<Option<Bytes>, ()> {
+        self.0.read_request_body().await.map_err(|_| ())
+    }
+
+    fn close_after_response(&mut self) {
+        self.0.set_keepalive(None);
+    }
+}
+
+impl Downstream for SessionIo<'_> {
+    async fn write_head(&mut self, head: Head, end: bool) -> Result<(), ClientGone> {
+        let mut h =
+            ResponseHeader::build(head.status, Some(head.headers.len())).map_err(|_| ClientGone)?;
+        for (name, value) in head.headers {
+            h.insert_header(name, value.as_ref())
+                .map_err(|_| ClientGone)?;
+        }
+        self.0
+            .write_response_header(Box::new(h), end)
+            .await
+            .map_err(|_| ClientGone)
+    }
+
+    async fn write_body(&mut self, body: Bytes, end: bool) -> Result<(), ClientGone> {
+        self.0
+            .write_response_body(Some(body), end)
+            .await
+            .map_err(|_| ClientGone)
+    }
+
+    async fn gone(&mut self) {
+        loop {
+            match self.0.as_downstream_mut().read_body_or_idle(true).await {
+                Err(_) => return,
+                Ok(_) => std::future::pending::<()>().await,
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Runtime types built from a validated config at load time: the [`snapshot`] the request path
+//! reads (providers, catalog, aliases, pools, tenants, timeouts), the runtime view of each
+//! [`provider`], and the model [`catalog`]. Nothing on the request path reads file-config
+//! structs directly; it reads these. Pure: building them does no I/O.
+//!
+//! May depend on `config` only (and `errors` for messages).
+
+pub mod catalog;
+pub mod provider;
+pub mod snapshot;
