@@ -22,6 +22,7 @@
 //! | [`runtime`] | runtime types built from config: snapshot, providers, catalog | config |
 //! | [`config`] | file config: parse, interpolate, validate | nothing |
 //! | [`errors`] | every client-visible error and how a request can end | nothing |
+//! | [`uri`] | percent-encoding of path segments | nothing |
 //! | [`mock`] | the mock upstream provider | hyper |
 
 #![cfg_attr(
@@ -53,3 +54,4 @@ pub mod config;
 pub mod errors;
 pub mod mock;
 pub mod runtime;
+pub mod uri;

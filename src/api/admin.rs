@@ -43,7 +43,7 @@ pub(super) fn backends(gw: &Gateway) -> Reply {
 /// `POST /admin/backends/{name}/reset`: closes the named breakers (`provider/model`, or every
 /// breaker of a provider).
 pub(super) fn reset(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, GatewayError> {
-    let name = percent_decode(req.segment);
+    let name = crate::uri::decode(req.segment);
     let reset = gw.breakers.reset(&name);
     if reset == 0 {
         return Err(GatewayError::new(
@@ -125,34 +125,4 @@ pub(super) async fn change_endpoints(
         }
     }
     Ok(listing(id, replicas))
-}
-
-/// Decodes `%XX` escapes in a path segment (`provider%2Fmodel`).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| char::from(b).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(super::percent_decode("a%2Fb"), "a/b");
-        assert_eq!(super::percent_decode("a%2"), "a%2");
-        assert_eq!(super::percent_decode("%zz"), "%zz");
-    }
 }

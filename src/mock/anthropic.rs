@@ -10,41 +10,18 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::behaviour::Failure;
-use super::reply::{Content, ErrorReply, Prompt, Reply, text_of, to_json};
+use super::reply::{Content, ErrorReply, Prompt, Reply, array_at, is_user, text_of, to_json};
 use super::stream::Event;
 
 /// Reads a Messages request: last user message, prompt size (system included), tool names.
 pub(crate) fn decode_request(body: &Value) -> Prompt {
-    let messages = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let text = |m: &Value| m.get("content").map(text_of).unwrap_or_default();
-    let last_user_text = messages
-        .iter()
-        .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .map(text)
-        .unwrap_or_default();
     let system = body.get("system").map(text_of).unwrap_or_default();
-    let tools = body
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let tools = array_at(body, "tools")
         .iter()
         .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
-    Prompt {
-        chars: system.chars().count()
-            + messages
-                .iter()
-                .map(|m| text(m).chars().count())
-                .sum::<usize>(),
-        last_user_text,
-        tools,
-    }
+    let text = |m: &Value| m.get("content").map(text_of).unwrap_or_default();
+    Prompt::of(array_at(body, "messages"), text, is_user, &system, tools)
 }
 
 /// Whether the request asks for a stream.

@@ -10,33 +10,18 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::behaviour::Failure;
-use super::reply::{Content, ErrorReply, Prompt, Reply, text_of, to_json};
+use super::reply::{Content, ErrorReply, Prompt, Reply, array_at, text_of, to_json};
 use super::stream::Event;
 
 /// Reads a request: last user content, prompt size (system instruction included), tools.
 pub(crate) fn decode_request(body: &Value) -> Prompt {
-    let contents = body
-        .get("contents")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     let text = |c: &Value| c.get("parts").map(text_of).unwrap_or_default();
-    let last_user_text = contents
-        .iter()
-        .rev()
-        .find(|c| matches!(c.get("role").and_then(Value::as_str), Some("user") | None))
-        .map(text)
-        .unwrap_or_default();
     let system = ["systemInstruction", "system_instruction"]
         .iter()
         .find_map(|k| body.get(*k))
         .map(text)
         .unwrap_or_default();
-    let tools = body
-        .get("tools")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let tools = array_at(body, "tools")
         .iter()
         .filter_map(|t| {
             t.get("functionDeclarations")
@@ -46,15 +31,9 @@ pub(crate) fn decode_request(body: &Value) -> Prompt {
         .flatten()
         .filter_map(|f| f.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
-    Prompt {
-        chars: system.chars().count()
-            + contents
-                .iter()
-                .map(|c| text(c).chars().count())
-                .sum::<usize>(),
-        last_user_text,
-        tools,
-    }
+    // A turn without a role is the user's.
+    let is_user = |c: &Value| matches!(c.get("role").and_then(Value::as_str), Some("user") | None);
+    Prompt::of(array_at(body, "contents"), text, is_user, &system, tools)
 }
 
 #[derive(Serialize)]

@@ -10,38 +10,24 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::behaviour::Failure;
-use super::reply::{CREATED, Content, ErrorReply, Prompt, Reply, text_of, to_json};
+use super::reply::{
+    CREATED, Content, ErrorReply, Prompt, Reply, array_at, is_user, text_of, to_json,
+};
 use super::stream::Event;
 
 /// Reads a chat completions request: last user message, prompt size, tool names.
 pub(crate) fn decode_chat_request(body: &Value) -> Prompt {
-    let messages = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let text = |m: &Value| m.get("content").map(text_of).unwrap_or_default();
-    let last_user_text = messages
-        .iter()
-        .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .map(text)
-        .unwrap_or_default();
     let tool_name = |t: &Value| {
         let f = t.get("function").unwrap_or(t);
         f.get("name").and_then(Value::as_str).map(str::to_owned)
     };
     let tools = ["tools", "functions"]
         .iter()
-        .filter_map(|k| body.get(*k).and_then(Value::as_array))
-        .flatten()
+        .flat_map(|k| array_at(body, k))
         .filter_map(tool_name)
         .collect();
-    Prompt {
-        chars: messages.iter().map(|m| text(m).chars().count()).sum(),
-        last_user_text,
-        tools,
-    }
+    let text = |m: &Value| m.get("content").map(text_of).unwrap_or_default();
+    Prompt::of(array_at(body, "messages"), text, is_user, "", tools)
 }
 
 /// Whether the request asks for a stream, and for a usage chunk at its end.

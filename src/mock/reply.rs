@@ -18,6 +18,45 @@ pub(crate) struct Prompt {
     pub tools: Vec<String>,
 }
 
+impl Prompt {
+    /// The prompt of a conversation: `turns` read with `text`, the last turn `is_user` says is
+    /// the user's, and `system` counted in the size.
+    pub(crate) fn of(
+        turns: &[serde_json::Value],
+        text: impl Fn(&serde_json::Value) -> String,
+        is_user: impl Fn(&serde_json::Value) -> bool,
+        system: &str,
+        tools: Vec<String>,
+    ) -> Prompt {
+        let last_user_text = turns
+            .iter()
+            .rev()
+            .find(|t| is_user(t))
+            .map(&text)
+            .unwrap_or_default();
+        let chars =
+            system.chars().count() + turns.iter().map(|t| text(t).chars().count()).sum::<usize>();
+        Prompt {
+            last_user_text,
+            chars,
+            tools,
+        }
+    }
+}
+
+/// The array at `key` of a JSON object (empty when absent or not an array).
+pub(crate) fn array_at<'v>(body: &'v serde_json::Value, key: &str) -> &'v [serde_json::Value] {
+    body.get(key)
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// Whether a message's `role` is `user`.
+pub(crate) fn is_user(m: &serde_json::Value) -> bool {
+    m.get("role").and_then(serde_json::Value::as_str) == Some("user")
+}
+
 /// One tool call of a reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ToolCall {

@@ -71,7 +71,7 @@ pub(crate) fn route(path: &str) -> Route {
         let Some((deployment, tail)) = rest.split_once('/') else {
             return Route::NotFound;
         };
-        return openai(tail, Some(percent_decode(deployment)));
+        return openai(tail, Some(crate::uri::decode(deployment)));
     }
     let unversioned = path
         .strip_prefix("/v1beta")
@@ -86,7 +86,7 @@ pub(crate) fn route(path: &str) -> Route {
             _ => return Route::NotFound,
         };
         return Route::Gemini {
-            model: percent_decode(model),
+            model: crate::uri::decode(model),
             stream,
         };
     }
@@ -103,29 +103,6 @@ fn openai(tail: &str, deployment: Option<String>) -> Route {
         "embeddings" => Route::OpenAiEmbeddings { deployment },
         _ => Route::NotFound,
     }
-}
-
-/// Decodes `%XX` escapes; invalid escapes are kept as they are.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -183,7 +160,6 @@ mod tests {
         assert_eq!(route("/health"), Route::Health);
         assert_eq!(route("/nope"), Route::NotFound);
         assert_eq!(route("/v1beta/chat/completions"), Route::NotFound);
-        assert_eq!(percent_decode("a%zz%41"), "a%zzA");
     }
 
     #[test]

@@ -66,8 +66,7 @@ pub fn service(
     gateway: Arc<Gateway>,
     listen: &str,
 ) -> Service<HttpProxy<GatewayProxy>> {
-    let mut service =
-        http_proxy_service_with_name(conf, GatewayProxy { gateway }, "llm-gateway");
+    let mut service = http_proxy_service_with_name(conf, GatewayProxy { gateway }, "llm-gateway");
     // A write buffer that holds a response header and a short body (pingora's default is one
     // MSS, 1460 bytes), so that a whole short answer leaves in one write.
     service.add_listener(

@@ -13,19 +13,6 @@ pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
 /// The `anthropic-version` header sent to Anthropic-format providers.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
-/// Percent-encodes a path segment (unreserved characters stay).
-fn percent_encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// A parsed upstream base URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -266,7 +253,7 @@ impl Provider {
     /// Upstream path of a native Gemini call; the model goes in the path.
     pub fn gemini_path(&self, model: &str, stream: bool) -> String {
         let base = &self.endpoint.base_path;
-        let model = percent_encode_segment(model);
+        let model = crate::uri::encode_segment(model);
         if stream {
             format!("{base}/models/{model}:streamGenerateContent?alt=sse")
         } else {

@@ -1,22 +1,95 @@
 //! Same-format stream pass-through (OpenAI → OpenAI, Anthropic → Anthropic): events are
-//! forwarded byte-exact as they complete, while the observer learns what the resilience
-//! layer needs — whether real content has started (before it, a failure may still fail over),
-//! whether the provider finished, usage, upstream error events — and drops malformed events
-//! (skipped and counted, never forwarded). Pure.
+//! forwarded byte-exact as they complete, while a [`Watch`] of the format learns what the
+//! resilience layer needs — whether real content has started (before it, a failure may still
+//! fail over), whether the provider finished, usage, upstream error events — and drops
+//! malformed events (skipped and counted, never forwarded). Pure.
 //!
 //! `finish()` closes a stream that finished without its terminator (`[DONE]`, `message_stop`)
 //! properly, and reports a stream that stopped mid-answer as incomplete.
 
 use bytes::{Bytes, BytesMut};
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::ir::{ErrorInfo, Event, Usage};
-use super::openai::WireUsage;
+use super::openai::Chunk;
 use super::relay::{Finished, Relay, RelayStatus, encode_fail, incomplete};
-use super::sse::{SseFramer, event_data};
+use super::sse::{SseFramer, event_data, event_name};
 use super::{StreamDecoder as _, anthropic};
 use crate::config::ApiFormat;
+
+/// What a pass-through learns from the events of one format.
+pub trait Watch: Send {
+    /// The format watched.
+    const FORMAT: ApiFormat;
+    /// The event that ends a proper stream, added when the provider finished without it.
+    const TERMINATOR: &'static [u8];
+    /// Reads one complete event into `status`; returns whether to forward it.
+    fn observe(&mut self, event: &[u8], status: &mut RelayStatus) -> bool;
+    /// Whether the terminator was seen.
+    fn terminated(&self) -> bool;
+    /// Whether the provider said it finished (a finish or stop reason).
+    fn finished(&self) -> bool;
+}
+
+/// A byte-exact stream pass-through.
+#[derive(Debug)]
+pub struct Passthrough<W> {
+    framer: SseFramer,
+    pub watch: W,
+    pub status: RelayStatus,
+}
+
+impl<W: Watch> Passthrough<W> {
+    fn with(watch: W) -> Self {
+        Self {
+            framer: SseFramer::new(),
+            watch,
+            status: RelayStatus::default(),
+        }
+    }
+
+    /// Takes an upstream chunk; returns the whole events to send now.
+    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+        let (watch, status) = (&mut self.watch, &mut self.status);
+        forward_events(&mut self.framer, chunk, |e| watch.observe(e, status))
+    }
+
+    /// The upstream ended. An unterminated last event is a cut: dropped, not forwarded; a
+    /// finished stream without its terminator gets it.
+    pub fn finish(&mut self) -> Finished {
+        let _partial = self.framer.finish();
+        let terminated = self.watch.terminated();
+        let completed = terminated || self.watch.finished();
+        let tail = if completed && !terminated {
+            Bytes::from_static(W::TERMINATOR)
+        } else {
+            Bytes::new()
+        };
+        Finished { tail, completed }
+    }
+}
+
+impl<W: Watch> Relay for Passthrough<W> {
+    fn push(&mut self, chunk: &[u8]) -> Bytes {
+        Passthrough::push(self, chunk)
+    }
+
+    fn finish(&mut self) -> Finished {
+        let mut done = Passthrough::finish(self);
+        if !done.completed {
+            done.tail = encode_fail(W::FORMAT, &incomplete());
+        }
+        done
+    }
+
+    fn fail(&mut self, error: &ErrorInfo) -> Bytes {
+        encode_fail(W::FORMAT, error)
+    }
+
+    fn status(&self) -> &RelayStatus {
+        &self.status
+    }
+}
 
 /// Appends `event` to `out`, avoiding a copy when it is the only event.
 fn append(out: &mut Option<BytesMut>, single: &mut Option<Bytes>, event: Bytes) {
@@ -55,104 +128,39 @@ fn forward_events(
     collect(out, single)
 }
 
-/// The end of a stream: an unterminated last event is a cut and is dropped; a finished
-/// stream without its terminator gets `terminator`.
-fn close(
-    framer: &mut SseFramer,
-    finished: bool,
-    terminated: bool,
-    terminator: &'static [u8],
-) -> Finished {
-    let _partial = framer.finish();
-    let completed = terminated || finished;
-    let tail = if completed && !terminated {
-        Bytes::from_static(terminator)
-    } else {
-        Bytes::new()
-    };
-    Finished { tail, completed }
-}
-
-#[derive(Deserialize)]
-struct Chunk<'a> {
-    #[serde(default, borrow)]
-    choices: Option<Vec<Choice<'a>>>,
-    #[serde(default)]
-    usage: Option<WireUsage>,
-    #[serde(default, borrow)]
-    error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(default, borrow)]
-    delta: Option<Delta<'a>>,
-    #[serde(default, borrow)]
-    finish_reason: Option<&'a RawValue>,
-    /// Legacy completions stream text here.
-    #[serde(default, borrow)]
-    text: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(default, borrow)]
-    content: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    tool_calls: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    reasoning_content: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    refusal: Option<&'a RawValue>,
-}
-
 /// A raw JSON value that carries something (not `null`, not `""`, not `[]`).
 fn present(v: Option<&RawValue>) -> bool {
     v.is_some_and(|v| !matches!(v.get(), "null" | "\"\"" | "[]"))
 }
 
 /// OpenAI chat/completions stream pass-through.
-#[derive(Debug)]
-pub struct OpenAiPassthrough {
-    framer: SseFramer,
-    /// Hide the `choices: []` usage chunk (the gateway asked for it, not the client).
-    drop_usage_chunk: bool,
-    pub saw_done: bool,
-    pub finished: bool,
-    pub status: RelayStatus,
-}
+pub type OpenAiPassthrough = Passthrough<OpenAiWatch>;
 
 impl OpenAiPassthrough {
+    /// `drop_usage_chunk`: hide the `choices: []` usage chunk (the gateway asked for it, not
+    /// the client).
     pub fn new(drop_usage_chunk: bool) -> Self {
-        Self {
-            framer: SseFramer::new(),
+        Passthrough::with(OpenAiWatch {
             drop_usage_chunk,
             saw_done: false,
             finished: false,
-            status: RelayStatus::default(),
-        }
+        })
     }
+}
 
-    /// Takes an upstream chunk; returns the whole events to send now.
-    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
-        let mut framer = std::mem::take(&mut self.framer);
-        let out = forward_events(&mut framer, chunk, |e| self.observe(e));
-        self.framer = framer;
-        out
-    }
+/// What an OpenAI stream's events say.
+#[derive(Debug)]
+pub struct OpenAiWatch {
+    drop_usage_chunk: bool,
+    pub saw_done: bool,
+    pub finished: bool,
+}
 
-    /// The upstream ended. An unterminated last event is a cut: dropped, not forwarded.
-    pub fn finish(&mut self) -> Finished {
-        close(
-            &mut self.framer,
-            self.finished,
-            self.saw_done,
-            b"data: [DONE]\n\n",
-        )
-    }
+impl Watch for OpenAiWatch {
+    const FORMAT: ApiFormat = ApiFormat::Openai;
+    const TERMINATOR: &'static [u8] = b"data: [DONE]\n\n";
 
-    /// Reads one event; returns whether to forward it.
-    fn observe(&mut self, event: &[u8]) -> bool {
+    fn observe(&mut self, event: &[u8], status: &mut RelayStatus) -> bool {
         let Some(data) = event_data(event) else {
             return true;
         };
@@ -161,7 +169,7 @@ impl OpenAiPassthrough {
             return true;
         }
         let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(&data) else {
-            self.status.count_malformed();
+            status.count_malformed();
             return false;
         };
         if let Some(err) = chunk.error {
@@ -176,7 +184,7 @@ impl OpenAiPassthrough {
                 .or_else(|| v.get("type"))
                 .and_then(|c| c.as_str())
                 .map(str::to_string);
-            self.status.upstream_error = Some(ErrorInfo {
+            status.upstream_error = Some(ErrorInfo {
                 status: 502,
                 message,
                 code,
@@ -191,35 +199,47 @@ impl OpenAiPassthrough {
                     || present(d.reasoning_content)
                     || present(d.refusal)
                 {
-                    self.status.content_seen = true;
+                    status.content_seen = true;
                 }
             }
             if present(c.text) {
-                self.status.content_seen = true;
+                status.content_seen = true;
             }
             if present(c.finish_reason) {
                 self.finished = true;
-                self.status.content_seen = true;
+                status.content_seen = true;
             }
         }
         if let Some(u) = chunk.usage {
-            self.status.usage = Some(Usage::from(u));
+            status.usage = Some(Usage::from(u));
             if choices.is_empty() && self.drop_usage_chunk {
                 return false;
             }
         }
         true
     }
+
+    fn terminated(&self) -> bool {
+        self.saw_done
+    }
+
+    fn finished(&self) -> bool {
+        self.finished
+    }
 }
 
-/// Anthropic Messages stream pass-through.
-pub struct AnthropicPassthrough {
-    framer: SseFramer,
-    decoder: anthropic::StreamDecoder,
-    events: Vec<Event>,
-    pub saw_stop: bool,
-    pub finished: bool,
-    pub status: RelayStatus,
+/// Anthropic Messages stream pass-through (thinking blocks and signatures untouched).
+pub type AnthropicPassthrough = Passthrough<AnthropicWatch>;
+
+impl AnthropicPassthrough {
+    pub fn new() -> Self {
+        Passthrough::with(AnthropicWatch {
+            decoder: anthropic::StreamDecoder::new(),
+            events: Vec::new(),
+            saw_stop: false,
+            finished: false,
+        })
+    }
 }
 
 impl Default for AnthropicPassthrough {
@@ -228,100 +248,61 @@ impl Default for AnthropicPassthrough {
     }
 }
 
-impl AnthropicPassthrough {
-    pub fn new() -> Self {
-        Self {
-            framer: SseFramer::new(),
-            decoder: anthropic::StreamDecoder::new(),
-            events: Vec::new(),
-            saw_stop: false,
-            finished: false,
-            status: RelayStatus::default(),
-        }
-    }
+/// What an Anthropic stream's events say, read by its stream decoder.
+pub struct AnthropicWatch {
+    decoder: anthropic::StreamDecoder,
+    events: Vec<Event>,
+    pub saw_stop: bool,
+    pub finished: bool,
+}
 
-    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
-        let mut framer = std::mem::take(&mut self.framer);
-        let out = forward_events(&mut framer, chunk, |e| self.observe(e));
-        self.framer = framer;
-        out
+impl std::fmt::Debug for AnthropicWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnthropicWatch")
+            .field("saw_stop", &self.saw_stop)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
     }
+}
 
-    pub fn finish(&mut self) -> Finished {
-        const STOP: &[u8] = b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-        close(&mut self.framer, self.finished, self.saw_stop, STOP)
-    }
+impl Watch for AnthropicWatch {
+    const FORMAT: ApiFormat = ApiFormat::Anthropic;
+    const TERMINATOR: &'static [u8] = b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
-    fn observe(&mut self, event: &[u8]) -> bool {
-        if crate::translate::sse::event_name(event) == Some(b"message_stop") {
+    fn observe(&mut self, event: &[u8], status: &mut RelayStatus) -> bool {
+        if event_name(event) == Some(b"message_stop") {
             self.saw_stop = true;
         }
         let before = self.decoder.malformed;
         self.decoder.decode_event(event, &mut self.events);
         if self.decoder.malformed > before {
-            self.status.count_malformed();
+            status.count_malformed();
             return false;
         }
         for e in self.events.drain(..) {
             match e {
-                Event::Usage(u) => self.status.usage = Some(u),
+                Event::Usage(u) => status.usage = Some(u),
                 Event::TextDelta(_)
                 | Event::ThinkingDelta(_)
                 | Event::ToolCallStart { .. }
-                | Event::ToolCallDelta { .. } => self.status.content_seen = true,
+                | Event::ToolCallDelta { .. } => status.content_seen = true,
                 Event::Finish { .. } => {
                     self.finished = true;
-                    self.status.content_seen = true;
+                    status.content_seen = true;
                 }
-                Event::Error(info) => self.status.upstream_error = Some(info),
+                Event::Error(info) => status.upstream_error = Some(info),
                 Event::Start { .. } | Event::ThinkingSignature(_) => {}
             }
         }
         true
     }
-}
 
-/// Marks a stream that stopped mid-answer with an in-format error event.
-fn close_in(format: ApiFormat, mut done: Finished) -> Finished {
-    if !done.completed {
-        done.tail = encode_fail(format, &incomplete());
-    }
-    done
-}
-
-impl Relay for OpenAiPassthrough {
-    fn push(&mut self, chunk: &[u8]) -> Bytes {
-        OpenAiPassthrough::push(self, chunk)
+    fn terminated(&self) -> bool {
+        self.saw_stop
     }
 
-    fn finish(&mut self) -> Finished {
-        close_in(ApiFormat::Openai, OpenAiPassthrough::finish(self))
-    }
-
-    fn fail(&mut self, error: &ErrorInfo) -> Bytes {
-        encode_fail(ApiFormat::Openai, error)
-    }
-
-    fn status(&self) -> &RelayStatus {
-        &self.status
-    }
-}
-
-impl Relay for AnthropicPassthrough {
-    fn push(&mut self, chunk: &[u8]) -> Bytes {
-        AnthropicPassthrough::push(self, chunk)
-    }
-
-    fn finish(&mut self) -> Finished {
-        close_in(ApiFormat::Anthropic, AnthropicPassthrough::finish(self))
-    }
-
-    fn fail(&mut self, error: &ErrorInfo) -> Bytes {
-        encode_fail(ApiFormat::Anthropic, error)
-    }
-
-    fn status(&self) -> &RelayStatus {
-        &self.status
+    fn finished(&self) -> bool {
+        self.finished
     }
 }
 
@@ -354,7 +335,7 @@ mod tests {
             let mut p = OpenAiPassthrough::new(false);
             let (out, completed) = run(&mut p, &[&s[..i], &s[i..]]);
             assert_eq!(out, s, "split {i}");
-            assert!(completed && p.saw_done && p.status.content_seen);
+            assert!(completed && p.watch.saw_done && p.status.content_seen);
             assert_eq!(p.status.usage.map(|u| u.input_tokens), Some(5));
         }
     }

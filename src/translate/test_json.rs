@@ -113,6 +113,34 @@ impl Gen {
         }
     }
 
+    /// A generator that also writes lone surrogates in escapes (for the decoders).
+    pub fn hostile(seed: u64) -> Self {
+        let mut g = Gen::new(seed);
+        g.lone_surrogates = true;
+        g
+    }
+
+    /// One to seven items made by `make`.
+    pub fn some<T>(&mut self, mut make: impl FnMut(&mut Gen) -> T) -> Vec<T> {
+        let count = self.rng.gen_range(1..8);
+        (0..count).map(|_| make(self)).collect()
+    }
+
+    /// `members` plus the odd extra key, as an object.
+    pub fn object(&mut self, mut members: Vec<(String, J)>) -> J {
+        self.extras(&mut members);
+        J::Obj(members)
+    }
+
+    /// One time in twenty, any value at all (a decoder must not trip on it).
+    pub fn odd_value(&mut self) -> Option<J> {
+        if self.one_in(20) {
+            Some(self.value(3))
+        } else {
+            None
+        }
+    }
+
     /// Adds unknown keys to an object's members, and sometimes repeats a key.
     pub fn extras(&mut self, members: &mut Vec<(String, J)>) {
         for _ in 0..self.rng.gen_range(0..3) {

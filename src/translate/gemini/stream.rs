@@ -260,10 +260,9 @@ fn write_event(data: &Value, out: &mut Vec<u8>) {
 
 impl Encode for StreamEncoder {
     fn encode_event(&mut self, event: &Event, out: &mut Vec<u8>) {
-        if self.closed {
-            return;
-        }
         match event {
+            // Nothing follows the end or an error.
+            _ if self.closed => {}
             Event::Start { id, model } => {
                 self.id = Some(id.clone()).filter(|s| !s.is_empty());
                 self.model = Some(model.clone()).filter(|s| !s.is_empty());

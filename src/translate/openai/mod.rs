@@ -18,7 +18,7 @@ pub use response::{
     decode_error, decode_response, encode_error, encode_response, finish_reason_str,
 };
 pub use stream::{StreamDecoder, StreamEncoder};
-pub(crate) use wire::WireUsage;
+pub(crate) use wire::Chunk;
 pub use wire::usage_of_json;
 
 use crate::errors::{ErrorKind, GatewayError};

@@ -348,7 +348,7 @@ fn encode_message(m: &Message, out: &mut Vec<Value>) {
                         content,
                         is_error,
                     } => {
-                        let mut text = content_text(content);
+                        let mut text = joined_text(content, "\n");
                         if *is_error && !text.starts_with("Error") {
                             text = format!("Error: {text}");
                         }
@@ -381,7 +381,7 @@ fn encode_message(m: &Message, out: &mut Vec<Value>) {
             msg["content"] = if texts.is_empty() {
                 Value::Null
             } else {
-                json!(content_text_refs(&texts))
+                json!(joined_text(texts.iter().copied(), ""))
             };
             if !calls.is_empty() {
                 msg["tool_calls"] = Value::Array(calls);
@@ -391,32 +391,16 @@ fn encode_message(m: &Message, out: &mut Vec<Value>) {
     }
 }
 
-fn content_text(parts: &[Part]) -> String {
+/// The text parts of `parts`, joined with `separator`.
+fn joined_text<'p>(parts: impl IntoIterator<Item = &'p Part>, separator: &str) -> String {
     parts
-        .iter()
-        .filter_map(|p| {
-            if let Part::Text(t) = p {
-                Some(t.as_str())
-            } else {
-                None
-            }
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Text(t) => Some(t.as_str()),
+            _ => None,
         })
         .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn content_text_refs(parts: &[&Part]) -> String {
-    parts
-        .iter()
-        .filter_map(|p| {
-            if let Part::Text(t) = p {
-                Some(t.as_str())
-            } else {
-                None
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("")
+        .join(separator)
 }
 
 /// A single text part is sent as a string, anything else as parts.

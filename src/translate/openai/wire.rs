@@ -1,9 +1,48 @@
-//! OpenAI's `usage` object as it appears on the wire (responses and stream chunks), read into
+//! OpenAI's wire shapes read outside the codec: the stream chunk as the same-format
+//! pass-through sees it ([`Chunk`]) and the `usage` object (responses and chunks), read into
 //! the IR's one [`Usage`] type. Pure.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::translate::ir::Usage;
+
+/// One `chat.completion.chunk` (or legacy `text_completion`) event's data, as the
+/// same-format pass-through reads it: only whether content is present matters, so any JSON
+/// type is accepted where the stream decoder (`stream.rs`, which must agree with its fast
+/// path key for key) reads strictly.
+#[derive(Deserialize)]
+pub(crate) struct Chunk<'a> {
+    #[serde(default, borrow)]
+    pub choices: Option<Vec<Choice<'a>>>,
+    #[serde(default)]
+    pub usage: Option<WireUsage>,
+    #[serde(default, borrow)]
+    pub error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Choice<'a> {
+    #[serde(default, borrow)]
+    pub delta: Option<Delta<'a>>,
+    #[serde(default, borrow)]
+    pub finish_reason: Option<&'a RawValue>,
+    /// Legacy completions stream text here.
+    #[serde(default, borrow)]
+    pub text: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Delta<'a> {
+    #[serde(default, borrow)]
+    pub content: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub tool_calls: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub reasoning_content: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub refusal: Option<&'a RawValue>,
+}
 
 /// OpenAI's `usage` object.
 #[derive(Deserialize)]
