@@ -11,6 +11,7 @@ ensure_python_sdks
 
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+python3 scripts/module-deps.py >/dev/null || { scripts/module-deps.py; echo "module import cycle (docs/architecture.md, Layout)"; exit 1; }
 cargo build --bins
 for f in conf/*.toml; do
   "${CARGO_TARGET_DIR:-target}/debug/llm-gateway" check-config "$f"

@@ -9,8 +9,8 @@ use toml::{Table, Value};
 use super::interpolate::interpolate_table;
 use super::model::Config;
 use super::path::{KeyPath, LineIndex, Segment, line_of_offset};
+use super::problem::{ConfigError, Problem};
 use super::validate::check;
-use super::{ConfigError, Problem};
 
 /// Loads and validates the file at `path`, interpolating `${VAR}` from the process environment.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {

@@ -5,90 +5,21 @@
 //! Entry points: [`load_file`], [`load_str`], [`json_schema`]. Every problem found in a file is
 //! reported at once, each as `<source>:<line>: <key.path>: <message>`.
 
+pub mod builtin_models;
 mod interpolate;
 mod load;
 pub mod model;
 mod path;
+mod problem;
 mod schema;
 mod validate;
-
-use std::fmt;
 
 pub use load::{load_file, load_file_with_env, load_str, load_str_with_env};
 pub use model::*;
 pub use path::{KeyPath, Segment};
+pub use problem::{ConfigError, Problem};
 pub use schema::json_schema;
 pub use validate::validate;
-
-/// One thing wrong with a configuration file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Key path, e.g. `providers[1].api_key`; empty for problems with the whole file.
-    pub path: String,
-    /// 1-based line in the file, when known.
-    pub line: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(path: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            line,
-            message: message.into(),
-        }
-    }
-
-    /// This problem as one line of a report about the file `source`.
-    pub fn render(&self, source: &str) -> String {
-        let mut out = String::from(source);
-        if let Some(line) = self.line {
-            out.push(':');
-            out.push_str(&line.to_string());
-        }
-        out.push_str(": ");
-        if !self.path.is_empty() {
-            out.push_str(&self.path);
-            out.push_str(": ");
-        }
-        out.push_str(&self.message);
-        out
-    }
-}
-
-/// A configuration that could not be loaded: every problem found, in file order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file name used in messages.
-    pub source: String,
-    /// Never empty.
-    pub problems: Vec<Problem>,
-}
-
-impl ConfigError {
-    /// An error with a single problem that concerns the whole file (e.g. it cannot be read).
-    pub fn whole_file(source: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            source: source.into(),
-            problems: vec![Problem::new("", None, message)],
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, problem) in self.problems.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            f.write_str(&problem.render(&self.source))?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests;

@@ -2,20 +2,31 @@
 //! format and shapes the body script (faults, pacing, `split`). Entry point: [`answer`].
 //!
 //! Called by `server` once the request is decoded and logged; owns the request's [`Exchange`]
-//! guard until it moves into the response body.
+//! guard until it moves into the response body. Defines what it is given ([`Call`], [`Work`]),
+//! so the dependency runs one way: `server` imports `answer`, never the reverse.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
+use serde_json::Value;
 
 use super::behaviour::{Behaviour, Kind};
-use super::reply::{self, ErrorReply};
+use super::reply::{self, ErrorReply, Prompt};
 use super::route::Family;
-use super::server::Work;
 use super::state::{Exchange, MockState};
 use super::stream::{Event, Fault, MockBody, Shape, Step, stream_steps, whole_steps};
 use super::{anthropic, completions, embeddings, gemini, openai};
+
+/// What a logged request asks for, decoded by `server` before its body moves into the log.
+pub(crate) enum Work {
+    Chat { prompt: Prompt, include_usage: bool },
+    Completion { prompt: Prompt, include_usage: bool },
+    Embeddings { inputs: Vec<String>, body: Value },
+    Messages { prompt: Prompt },
+    Gemini { prompt: Prompt, sse: bool },
+    Models,
+}
 
 /// A logged request, as `answer` needs it.
 pub(crate) struct Call {

@@ -32,8 +32,9 @@
 //! and the hit counters), `GET /health`.
 //!
 //! Layout: `server` (hyper, request decoding, logging) hands each request to `answer` (failure,
-//! waits, encoding, body script); [`state`] keeps the log and counters; `route` names the
-//! endpoint, `behaviour` parses the model name, `reply` builds the canonical reply, `openai` /
+//! waits, encoding, body script); [`state`] keeps the log and counters; `log_entry` and
+//! `options` define the log's entries and the start options; `route` names the endpoint,
+//! `behaviour` parses the model name, `reply` builds the canonical reply, `openai` /
 //! `completions` / `embeddings` / `anthropic` / `gemini` encode it, and `stream` plays the body
 //! script. Everything but `server`, `answer`, `state` and `stream::MockBody` is pure.
 
@@ -43,7 +44,9 @@ mod behaviour;
 mod completions;
 mod embeddings;
 mod gemini;
+mod log_entry;
 mod openai;
+mod options;
 mod reply;
 mod route;
 mod server;
@@ -52,55 +55,12 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
 
+pub use log_entry::{MockLogEntry, MockOutcome};
+pub use options::MockOptions;
 pub use server::serve;
 pub use state::MockState;
-
-/// Options of a mock upstream.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MockOptions {
-    /// Delay before each streamed token, unless the model name sets `delay=`. Default zero.
-    pub token_delay: Duration,
-}
-
-/// One request the mock received.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct MockLogEntry {
-    /// 1 for the first request the mock saw; never reused (not even after a clear).
-    pub seq: u64,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// Model as sent (body `model`, Azure deployment or Gemini path); empty if none.
-    pub model: String,
-    pub stream: bool,
-    /// All request headers, lower-case names; repeated headers joined with `, `.
-    pub headers: BTreeMap<String, String>,
-    pub body_len: usize,
-    /// SHA-256 of the request body, lower-case hex.
-    pub body_sha256: String,
-    /// Parsed JSON body when it is at most 256 KiB (dropped from old entries under load).
-    pub body: Option<serde_json::Value>,
-    /// How the exchange ended; updated when it ends.
-    pub outcome: MockOutcome,
-}
-
-/// How an exchange ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MockOutcome {
-    /// Still being answered.
-    InProgress,
-    /// The whole response was handed to the connection.
-    Completed,
-    /// The client closed the connection before the response finished.
-    ClientGone,
-    /// The mock cut the response on purpose (`stream-cut`).
-    Cut,
-}
 
 /// Runs a mock upstream on `addr` with its own tokio runtime until ctrl-c or SIGTERM.
 /// Prints `mock upstream listening on http://ADDR` to stdout once bound.

@@ -24,12 +24,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::answer::{Call, answer, error, json};
-use super::reply::{ErrorReply, Prompt, to_json};
+use super::answer::{Call, Work, answer, error, json};
+use super::log_entry::{MockLogEntry, MockOutcome};
+use super::reply::{ErrorReply, to_json};
 use super::route::{self, Route};
 use super::state::{Exchange, MockState};
 use super::stream::MockBody;
-use super::{MockLogEntry, MockOutcome, anthropic, completions, embeddings, gemini, openai};
+use super::{anthropic, completions, embeddings, gemini, openai};
 
 /// Largest request body the mock reads; larger ones get 413.
 const MAX_BODY: usize = 32 << 20;
@@ -97,16 +98,6 @@ async fn connection(stream: TcpStream, state: Arc<MockState>, mut stop: watch::R
         // Peers that leave mid-exchange and deliberate cuts end here; both are expected.
         tracing::debug!(error = %e, "mock upstream: connection ended with an error");
     }
-}
-
-/// What a logged request asks for, decoded before its body moves into the log.
-pub(crate) enum Work {
-    Chat { prompt: Prompt, include_usage: bool },
-    Completion { prompt: Prompt, include_usage: bool },
-    Embeddings { inputs: Vec<String>, body: Value },
-    Messages { prompt: Prompt },
-    Gemini { prompt: Prompt, sse: bool },
-    Models,
 }
 
 async fn handle(

@@ -13,7 +13,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::{MockLogEntry, MockOptions, MockOutcome};
+use super::log_entry::{MockLogEntry, MockOutcome};
+use super::options::MockOptions;
 
 /// Entries kept in the log ring.
 pub const LOG_CAPACITY: usize = 10_000;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::body::{Body, Frame};
 
-use super::MockOutcome;
+use super::log_entry::MockOutcome;
 use super::state::Exchange;
 
 /// One encoded stream event (an SSE event or a JSON-array element) of a reply.

@@ -9,31 +9,19 @@
 //! Entry points: [`plan`], [`resolve_ordered`] and [`resolve`] (pools in configured order).
 //! May depend on `runtime`, `config` and `errors`; never on the inbound, attempt or proxy stages.
 
+mod candidate;
 mod needs;
 pub mod pool;
 mod profile;
 mod stats;
 
+pub use candidate::Candidate;
 pub use needs::Needs;
 pub use profile::Profile;
 pub use stats::RouteStats;
 
-use std::sync::Arc;
-
 use crate::errors::{ErrorKind, GatewayError};
-use crate::runtime::catalog::ModelCard;
-use crate::runtime::provider::Provider;
 use crate::runtime::snapshot::Snapshot;
-
-/// One place a request may be sent.
-#[derive(Debug, Clone)]
-pub struct Candidate {
-    pub provider: Arc<Provider>,
-    /// The model id the provider knows.
-    pub model: String,
-    /// The catalog card; `None` for a pinned model the catalog does not list.
-    pub card: Option<Arc<ModelCard>>,
-}
 
 /// Longest alias chain followed (`a` → `b` → `c`).
 const MAX_ALIAS_DEPTH: usize = 4;

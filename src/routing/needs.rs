@@ -1,7 +1,7 @@
 //! The capability gate (T6): what a request needs from a model (tools, vision, JSON mode), and
 //! why a candidate cannot serve it. A request is refused rather than silently downgraded. Pure.
 
-use super::Candidate;
+use super::candidate::Candidate;
 use crate::config::Capability;
 use crate::runtime::catalog::ModelCard;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
-use super::Candidate;
+use super::candidate::Candidate;
 use crate::config::PoolStrategy;
 
 /// Weight of a new observation in the latency EWMA.

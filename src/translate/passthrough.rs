@@ -10,11 +10,13 @@
 use bytes::{Bytes, BytesMut};
 use serde_json::value::RawValue;
 
+use super::anthropic;
+use super::codec::Codec;
+use super::contract::StreamDecoder as _;
 use super::ir::{ErrorInfo, Event, Usage};
 use super::openai::Chunk;
-use super::relay::{Finished, Relay, RelayStatus, encode_fail, incomplete};
+use super::relay::{Finished, Relay, RelayStatus, incomplete};
 use super::sse::{SseFramer, event_data, event_name};
-use super::{StreamDecoder as _, anthropic};
 use crate::config::ApiFormat;
 
 /// What a pass-through learns from the events of one format.
@@ -89,6 +91,13 @@ impl<W: Watch> Relay for Passthrough<W> {
     fn status(&self) -> &RelayStatus {
         &self.status
     }
+}
+
+/// The error event of a format, through its encoder.
+fn encode_fail(format: ApiFormat, error: &ErrorInfo) -> Bytes {
+    let mut out = Vec::new();
+    Codec(format).stream_encoder(false, 0).fail(error, &mut out);
+    Bytes::from(out)
 }
 
 /// Appends `event` to `out`, avoiding a copy when it is the only event.

@@ -5,14 +5,12 @@
 //! has started (before that, a failure can still fail over), usage, an upstream error event and
 //! malformed events. Pure.
 //!
-//! Entry point: [`relay_for`].
+//! Which relay a stream gets is [`super::relay_for`]'s choice (in `pick.rs`). This file may
+//! depend on the IR only: the relays depend on it, never the other way round.
 
 use bytes::Bytes;
 
 use super::ir::{ErrorInfo, Usage};
-use super::passthrough::{AnthropicPassthrough, OpenAiPassthrough};
-use super::{Codec, StreamTranslator};
-use crate::config::ApiFormat;
 
 /// What a relay has learned of its stream so far.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -60,34 +58,6 @@ pub trait Relay: Send {
     fn fail(&mut self, error: &ErrorInfo) -> Bytes;
     /// What the relay has seen so far.
     fn status(&self) -> &RelayStatus;
-}
-
-/// The relay between a provider speaking `upstream` and a client speaking `client`.
-/// `inject_usage`: the gateway asked an OpenAI provider for a usage chunk the client did not
-/// ask for (it is hidden again); `include_usage`: the client asked for usage; `created`: the
-/// time the translated events are stamped with (seconds since the epoch).
-pub fn relay_for(
-    upstream: ApiFormat,
-    client: ApiFormat,
-    inject_usage: bool,
-    include_usage: bool,
-    created: u64,
-) -> Box<dyn Relay> {
-    match (upstream, client) {
-        (ApiFormat::Openai, ApiFormat::Openai) => Box::new(OpenAiPassthrough::new(inject_usage)),
-        (ApiFormat::Anthropic, ApiFormat::Anthropic) => Box::new(AnthropicPassthrough::new()),
-        (upstream, client) => Box::new(StreamTranslator::new(
-            Codec(upstream).stream_decoder(),
-            Codec(client).stream_encoder(include_usage, created),
-        )),
-    }
-}
-
-/// The error event of a format, through its encoder.
-pub(super) fn encode_fail(format: ApiFormat, error: &ErrorInfo) -> Bytes {
-    let mut out = Vec::new();
-    Codec(format).stream_encoder(false, 0).fail(error, &mut out);
-    Bytes::from(out)
 }
 
 /// The error event for a stream that stopped mid-answer.

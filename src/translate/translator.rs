@@ -7,10 +7,10 @@
 
 use bytes::Bytes;
 
+use super::contract::{StreamDecoder, StreamEncoder};
 use super::ir::{ErrorInfo, Event};
 use super::relay::{Finished, Relay, RelayStatus, incomplete};
 use super::sse::SseFramer;
-use super::{StreamDecoder, StreamEncoder};
 
 /// Translates one upstream SSE stream into the caller's format.
 pub struct StreamTranslator {

@@ -21,8 +21,8 @@ use pingora::protocols::http::v1::client::HttpSession as Http1Session;
 use pingora::upstreams::peer::{HttpPeer, Peer};
 use tokio::io::AsyncWriteExt;
 
+use super::contract::{SendError, Upstream, UpstreamRequest, UpstreamResponse};
 use super::dns::DnsCache;
-use super::{SendError, Upstream, UpstreamRequest, UpstreamResponse};
 use crate::runtime::provider::Endpoint;
 
 /// How long an idle pooled upstream connection is kept.

@@ -17,6 +17,7 @@ mod harness;
 
 mod chat;
 mod errors;
+mod footprint;
 mod golden;
 mod ops;
 mod replicas;

@@ -5,9 +5,9 @@
 
 use std::collections::HashSet;
 
-use super::Problem;
 use super::model::*;
 use super::path::KeyPath;
+use super::problem::Problem;
 
 mod providers;
 mod routing;

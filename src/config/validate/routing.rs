@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Checker, is_valid_date, root};
+use crate::config::builtin_models;
 use crate::config::model::PoolStrategy;
 
 impl Checker<'_> {
@@ -17,7 +18,7 @@ impl Checker<'_> {
             .flat_map(|p| match &p.models {
                 Some(models) => models.iter().map(String::as_str).collect::<Vec<_>>(),
                 // Built-in model ids may contain `/` too (`meta-llama/...` at deep_infra).
-                None => crate::runtime::catalog::builtin::cards_for(p.provider_type)
+                None => builtin_models::cards_for(p.provider_type)
                     .iter()
                     .map(|c| c.id)
                     .collect(),

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::circuit::CircuitState;
+use super::registry::BreakerRegistry;
 use super::state::{Breaker, config_secs};
-use super::{BreakerRegistry, CircuitState};
 
 /// One breaker as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

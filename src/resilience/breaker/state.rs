@@ -1,4 +1,4 @@
-//! One breaker's state machine; the registry in `mod.rs` owns many and locks each.
+//! One breaker's state machine; the registry in `registry.rs` owns many and locks each.
 //!
 //! ```text
 //!            failures >= threshold within window
@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Admission, BreakerStatus, CircuitState};
+use super::circuit::{Admission, BreakerStatus, CircuitState};
 use crate::config::CircuitBreakerConfig;
 
 /// Longest `last_error` kept, in characters.

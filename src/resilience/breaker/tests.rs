@@ -1,8 +1,10 @@
 //! Breaker behaviour under a hand-moved clock (no sleeps).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
+use crate::config::CircuitBreakerConfig;
 use crate::resilience::ManualClock;
 
 const KEY: &str = "openai/gpt-4o";

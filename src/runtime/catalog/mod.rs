@@ -4,7 +4,8 @@
 //!
 //! Entry points: [`Catalog::build`], [`Catalog::lookup`], [`Catalog::providers_of`].
 
-pub mod builtin;
+/// The built-in cards, kept in `config` (validation needs their model ids) and read here.
+pub use crate::config::builtin_models as builtin;
 
 use std::collections::HashMap;
 use std::sync::Arc;

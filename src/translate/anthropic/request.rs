@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::blocks::str_at;
 use super::messages::{decode_messages, encode_messages};
 use crate::errors::{ErrorKind, GatewayError};
-use crate::translate::EncodeOptions;
+use crate::translate::contract::EncodeOptions;
 use crate::translate::ir::{Request, Tool, ToolChoice};
 
 /// Reads a `POST /v1/messages` body.

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::blocks::{Side, decode_blocks, encode_part};
-use super::{finish_from_wire, finish_to_wire, message_id, usage_from_wire, usage_to_wire};
+use super::fields::{finish_from_wire, finish_to_wire, message_id, usage_from_wire, usage_to_wire};
 use crate::errors::{ErrorKind, GatewayError};
 use crate::translate::ir::{FinishReason, Response};
 

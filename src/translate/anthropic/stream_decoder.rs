@@ -25,9 +25,9 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::fields::{finish_from_wire, usage_from_counts};
 use super::stream_fast::{self, Simple};
-use super::{finish_from_wire, usage_from_counts};
-use crate::translate::StreamDecoder as Decode;
+use crate::translate::contract::StreamDecoder as Decode;
 use crate::translate::ir::{ErrorInfo, Event, Usage};
 use crate::translate::sse::{event_data, event_name};
 use wire::{Block, Counts, Delta, Obj, Wire};

@@ -13,8 +13,9 @@
 //! and only the strings and numbers in between formatted. The keys of every object are in
 //! sorted order, as this encoder has always written them (from a `serde_json::Value`).
 
-use super::{error_type, finish_to_wire, message_id, uncached_input_tokens};
-use crate::translate::StreamEncoder as Encode;
+use super::error::error_type;
+use super::fields::{finish_to_wire, message_id, uncached_input_tokens};
+use crate::translate::contract::StreamEncoder as Encode;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 
 /// What the open content block holds.
@@ -252,7 +253,7 @@ fn write_delta(out: &mut Vec<u8>, index: u32, start: &[u8], text: &str, end: &[u
     out.extend_from_slice(b",\"type\":\"content_block_delta\"}\n\n");
 }
 
-/// Appends the `usage` object of `usage` (as [`super::usage_to_wire`] makes it).
+/// Appends the `usage` object of `usage` (as [`super::fields::usage_to_wire`] makes it).
 fn push_usage(out: &mut Vec<u8>, usage: &Usage) {
     out.extend_from_slice(b"{\"cache_creation_input_tokens\":");
     push_u64(out, usage.cache_creation_input_tokens);

@@ -11,26 +11,19 @@
 //! with the call it answers by name; the request encoder finds a result's function name from
 //! the call with the same id earlier in the conversation.
 //!
-//! Pure: no I/O. Depends on the IR, [`crate::sse`] and [`crate::errors`] only.
+//! Pure: no I/O. Depends on the IR, [`crate::translate::sse`] and [`crate::errors`] only.
 
 mod error;
 mod parts;
 mod request;
 mod response;
+mod response_id;
 mod stream;
 
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 pub use error::{decode_error, encode_error};
 pub use request::{decode_request, encode_request};
 pub use response::{decode_response, encode_response};
 pub use stream::{StreamDecoder, StreamEncoder};
-
-/// An id for a response that came without a `responseId` (`gemini-<n>`, unique per process).
-fn fallback_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("gemini-{}", NEXT.fetch_add(1, Ordering::Relaxed))
-}

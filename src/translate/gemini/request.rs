@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::EncodeOptions;
+use super::super::contract::EncodeOptions;
 use super::super::ir::{Message, Part, Request, ResponseFormat, Role, Tool, ToolChoice};
 use super::parts::{PartReader, PartWriter, field, str_field};
 use crate::errors::{ErrorKind, GatewayError};

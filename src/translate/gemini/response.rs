@@ -8,8 +8,8 @@
 use serde_json::{Map, Value, json};
 
 use super::super::ir::{FinishReason, Part, Response, Usage};
-use super::fallback_id;
 use super::parts::{PartReader, PartWriter, field, str_field};
+use super::response_id::fallback_id;
 use crate::errors::{ErrorKind, GatewayError};
 
 /// Reads a Gemini response body.

@@ -10,12 +10,12 @@
 
 use serde_json::{Map, Value, json};
 
+use super::super::contract::{StreamDecoder as Decode, StreamEncoder as Encode};
 use super::super::ir::{ErrorInfo, Event, FinishReason, Part, Usage};
-use super::super::{StreamDecoder as Decode, StreamEncoder as Encode};
 use super::error::{error_body, error_info, error_status};
-use super::fallback_id;
 use super::parts::{PartReader, call_args, field, signature_part, str_field};
 use super::response::{decode_finish, decode_usage, encode_finish, encode_usage, prompt_blocked};
+use super::response_id::fallback_id;
 use crate::translate::sse::event_data;
 
 /// Decodes a Gemini `alt=sse` stream.

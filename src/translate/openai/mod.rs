@@ -20,10 +20,3 @@ pub use response::{
 pub use stream::{StreamDecoder, StreamEncoder};
 pub(crate) use wire::Chunk;
 pub use wire::usage_of_json;
-
-use crate::errors::{ErrorKind, GatewayError};
-
-/// An `invalid_request` error naming the field at fault.
-fn bad(param: &'static str, message: impl Into<String>) -> GatewayError {
-    GatewayError::new(ErrorKind::BadRequest, message).with_param(param)
-}

@@ -3,9 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::bad;
 use crate::errors::{ErrorKind, GatewayError};
-use crate::translate::EncodeOptions;
+use crate::translate::contract::EncodeOptions;
 use crate::translate::ir::{
     ImageSource, Message, Part, Request, ResponseFormat, Role, Tool, ToolChoice,
 };
@@ -421,4 +420,9 @@ fn encode_content(parts: &[&Part]) -> Value {
         })
         .collect();
     Value::Array(items)
+}
+
+/// An `invalid_request` error naming the field at fault.
+fn bad(param: &'static str, message: impl Into<String>) -> GatewayError {
+    GatewayError::new(ErrorKind::BadRequest, message).with_param(param)
 }

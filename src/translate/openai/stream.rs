@@ -233,7 +233,7 @@ fn push_texts(
     }
 }
 
-impl crate::translate::StreamDecoder for StreamDecoder {
+impl crate::translate::contract::StreamDecoder for StreamDecoder {
     fn decode_event(&mut self, event: &[u8], out: &mut Vec<Event>) {
         let Some(data) = event_data(event) else {
             return;
@@ -337,7 +337,7 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-impl crate::translate::StreamEncoder for StreamEncoder {
+impl crate::translate::contract::StreamEncoder for StreamEncoder {
     fn encode_event(&mut self, event: &Event, out: &mut Vec<u8>) {
         match event {
             Event::Start { id, model } => {
@@ -384,7 +384,7 @@ impl crate::translate::StreamEncoder for StreamEncoder {
                     self.chunk(out, b"{}", Some(*reason));
                 }
             }
-            Event::Error(e) => crate::translate::StreamEncoder::fail(self, e, out),
+            Event::Error(e) => crate::translate::contract::StreamEncoder::fail(self, e, out),
         }
     }
 

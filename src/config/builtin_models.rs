@@ -1,9 +1,15 @@
 //! Built-in model cards per provider type: public list prices (USD per million tokens),
 //! context windows and capabilities as published by each provider. Data only.
 //!
-//! A `[[models]]` card or a provider's `models` list overrides these.
+//! A `[[models]]` card or a provider's `models` list overrides these. Validation reads the
+//! model ids (which `provider/model` names a provider type serves without a `models` list);
+//! the runtime catalog (`crate::runtime::catalog`, re-exported there as `builtin`) reads the
+//! whole cards.
+//!
+//! Lives in `config` because it is what the config knows about each provider type: it may
+//! depend on `config::model` only, never on `runtime` or anything on the request path.
 
-use crate::config::{Capability, ProviderType};
+use super::model::{Capability, ProviderType};
 
 /// One built-in card.
 pub struct BuiltinCard {
