@@ -33,7 +33,9 @@ pub fn ensure_ir(call: &mut Call, cand: &Candidate) -> Result<(), GatewayError> 
     let needs_ir = call.endpoint.op == Operation::ChatCompletions
         && cand.provider.format != call.endpoint.format;
     if needs_ir && call.ir.is_none() {
-        call.ir = Some(Codec(call.endpoint.format).decode_request(call.raw.body())?);
+        call.ir = Some(Box::new(
+            Codec(call.endpoint.format).decode_request(call.raw.body())?,
+        ));
     }
     Ok(())
 }

@@ -36,8 +36,9 @@ pub struct Call {
     pub summary: RequestSummary,
     /// What the request needs from a model.
     pub needs: Needs,
-    /// The request in the IR, decoded when some candidate speaks another format.
-    pub ir: Option<ir::Request>,
+    /// The request in the IR, decoded when some candidate speaks another format (boxed: it
+    /// is rare, and large to carry in every request's context).
+    pub ir: Option<Box<ir::Request>>,
 }
 
 /// A request the inbound stage let through.

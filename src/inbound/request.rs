@@ -30,6 +30,14 @@ enum FieldKey {
     Decoded(Box<str>),
 }
 
+/// The length of a field's key.
+fn key_len(key: &FieldKey) -> usize {
+    match key {
+        FieldKey::At(range) => range.len(),
+        FieldKey::Decoded(k) => k.len(),
+    }
+}
+
 /// The range `part` takes in `body` (`part` is a slice of it).
 fn range_in(body: &[u8], part: &str) -> Range<usize> {
     let start = (part.as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
@@ -86,22 +94,31 @@ impl RawRequest {
         }
     }
 
-    /// The raw JSON bytes of a top-level field (the last one when a key repeats).
-    pub fn get_bytes(&self, key: &str) -> Option<&[u8]> {
+    /// Whether a field's key is `name` (compared as bytes: no UTF-8 check per lookup).
+    fn is(&self, key: &FieldKey, name: &str) -> bool {
+        match key {
+            FieldKey::At(range) => self.body.get(range.clone()) == Some(name.as_bytes()),
+            FieldKey::Decoded(k) => &**k == name,
+        }
+    }
+
+    /// The value range of a top-level field (the last one when a key repeats).
+    fn find(&self, name: &str) -> Option<&Range<usize>> {
         self.fields
             .iter()
             .rev()
-            .find(|(k, _)| self.key(k) == key)
-            .and_then(|(_, v)| self.body.get(v.clone()))
+            .find(|(k, _)| self.is(k, name))
+            .map(|(_, v)| v)
+    }
+
+    /// The raw JSON bytes of a top-level field (the last one when a key repeats).
+    pub fn get_bytes(&self, key: &str) -> Option<&[u8]> {
+        self.find(key).and_then(|v| self.body.get(v.clone()))
     }
 
     /// The raw JSON text of a top-level field (the last one when a key repeats).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .rev()
-            .find(|(k, _)| self.key(k) == key)
-            .map(|(_, v)| self.text(v))
+        self.find(key).map(|v| self.text(v))
     }
 
     /// Reads `model`, `stream` and `stream_options.include_usage`.
@@ -181,7 +198,7 @@ impl RawRequest {
         let size: usize = self
             .fields
             .iter()
-            .map(|(k, v)| self.key(k).len() + v.len() + 4)
+            .map(|(k, v)| key_len(k) + v.len() + 4)
             .sum();
         let mut out = Vec::with_capacity(size + 64);
         out.push(b'{');
@@ -206,7 +223,7 @@ impl RawRequest {
         }
         for (key, value) in replace {
             if let Some(value) = value {
-                if !self.fields.iter().any(|(k, _)| self.key(k) == *key) {
+                if self.find(key).is_none() {
                     push_field(&mut out, key, value.as_bytes());
                 }
             }

@@ -102,10 +102,10 @@ fn resolve_with(
     }
     if let Some(pool) = snap.pools.get(name) {
         let mut members = Vec::new();
-        for member in &pool.members {
+        for (model, weight) in &pool.members {
             // A member that does not resolve (provider disabled) is skipped, not fatal.
-            if let Ok(found) = resolve_target(snap, &member.model) {
-                members.extend(found.into_iter().map(|c| (c, member.weight)));
+            if let Ok(found) = resolve_target(snap, model) {
+                members.extend(found.into_iter().map(|c| (c, *weight)));
             }
         }
         if members.is_empty() {

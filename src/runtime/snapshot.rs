@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, KeyMapEntry, PoolConfig, Secret, TimeoutConfig};
+use crate::config::{Config, PoolConfig, PoolStrategy, Secret, TimeoutConfig};
 use crate::runtime::catalog::Catalog;
 use crate::runtime::provider::Provider;
 
@@ -20,7 +20,32 @@ pub struct Tenant {
     /// Stable, non-secret id: the first 12 hex digits of the key's SHA-256.
     pub id: String,
     pub label: Option<String>,
-    pub keys: KeyMapEntry,
+    /// The provider keys this virtual key maps to, by provider id.
+    pub keys: HashMap<String, Secret>,
+}
+
+/// A pool of models (`[[pools]]`), tried in its strategy's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    pub strategy: PoolStrategy,
+    /// Whether the other members are tried when the first fails.
+    pub fallback: bool,
+    /// `provider/model` (or any model name) and weight.
+    pub members: Vec<(String, u32)>,
+}
+
+impl From<&PoolConfig> for Pool {
+    fn from(p: &PoolConfig) -> Self {
+        Pool {
+            strategy: p.strategy,
+            fallback: p.fallback,
+            members: p
+                .members
+                .iter()
+                .map(|m| (m.model.clone(), m.weight))
+                .collect(),
+        }
+    }
 }
 
 /// The request path's timeouts (`[resilience.timeout]`).
@@ -50,12 +75,11 @@ impl From<&TimeoutConfig> for Timeouts {
 /// Everything the request path needs, immutable.
 #[derive(Debug)]
 pub struct Snapshot {
-    pub config: Arc<Config>,
     /// Enabled providers, in config order.
     pub providers: Vec<Arc<Provider>>,
     pub catalog: Catalog,
     pub aliases: BTreeMap<String, String>,
-    pub pools: HashMap<String, PoolConfig>,
+    pub pools: HashMap<String, Pool>,
     /// SHA-256 of a virtual key → tenant.
     pub tenants: HashMap<[u8; 32], Arc<Tenant>>,
     pub admin_token_hash: Option<[u8; 32]>,
@@ -96,10 +120,17 @@ impl Snapshot {
             .iter()
             .map(|(key, entry)| {
                 let hash = key_hash(key);
+                let keys = providers
+                    .iter()
+                    .filter_map(|p| {
+                        let key = entry.key_for(&p.id, p.provider_type)?;
+                        Some((p.id.clone(), key.clone()))
+                    })
+                    .collect();
                 let tenant = Tenant {
                     id: hex(&hash[..6]),
                     label: entry.label.clone(),
-                    keys: entry.clone(),
+                    keys,
                 };
                 (hash, Arc::new(tenant))
             })
@@ -111,7 +142,7 @@ impl Snapshot {
             pools: config
                 .pools
                 .iter()
-                .map(|p| (p.name.clone(), p.clone()))
+                .map(|p| (p.name.clone(), Pool::from(p)))
                 .collect(),
             tenants,
             admin_token_hash: config
@@ -126,7 +157,6 @@ impl Snapshot {
                 .enabled
                 .then(|| Duration::from_millis(config.resilience.hedge.hedge_delay_ms)),
             max_body_bytes: config.server.max_body_bytes,
-            config: Arc::new(config),
         })
     }
 
@@ -147,7 +177,7 @@ impl Snapshot {
         tenant: Option<&'a Tenant>,
     ) -> Option<&'a Secret> {
         tenant
-            .and_then(|t| t.keys.key_for(&provider.id, provider.provider_type))
+            .and_then(|t| t.keys.get(&provider.id))
             .or(provider.api_key.as_ref())
     }
 
@@ -159,10 +189,7 @@ impl Snapshot {
             .filter(|p| {
                 !p.needs_key()
                     || p.api_key.is_some()
-                    || self
-                        .tenants
-                        .values()
-                        .any(|t| t.keys.key_for(&p.id, p.provider_type).is_some())
+                    || self.tenants.values().any(|t| t.keys.contains_key(&p.id))
             })
             .map(|p| p.id.as_str())
             .collect()

@@ -28,9 +28,7 @@ pub mod sse;
 mod translator;
 
 #[cfg(test)]
-mod scan_tests;
-#[cfg(test)]
-mod test_json;
+pub(crate) mod tests;
 
 pub use codec::Codec;
 pub use contract::{EncodeOptions, StreamDecoder, StreamEncoder};

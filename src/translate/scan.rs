@@ -419,3 +419,7 @@ fn some_digits(b: &[u8], i: usize) -> Result<usize> {
     let end = digits(b, i);
     if end == i { Err(Invalid) } else { Ok(end) }
 }
+
+#[cfg(test)]
+#[path = "scan_tests.rs"]
+mod tests;

@@ -1,4 +1,4 @@
-//! The strict JSON reader ([`super::scan`]): strings as serde reads them, values checked at
+//! The strict JSON reader ([`super`]): strings as serde reads them, values checked at
 //! least as strictly as serde checks what it skips, no panic on any input or any cut.
 
 use std::borrow::Cow;
@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use proptest::prelude::*;
 use serde::de::IgnoredAny;
 
-use super::scan::{Invalid, MAX_DEPTH, Scanner};
-use super::test_json::{Gen, J};
+use super::{Invalid, MAX_DEPTH, Scanner};
+use crate::translate::tests::{Gen, J};
 
 /// The string `json` holds, read by the scanner, which must then be at the end.
 fn string(json: &[u8]) -> Result<Cow<'_, str>, Invalid> {

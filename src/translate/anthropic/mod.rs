@@ -10,10 +10,10 @@
 //! conversation and its merging rules), `request`, `response`, `stream_decoder` (with
 //! `stream_fast`, its fast path for the common events), `stream_encoder`, `error` (the error
 //! codec) and `fields` (the stop-reason, usage and message-id mappings the others share); this
-//! file only declares and re-exports. Tests: `tests` (request decoding, shared helpers),
-//! `encode_tests`, `response_tests`, `stream_tests`, `split_tests` (every byte offset,
-//! proptests), `stream_fast_tests` (the fast path against the serde reader); fixtures in
-//! `tests/fixtures/anthropic/`.
+//! file only declares and re-exports. Tests, in `tests/`: `mod.rs` (request decoding, shared
+//! helpers), `encode`, `response`, `stream`, `split` (every byte offset, proptests),
+//! `stream_fast` (the fast path against the serde reader); fixtures in
+//! `tests/fixtures/anthropic/` at the repository root.
 //!
 //! Usage: the IR counts `input_tokens` as the whole prompt, while Anthropic's `input_tokens`
 //! excludes the tokens read from or written to the prompt cache (see `fields`).
@@ -28,16 +28,6 @@ mod stream_decoder;
 mod stream_encoder;
 mod stream_fast;
 
-#[cfg(test)]
-mod encode_tests;
-#[cfg(test)]
-mod response_tests;
-#[cfg(test)]
-mod split_tests;
-#[cfg(test)]
-mod stream_fast_tests;
-#[cfg(test)]
-mod stream_tests;
 #[cfg(test)]
 mod tests;
 

@@ -9,9 +9,7 @@ mod stream_fast;
 mod wire;
 
 #[cfg(test)]
-mod fuzz_tests;
-#[cfg(test)]
-mod stream_fast_tests;
+mod tests;
 
 pub use request::{decode_request, encode_request};
 pub use response::{

@@ -1,11 +1,11 @@
 //! Tests of the stream decoder and encoder: the IR events of each `.sse` fixture, encoder
 //! output decoded back to the same events, and the event order Anthropic clients rely on.
-//! Helpers here are shared with `split_tests`.
+//! Helpers here are shared with `split`.
 
 use serde_json::{Value, json};
 
-use super::tests::fixture;
-use super::{StreamDecoder, StreamEncoder};
+use super::fixture;
+use crate::translate::anthropic::{StreamDecoder, StreamEncoder};
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 use crate::translate::sse::{SseFramer, event_data, event_name};
 use crate::translate::{StreamDecoder as _, StreamEncoder as _};

@@ -7,13 +7,13 @@
 use proptest::prelude::*;
 use rand::Rng;
 
-use super::StreamDecoder;
-use super::stream_fast::{Simple, by_keys, delta_as_sent, read};
-use super::stream_tests::STREAMS;
-use super::tests::fixture;
+use super::fixture;
+use super::stream::STREAMS;
 use crate::translate::StreamDecoder as _;
+use crate::translate::anthropic::StreamDecoder;
+use crate::translate::anthropic::stream_fast::{Simple, by_keys, delta_as_sent, read};
 use crate::translate::sse::{SseFramer, event_data};
-use crate::translate::test_json::{Gen, J, SCALARS};
+use crate::translate::tests::{Gen, J, SCALARS};
 
 const COMMON: &[&str] = &[
     r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#,

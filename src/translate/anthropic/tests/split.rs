@@ -6,11 +6,13 @@
 use proptest::prelude::*;
 use serde_json::Value;
 
-use super::stream_tests::{STREAMS, check_order, decode, frame};
-use super::tests::fixture;
-use super::{StreamDecoder, StreamEncoder, decode_error, decode_request, decode_response};
+use super::fixture;
+use super::stream::{STREAMS, check_order, decode, frame};
 use crate::translate::StreamDecoder as _;
 use crate::translate::StreamTranslator;
+use crate::translate::anthropic::{
+    StreamDecoder, StreamEncoder, decode_error, decode_request, decode_response,
+};
 
 fn translator() -> StreamTranslator {
     StreamTranslator::new(

@@ -8,6 +8,12 @@ use crate::errors::ErrorKind;
 use crate::translate::EncodeOptions;
 use crate::translate::ir::{ImageSource, Message, Part, Role, ToolChoice};
 
+mod encode;
+mod response;
+mod split;
+mod stream;
+mod stream_fast;
+
 /// The bytes of a fixture file.
 pub(super) fn fixture(name: &str) -> Vec<u8> {
     let path = format!(

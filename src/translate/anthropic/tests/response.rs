@@ -3,10 +3,10 @@
 
 use serde_json::json;
 
-use super::fields::{finish_from_wire, finish_to_wire};
-use super::tests::{fixture, parse, text};
-use super::{decode_error, decode_response, encode_error, encode_response};
+use super::{fixture, parse, text};
 use crate::errors::ErrorKind;
+use crate::translate::anthropic::fields::{finish_from_wire, finish_to_wire};
+use crate::translate::anthropic::{decode_error, decode_response, encode_error, encode_response};
 use crate::translate::ir::{ErrorInfo, FinishReason, Part, Usage};
 
 #[test]

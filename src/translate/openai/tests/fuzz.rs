@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 
-use super::{StreamDecoder, decode_error, decode_request, decode_response};
 use crate::translate::StreamDecoder as _;
+use crate::translate::openai::{StreamDecoder, decode_error, decode_request, decode_response};
 
 const KEYS: &[&str] = &[
     "model",

@@ -6,11 +6,11 @@
 use proptest::prelude::*;
 use rand::Rng;
 
-use super::StreamDecoder;
-use super::stream_fast::{Simple, Skipped, Template, Text};
 use crate::translate::StreamDecoder as _;
+use crate::translate::openai::StreamDecoder;
+use crate::translate::openai::stream_fast::{Simple, Skipped, Template, Text};
 use crate::translate::sse::{SseFramer, event_data};
-use crate::translate::test_json::{Gen, J, SCALARS};
+use crate::translate::tests::{Gen, J, SCALARS};
 
 /// The chunks of the bench and of the mock upstream's streams.
 const COMMON: &[&str] = &[
@@ -43,14 +43,17 @@ const DECLINED: &[&str] = &[
 
 /// The chunk as the fast path reads it.
 fn read(data: &[u8]) -> Option<Simple<'_>> {
-    super::stream_fast::read(std::str::from_utf8(data).ok()?, &mut Skipped::default())
+    crate::translate::openai::stream_fast::read(
+        std::str::from_utf8(data).ok()?,
+        &mut Skipped::default(),
+    )
 }
 
 /// A template that keeps `json`.
 fn kept(json: &str) -> Template {
     let mut template = Template::default();
     let mut skipped = Skipped::default();
-    let chunk = super::stream_fast::read(json, &mut skipped).unwrap();
+    let chunk = crate::translate::openai::stream_fast::read(json, &mut skipped).unwrap();
     template.keep(json, &chunk, &skipped);
     template
 }

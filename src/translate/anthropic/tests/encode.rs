@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use super::encode_request;
-use super::tests::{msg, opts, parse, text};
+use super::{msg, opts, parse, text};
+use crate::translate::anthropic::encode_request;
 use crate::translate::ir::{Part, Request, ResponseFormat, Role, Tool, ToolChoice};
 
 fn call(id: &str) -> Part {

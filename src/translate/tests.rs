@@ -1,6 +1,6 @@
 //! Test support: JSON documents written many ways from one description (random whitespace,
 //! key order and string escapes), random strings, and byte mutations. The stream decoders'
-//! fast-path property tests (`*/stream_fast_tests.rs`) build their events with it.
+//! fast-path property tests (`*/tests/stream_fast.rs`) and the scanner's tests build their events with it.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
