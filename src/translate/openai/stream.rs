@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 
 use super::response::{error_type, finish_reason_str, parse_finish};
 use super::stream_fast::{self, Simple, Skipped, Template, Text};
-use super::wire::WireUsage;
+use super::wire::Chunk;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 use crate::translate::sse::event_data;
 
@@ -39,39 +39,6 @@ impl StreamDecoder {
     pub fn new() -> Self {
         Self::default()
     }
-}
-
-/// One chunk, borrowed from the event where no unescaping is needed.
-#[derive(Deserialize)]
-struct Chunk<'a> {
-    #[serde(default, borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    model: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    choices: Vec<Choice<'a>>,
-    #[serde(default)]
-    usage: Option<WireUsage>,
-    #[serde(default, borrow)]
-    error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(default, borrow)]
-    delta: Option<Delta<'a>>,
-    #[serde(default, borrow)]
-    finish_reason: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(default, borrow)]
-    content: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    reasoning_content: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    tool_calls: Vec<ToolCallDelta<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -139,61 +106,87 @@ impl StreamDecoder {
 
     /// Any chunk, read with serde (the tests' reference for the fast path).
     pub(super) fn decode_serde(&mut self, data: &[u8], out: &mut Vec<Event>) {
-        let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data) else {
+        if self.decode_chunk(data, out).is_err() {
             self.malformed += 1;
-            return;
-        };
-        if let Some(raw) = chunk.error {
-            let err: Option<WireError<'_>> = serde_json::from_str(raw.get()).ok();
-            let message = err
-                .as_ref()
-                .and_then(|e| e.message.as_deref())
-                .unwrap_or("provider error")
-                .to_string();
-            let code = err.as_ref().and_then(|e| {
-                e.code
-                    .and_then(|c| serde_json::from_str::<String>(c.get()).ok())
-                    .or_else(|| e.kind.as_deref().map(str::to_string))
-            });
-            out.push(Event::Error(ErrorInfo {
-                status: 502,
-                message,
-                code,
-            }));
-            return;
         }
-        self.start(chunk.id.as_deref(), chunk.model.as_deref(), out);
-        if let Some(choice) = chunk.choices.into_iter().next() {
-            if let Some(delta) = choice.delta {
-                push_texts(delta.reasoning_content, delta.content, out);
-                for (pos, call) in delta.tool_calls.into_iter().enumerate() {
-                    let index = call.index.unwrap_or(pos as u32);
-                    let (name, arguments) = match call.function {
-                        Some(f) => (f.name, f.arguments),
-                        None => (None, None),
-                    };
-                    if !self.tool_started.contains(&index) {
-                        self.tool_started.push(index);
-                        out.push(Event::ToolCallStart {
-                            index,
-                            id: call
-                                .id
-                                .map_or_else(|| format!("call_{index}"), Cow::into_owned),
-                            name: name.map(Cow::into_owned).unwrap_or_default(),
-                        });
-                    }
-                    if let Some(a) = arguments.filter(|a| !a.is_empty()) {
-                        out.push(Event::ToolCallDelta {
-                            index,
-                            arguments: a.into_owned(),
-                        });
-                    }
-                }
+    }
+
+    /// Reads a chunk ([`Chunk`], the one OpenAI chunk shape, shared with the pass-through)
+    /// strictly: a field of the wrong type makes the whole chunk malformed, and nothing is
+    /// pushed.
+    fn decode_chunk(&mut self, data: &[u8], out: &mut Vec<Event>) -> Result<(), Malformed> {
+        let chunk = serde_json::from_slice::<Chunk<'_>>(data).map_err(|_| Malformed)?;
+        if let Some(raw) = chunk.error {
+            out.push(Event::Error(stream_error(raw)));
+            return Ok(());
+        }
+        let ids = if self.started {
+            None
+        } else {
+            Some(serde_json::from_slice::<Ids<'_>>(data).map_err(|_| Malformed)?)
+        };
+        let choices = match chunk.choices {
+            Some(choices) => choices,
+            // `choices` absent reads as none; `null` is not a list.
+            None if null_choices(data) => return Err(Malformed),
+            None => Vec::new(),
+        };
+        let mut first = None;
+        if let Some(choice) = choices.into_iter().next() {
+            let delta = match choice.delta {
+                None => None,
+                Some(d) => Some((
+                    text(d.reasoning_content)?,
+                    text(d.content)?,
+                    match d.tool_calls {
+                        None => Vec::new(),
+                        Some(raw) => serde_json::from_str::<Vec<ToolCallDelta<'_>>>(raw.get())
+                            .map_err(|_| Malformed)?,
+                    },
+                )),
+            };
+            first = Some((delta, text(choice.finish_reason)?));
+        }
+        if let Some(ids) = ids {
+            self.start(ids.id.as_deref(), ids.model.as_deref(), out);
+        }
+        if let Some((delta, finish_reason)) = first {
+            if let Some((reasoning, content, tool_calls)) = delta {
+                push_texts(reasoning, content, out);
+                self.tool_calls(tool_calls, out);
             }
-            self.finish_reason(choice.finish_reason, out);
+            self.finish_reason(finish_reason, out);
         }
         if let Some(u) = chunk.usage {
             out.push(Event::Usage(Usage::from(u)));
+        }
+        Ok(())
+    }
+
+    /// A delta's tool calls: a start the first time an index is seen, then argument pieces.
+    fn tool_calls(&mut self, calls: Vec<ToolCallDelta<'_>>, out: &mut Vec<Event>) {
+        for (pos, call) in calls.into_iter().enumerate() {
+            let index = call.index.unwrap_or(pos as u32);
+            let (name, arguments) = match call.function {
+                Some(f) => (f.name, f.arguments),
+                None => (None, None),
+            };
+            if !self.tool_started.contains(&index) {
+                self.tool_started.push(index);
+                out.push(Event::ToolCallStart {
+                    index,
+                    id: call
+                        .id
+                        .map_or_else(|| format!("call_{index}"), Cow::into_owned),
+                    name: name.map(Cow::into_owned).unwrap_or_default(),
+                });
+            }
+            if let Some(a) = arguments.filter(|a| !a.is_empty()) {
+                out.push(Event::ToolCallDelta {
+                    index,
+                    arguments: a.into_owned(),
+                });
+            }
         }
     }
 
@@ -216,6 +209,59 @@ impl StreamDecoder {
                 stop_sequence: None,
             });
         }
+    }
+}
+
+/// The stream's id and model, read from the chunk that starts it.
+#[derive(Deserialize)]
+struct Ids<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+}
+
+/// A chunk that cannot be read as OpenAI's (skipped and counted).
+struct Malformed;
+
+/// A raw field that must be a string or `null`.
+fn text(raw: Option<&RawValue>) -> Result<Option<Cow<'_, str>>, Malformed> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str::<Option<Cow<'_, str>>>(raw.get()).map_err(|_| Malformed),
+    }
+}
+
+/// Whether the chunk's `choices` is `null` (serde reads that as absent).
+fn null_choices(data: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Choices<'a> {
+        #[serde(default, borrow)]
+        choices: Option<&'a RawValue>,
+    }
+    serde_json::from_slice::<Choices<'_>>(data)
+        .ok()
+        .and_then(|c| c.choices)
+        .is_some_and(|raw| raw.get() == "null")
+}
+
+/// The error event of a chunk's `error` object.
+fn stream_error(raw: &RawValue) -> ErrorInfo {
+    let err: Option<WireError<'_>> = serde_json::from_str(raw.get()).ok();
+    let message = err
+        .as_ref()
+        .and_then(|e| e.message.as_deref())
+        .unwrap_or("provider error")
+        .to_string();
+    let code = err.as_ref().and_then(|e| {
+        e.code
+            .and_then(|c| serde_json::from_str::<String>(c.get()).ok())
+            .or_else(|| e.kind.as_deref().map(str::to_string))
+    });
+    ErrorInfo {
+        status: 502,
+        message,
+        code,
     }
 }
 

@@ -264,6 +264,11 @@ fn choice<'a>(s: &mut Scanner<'a>, skipped: &mut Skipped) -> Result<SimpleChoice
                 seen.first(2)?;
                 choice.finish_reason = optional_string(s)?;
             }
+            // Read by the pass-through, not the decoder: only known to serde.
+            "text" => {
+                seen.first(4)?;
+                skip(s, skipped)?;
+            }
             _ => skip(s, skipped)?,
         }
     }
@@ -295,6 +300,11 @@ fn delta<'a>(
                 choice.reasoning_at = (start, s.offset());
             }
             "tool_calls" => return Err(Invalid),
+            // Read by the pass-through, not the decoder: only known to serde.
+            "refusal" => {
+                seen.first(4)?;
+                skip(s, skipped)?;
+            }
             _ => skip(s, skipped)?,
         }
     }

@@ -1,16 +1,18 @@
-//! OpenAI's wire shapes read outside the codec: the stream chunk as the same-format
-//! pass-through sees it ([`Chunk`]) and the `usage` object (responses and chunks), read into
-//! the IR's one [`Usage`] type. Pure.
+//! OpenAI's wire shapes the gateway reads: the stream chunk ([`Chunk`], read by the stream
+//! decoder and the same-format pass-through alike) and the `usage` object (responses and
+//! chunks), read into the IR's one [`Usage`] type. Pure.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::translate::ir::Usage;
 
-/// One `chat.completion.chunk` (or legacy `text_completion`) event's data, as the
-/// same-format pass-through reads it: only whether content is present matters, so any JSON
-/// type is accepted where the stream decoder (`stream.rs`, which must agree with its fast
-/// path key for key) reads strictly.
+/// One `chat.completion.chunk` (or legacy `text_completion`) event's data, read shallowly:
+/// the fields whose type a reader cares about stay raw JSON. The pass-through only asks whether
+/// content is present; the stream decoder reads them strictly (and its fast path, in
+/// `stream_fast.rs`, knows these same keys: a known key given twice is refused by both). The
+/// stream's `id` and `model` are not here: only the decoder reads them, from the first chunk
+/// (`stream.rs`), so the pass-through does not pay for them on every chunk.
 #[derive(Deserialize)]
 pub(crate) struct Chunk<'a> {
     #[serde(default, borrow)]
