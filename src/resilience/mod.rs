@@ -1,11 +1,13 @@
 //! Resilience (S1–S8): pure decision pieces the attempt loop consults — the retry verdict for
 //! an upstream outcome ([`classify`]), backoff delays ([`backoff`]), circuit breakers per
-//! provider+model ([`breaker`]) — plus the clock they read, injected so tests control time.
+//! provider+model ([`breaker`]), each provider's [`policy`] — plus the clock they read,
+//! injected so tests control time.
 //! Nothing here does I/O or sleeps.
 
 pub mod backoff;
 pub mod breaker;
 pub mod classify;
+pub mod policy;
 
 use std::time::Instant;
 

@@ -6,6 +6,7 @@
 use crate::config::{
     ApiFormat, CircuitBreakerConfig, ProviderConfig, ProviderType, RetryPolicy, Secret,
 };
+use crate::resilience;
 
 /// Default Azure OpenAI `api-version` when the config has none.
 pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
@@ -97,8 +98,8 @@ pub struct Provider {
     pub api_key: Option<Secret>,
     pub deployment: Option<String>,
     pub api_version: String,
-    pub retry: RetryPolicy,
-    pub breaker: CircuitBreakerConfig,
+    pub retry: resilience::policy::RetryPolicy,
+    pub breaker: resilience::policy::BreakerPolicy,
     pub ttft_ms: Option<u64>,
     /// `max_tokens` for formats that require it when the request has none.
     pub default_max_tokens: Option<u32>,
@@ -181,11 +182,12 @@ impl Provider {
                 .api_version
                 .clone()
                 .unwrap_or_else(|| AZURE_DEFAULT_API_VERSION.into()),
-            retry: p
-                .retry_policy
-                .as_ref()
-                .map_or_else(|| default_retry.clone(), |o| default_retry.with_override(o)),
-            breaker: match &p.circuit_breaker_config {
+            retry: resilience::policy::RetryPolicy::from(
+                &p.retry_policy
+                    .as_ref()
+                    .map_or_else(|| default_retry.clone(), |o| default_retry.with_override(o)),
+            ),
+            breaker: resilience::policy::BreakerPolicy::from(&match &p.circuit_breaker_config {
                 Some(o) => CircuitBreakerConfig {
                     failure_threshold: o
                         .failure_threshold
@@ -201,7 +203,7 @@ impl Provider {
                         .unwrap_or(default_breaker.half_open_max_concurrent),
                 },
                 None => default_breaker.clone(),
-            },
+            }),
             ttft_ms: p.ttft_ms,
             default_max_tokens: p.default_max_tokens,
         })

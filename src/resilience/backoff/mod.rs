@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 
-use crate::config::RetryPolicy;
+use crate::resilience::policy::RetryPolicy;
 
 /// Decorrelated-jitter backoff state of one candidate.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct Backoff {
 impl Backoff {
     pub fn new(policy: &RetryPolicy) -> Self {
         Self {
-            prev: Duration::from_millis(policy.base_delay_ms),
+            prev: policy.base_delay,
             attempt: 0,
         }
     }
@@ -43,8 +43,7 @@ impl Backoff {
         retry_after: Option<Duration>,
         rng: &mut dyn rand::RngCore,
     ) -> Duration {
-        let base = Duration::from_millis(policy.base_delay_ms);
-        let cap = Duration::from_millis(policy.max_delay_ms);
+        let (base, cap) = (policy.base_delay, policy.max_delay);
         let computed = if policy.jitter {
             let upper = self.prev.saturating_mul(3);
             let sleep = random_between(base, upper, rng).min(cap);

@@ -11,8 +11,8 @@ fn ms(n: u64) -> Duration {
 
 fn policy(jitter: bool) -> RetryPolicy {
     RetryPolicy {
-        base_delay_ms: 200,
-        max_delay_ms: 5000,
+        base_delay: ms(200),
+        max_delay: ms(5000),
         jitter,
         honor_retry_after: true,
         ..RetryPolicy::default()
@@ -146,8 +146,8 @@ fn degenerate_policies_do_not_panic() {
     for (base, max) in [(0, 0), (0, 100), (500, 100), (u64::MAX, u64::MAX)] {
         for jitter in [true, false] {
             let p = RetryPolicy {
-                base_delay_ms: base,
-                max_delay_ms: max,
+                base_delay: ms(base),
+                max_delay: ms(max),
                 jitter,
                 ..RetryPolicy::default()
             };

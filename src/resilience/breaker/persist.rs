@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::circuit::CircuitState;
 use super::registry::BreakerRegistry;
-use super::state::{Breaker, config_secs};
+use super::state::Breaker;
+use crate::resilience::policy::breaker_secs;
 
 /// One breaker as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +81,7 @@ impl BreakerRegistry {
             let breaker = Breaker {
                 state: p.state,
                 failures: failures.into(),
-                window: config_secs(p.failure_window_secs),
+                window: breaker_secs(p.failure_window_secs),
                 opened_at: p.opened_at_unix_ms.and_then(instant),
                 // An open circuit whose end cannot be placed turns half-open on the next call.
                 open_until: p.open_until_unix_ms.and_then(instant).filter(|_| open),

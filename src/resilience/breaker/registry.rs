@@ -3,7 +3,7 @@
 //! in `persist` (which is why the fields are visible to the `breaker` folder).
 //!
 //! Depends on `circuit` and `state` of this folder, the injected `resilience::Clock` and
-//! `config::CircuitBreakerConfig`; never on `persist` or `mod.rs`.
+//! `resilience::policy::BreakerPolicy`; never on `persist` or `mod.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use parking_lot::{Mutex, RwLock};
 
 use super::circuit::{Admission, BreakerStatus, CircuitState};
 use super::state::{Breaker, Transitions};
-use crate::config::CircuitBreakerConfig;
 use crate::resilience::Clock;
+use crate::resilience::policy::BreakerPolicy;
 
 /// All breakers, keyed `provider/model`.
 pub struct BreakerRegistry {
@@ -35,20 +35,20 @@ impl BreakerRegistry {
     /// half-open probes (the caller must then report with `probe = true` or release the slot);
     /// `Rejected` with the remaining open time (exact; rounding is the caller's job), or 1 s
     /// when all half-open probe slots are taken.
-    pub fn admit(&self, key: &str, cfg: &CircuitBreakerConfig) -> Admission {
+    pub fn admit(&self, key: &str, cfg: &BreakerPolicy) -> Admission {
         let now = self.clock.now();
         self.with(key, |b| b.admit(now, cfg, &self.transitions))
     }
 
     /// The attempt succeeded. A probe success closes a half-open circuit.
-    pub fn record_success(&self, key: &str, cfg: &CircuitBreakerConfig, probe: bool) {
+    pub fn record_success(&self, key: &str, cfg: &BreakerPolicy, probe: bool) {
         let now = self.clock.now();
         self.with(key, |b| b.success(now, cfg, probe, &self.transitions));
     }
 
     /// The attempt failed in a way that trips the breaker. Opens a closed circuit at the
     /// threshold; any failure (probe or a straggler) re-opens a half-open one.
-    pub fn record_failure(&self, key: &str, cfg: &CircuitBreakerConfig, probe: bool, error: &str) {
+    pub fn record_failure(&self, key: &str, cfg: &BreakerPolicy, probe: bool, error: &str) {
         let now = self.clock.now();
         // `probe` needs no special case: every failure while half-open re-opens.
         let _ = probe;

@@ -15,20 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::circuit::{Admission, BreakerStatus, CircuitState};
-use crate::config::CircuitBreakerConfig;
+use crate::resilience::policy::BreakerPolicy;
 
 /// Longest `last_error` kept, in characters.
 const LAST_ERROR_CHARS: usize = 300;
 
 /// What a caller rejected by a full half-open breaker is told to wait.
 const HALF_OPEN_RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// Config durations are clamped to this so `Instant` arithmetic cannot overflow.
-const MAX_CONFIG_SECS: u64 = 10 * 365 * 86_400;
-
-pub(super) fn config_secs(secs: u64) -> Duration {
-    Duration::from_secs(secs.min(MAX_CONFIG_SECS))
-}
 
 /// Counts of transitions into each state, shared by all breakers of a registry.
 #[derive(Debug, Default)]
@@ -76,7 +69,7 @@ impl Default for Breaker {
         Self {
             state: CircuitState::Closed,
             failures: VecDeque::new(),
-            window: config_secs(CircuitBreakerConfig::default().failure_window_secs),
+            window: BreakerPolicy::default().failure_window,
             opened_at: None,
             open_until: None,
             probes: 0,
@@ -101,10 +94,10 @@ impl Breaker {
     pub(super) fn admit(
         &mut self,
         now: Instant,
-        cfg: &CircuitBreakerConfig,
+        cfg: &BreakerPolicy,
         t: &Transitions,
     ) -> Admission {
-        self.window = config_secs(cfg.failure_window_secs);
+        self.window = cfg.failure_window;
         self.tick(now, t);
         match self.state {
             CircuitState::Closed => Admission::Allowed,
@@ -127,11 +120,11 @@ impl Breaker {
     pub(super) fn success(
         &mut self,
         now: Instant,
-        cfg: &CircuitBreakerConfig,
+        cfg: &BreakerPolicy,
         probe: bool,
         t: &Transitions,
     ) {
-        self.window = config_secs(cfg.failure_window_secs);
+        self.window = cfg.failure_window;
         self.tick(now, t);
         self.total_successes += 1;
         // A success admitted before the circuit opened says nothing about the backend now.
@@ -143,11 +136,11 @@ impl Breaker {
     pub(super) fn failure(
         &mut self,
         now: Instant,
-        cfg: &CircuitBreakerConfig,
+        cfg: &BreakerPolicy,
         error: &str,
         t: &Transitions,
     ) {
-        self.window = config_secs(cfg.failure_window_secs);
+        self.window = cfg.failure_window;
         self.tick(now, t);
         self.total_failures += 1;
         self.last_error = Some(error.chars().take(LAST_ERROR_CHARS).collect());
@@ -215,13 +208,10 @@ impl Breaker {
         }
     }
 
-    fn open(&mut self, now: Instant, cfg: &CircuitBreakerConfig, t: &Transitions) {
+    fn open(&mut self, now: Instant, cfg: &BreakerPolicy, t: &Transitions) {
         self.state = CircuitState::Open;
         self.opened_at = Some(now);
-        self.open_until = Some(
-            now.checked_add(config_secs(cfg.open_duration_secs))
-                .unwrap_or(now),
-        );
+        self.open_until = Some(now.checked_add(cfg.open_duration).unwrap_or(now));
         self.probes = 0;
         t.record(CircuitState::Open);
     }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
-use crate::config::CircuitBreakerConfig;
 use crate::resilience::ManualClock;
+use crate::resilience::policy::BreakerPolicy;
 
 const KEY: &str = "openai/gpt-4o";
 
@@ -13,11 +13,11 @@ fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-fn cfg() -> CircuitBreakerConfig {
-    CircuitBreakerConfig {
+fn cfg() -> BreakerPolicy {
+    BreakerPolicy {
         failure_threshold: 3,
-        failure_window_secs: 60,
-        open_duration_secs: 30,
+        failure_window: secs(60),
+        open_duration: secs(30),
         half_open_max_concurrent: 2,
     }
 }
@@ -118,7 +118,7 @@ fn half_open_admits_exactly_the_configured_probes() {
     // A config with zero probes still lets one through.
     let (clock, reg) = registry();
     half_open(&clock, &reg);
-    let zero = CircuitBreakerConfig {
+    let zero = BreakerPolicy {
         half_open_max_concurrent: 0,
         ..cfg()
     };
@@ -282,7 +282,7 @@ fn transitions_count_every_target_state() {
 #[test]
 fn config_is_read_per_call() {
     let (_clock, reg) = registry();
-    let strict = CircuitBreakerConfig {
+    let strict = BreakerPolicy {
         failure_threshold: 1,
         ..cfg()
     };

@@ -9,7 +9,7 @@
 
 mod signals;
 
-use crate::config::RetryPolicy;
+use crate::resilience::policy::RetryPolicy;
 
 use signals::{ErrorText, Signal};
 
