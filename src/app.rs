@@ -3,6 +3,8 @@
 //! before the snapshot is built, so the provider's endpoint is known).
 //!
 //! Entry points: [`build`] (also used by tests) and [`serve`] (the CLI's blocking run).
+//!
+//! The composition root: may depend on every module; nothing depends on it.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,4 +1,6 @@
 //! Command-line arguments (seed 001 §10). Only definitions; `main.rs` dispatches them.
+//!
+//! Depends on nothing else of the crate.
 
 use std::path::PathBuf;
 

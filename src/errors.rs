@@ -2,6 +2,8 @@
 //! metric label, and renders itself in the caller's wire format (OpenAI or Anthropic).
 //!
 //! Pure: no I/O. Building an error never logs; the access log records it once per request.
+//!
+//! Depends on nothing else of the crate.
 
 use serde_json::json;
 

@@ -3,7 +3,8 @@
 //! routing statistics, replica pools, metrics and the access log.
 //!
 //! Holds no per-request state (that is [`crate::ctx::RequestCtx`]) and knows nothing of
-//! pingora's proxy.
+//! pingora's proxy. May depend on runtime, upstream, resilience, routing and observability;
+//! never on the proxy, the attempt loop or the api.
 
 use std::collections::HashMap;
 use std::sync::Arc;

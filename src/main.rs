@@ -1,4 +1,6 @@
 //! `llm-gateway`: parses the command line and hands over to the library.
+//!
+//! Depends on the library's `app`, `cli`, `config`, `mock` and `observability` only.
 
 use std::process::ExitCode;
 

@@ -4,6 +4,8 @@
 //!
 //! Entry points: [`load_file`], [`load_str`], [`json_schema`]. Every problem found in a file is
 //! reported at once, each as `<source>:<line>: <key.path>: <message>`.
+//!
+//! Depends on nothing else of the crate: every other module may use it, it uses none.
 
 pub mod builtin_models;
 mod interpolate;

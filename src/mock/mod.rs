@@ -37,6 +37,8 @@
 //! `behaviour` parses the model name, `reply` builds the canonical reply, `openai` /
 //! `completions` / `embeddings` / `anthropic` / `gemini` encode it, and `stream` plays the body
 //! script. Everything but `server`, `answer`, `state` and `stream::MockBody` is pure.
+//!
+//! May depend on `uri` only: it plays the provider, so it shares no wire type with the gateway.
 
 mod answer;
 mod anthropic;

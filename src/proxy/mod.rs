@@ -1,5 +1,5 @@
 //! The only module that knows `pingora::proxy`. Each phase delegates to a stage; the request's
-//! state is one [`RequestCtx`].
+//! state is one [`RequestCtx`]. May depend on every stage; no stage depends on it.
 //!
 //! ```text
 //! client ──► pingora listener ──► GatewayProxy::request_filter

@@ -3,6 +3,8 @@
 //! provider+model ([`breaker`]), each provider's [`policy`] — plus the clock they read,
 //! injected so tests control time.
 //! Nothing here does I/O or sleeps.
+//!
+//! May depend on `config` only; never on the attempt loop, routing or any I/O.
 
 pub mod backoff;
 pub mod breaker;

@@ -13,6 +13,8 @@
 //! stream filter and its [`RelayStatus`]), `translator` and `passthrough` (the two kinds of
 //! relay), `pick` ([`relay_for`], which relay a pair of formats gets). This file only declares
 //! and re-exports; nothing here imports it.
+//!
+//! May depend on `config` (`ApiFormat`) and `errors` only: no I/O, no stage, no pingora.
 
 pub mod anthropic;
 mod codec;

@@ -4,6 +4,8 @@
 //!
 //! The attempt loop sees only [`Upstream`] and [`UpstreamResponse`]; pingora's `HttpSession`
 //! stays inside [`client`].
+//!
+//! May depend on `runtime` (a provider's endpoint) only; never on wire formats or stages.
 
 pub mod client;
 mod contract;
