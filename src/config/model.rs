@@ -267,7 +267,11 @@ impl Default for TimeoutConfig {
 pub struct CircuitBreakerConfig {
     pub failure_threshold: u32,
     pub failure_window_secs: u64,
+    /// The longest an open circuit stays open.
     pub open_duration_secs: u64,
+    /// The first open period after the circuit was closed (at most `open_duration_secs`); it
+    /// doubles after each failed probe, up to `open_duration_secs`.
+    pub initial_open_secs: u64,
     pub half_open_max_concurrent: u32,
 }
 
@@ -277,6 +281,7 @@ impl Default for CircuitBreakerConfig {
             failure_threshold: 5,
             failure_window_secs: 60,
             open_duration_secs: 30,
+            initial_open_secs: 5,
             half_open_max_concurrent: 1,
         }
     }
@@ -289,6 +294,7 @@ pub struct CircuitBreakerOverride {
     pub failure_threshold: Option<u32>,
     pub failure_window_secs: Option<u64>,
     pub open_duration_secs: Option<u64>,
+    pub initial_open_secs: Option<u64>,
     pub half_open_max_concurrent: Option<u32>,
 }
 

@@ -52,8 +52,10 @@ pub struct BreakerPolicy {
     /// Failures within `failure_window` that open the circuit.
     pub failure_threshold: u32,
     pub failure_window: Duration,
-    /// How long the circuit stays open before probes are let through.
+    /// The longest the circuit stays open before probes are let through.
     pub open_duration: Duration,
+    /// The first open period (at most `open_duration`); doubled after each failed probe.
+    pub initial_open: Duration,
     /// Probes in flight at once while half-open.
     pub half_open_max_concurrent: u32,
 }
@@ -70,6 +72,7 @@ impl From<&config::CircuitBreakerConfig> for BreakerPolicy {
             failure_threshold: c.failure_threshold,
             failure_window: breaker_secs(c.failure_window_secs),
             open_duration: breaker_secs(c.open_duration_secs),
+            initial_open: breaker_secs(c.initial_open_secs.min(c.open_duration_secs)),
             half_open_max_concurrent: c.half_open_max_concurrent,
         }
     }

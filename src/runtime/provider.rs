@@ -198,6 +198,9 @@ impl Provider {
                     open_duration_secs: o
                         .open_duration_secs
                         .unwrap_or(default_breaker.open_duration_secs),
+                    initial_open_secs: o
+                        .initial_open_secs
+                        .unwrap_or(default_breaker.initial_open_secs),
                     half_open_max_concurrent: o
                         .half_open_max_concurrent
                         .unwrap_or(default_breaker.half_open_max_concurrent),

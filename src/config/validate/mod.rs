@@ -172,9 +172,18 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub(super) fn breaker(&mut self, at: &KeyPath, threshold: Option<u32>, half_open: Option<u32>) {
+    pub(super) fn breaker(
+        &mut self,
+        at: &KeyPath,
+        threshold: Option<u32>,
+        half_open: Option<u32>,
+        initial_open: Option<u64>,
+    ) {
         if threshold == Some(0) {
             self.add(at.key("failure_threshold"), "must be at least 1");
+        }
+        if initial_open == Some(0) {
+            self.add(at.key("initial_open_secs"), "must be at least 1");
         }
         if half_open == Some(0) {
             self.add(at.key("half_open_max_concurrent"), "must be at least 1");
@@ -194,6 +203,7 @@ impl<'a> Checker<'a> {
             &at.key("default_circuit_breaker"),
             Some(b.failure_threshold),
             Some(b.half_open_max_concurrent),
+            Some(b.initial_open_secs),
         );
     }
 

@@ -119,6 +119,7 @@ impl Checker<'_> {
                     &at.key("circuit_breaker_config"),
                     o.failure_threshold,
                     o.half_open_max_concurrent,
+                    o.initial_open_secs,
                 );
             }
             for (j, model) in p.models.iter().flatten().enumerate() {

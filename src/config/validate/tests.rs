@@ -42,7 +42,7 @@ const MANY: &str = r#"
     server = { max_body_bytes = 10, threads = 0, host = " " }
     database = { url = "mysql://x", max_connections = 0 }
     resilience.default_retry_policy = { base_delay_ms = 9000, retryable_statuses = [429, 700] }
-    resilience.default_circuit_breaker = { half_open_max_concurrent = 0 }
+    resilience.default_circuit_breaker = { half_open_max_concurrent = 0, initial_open_secs = 0 }
     cache.temperature_threshold = -0.1
     provider_quota = { deprioritize_threshold = 1.5, provider_limits = { ghost = {} } }
     model_routing.aliases = { chat = "pool", empty = "", ok1 = "mix/x", ok2 = "org/model", ok3 = "bare" }
@@ -55,7 +55,7 @@ const MANY: &str = r#"
     provider_type = "local"
     api_format = "anthropic"
     retry_policy = { max_attempts = 0, max_delay_ms = 10_000, retryable_statuses = [99] }
-    circuit_breaker_config = { half_open_max_concurrent = 0 }
+    circuit_breaker_config = { half_open_max_concurrent = 0, initial_open_secs = 0 }
     models = ["org/model", ""]
 
     [[providers]]
@@ -111,6 +111,7 @@ fn every_rule_reports_its_path() {
         "provider_quota.deprioritize_threshold",
         "provider_quota.provider_limits.ghost",
         "providers[0].circuit_breaker_config.half_open_max_concurrent",
+        "providers[0].circuit_breaker_config.initial_open_secs",
         "providers[0].endpoint",
         "providers[0].models[1]",
         "providers[0].retry_policy.max_attempts",
@@ -120,6 +121,7 @@ fn every_rule_reports_its_path() {
         "providers[1].id",
         "redis.url",
         "resilience.default_circuit_breaker.half_open_max_concurrent",
+        "resilience.default_circuit_breaker.initial_open_secs",
         "resilience.default_retry_policy.base_delay_ms",
         "resilience.default_retry_policy.retryable_statuses[1]",
         "server.host",

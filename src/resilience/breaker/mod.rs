@@ -2,9 +2,10 @@
 //!
 //! Closed: requests flow and failures are counted in a sliding window. `failure_threshold`
 //! failures within `failure_window_secs` open the circuit: requests are rejected without a
-//! network call for `open_duration_secs`. Then it is half-open: at most
+//! network call for `initial_open_secs`. Then it is half-open: at most
 //! `half_open_max_concurrent` probes go through; a probe success closes it, a failure re-opens
-//! it for another full duration.
+//! it for twice the last period, up to `open_duration_secs`. So a brief flap costs seconds,
+//! and a provider that stays down is probed less and less often.
 //!
 //! Entry point: [`BreakerRegistry`] — [`admit`](BreakerRegistry::admit) before an attempt,
 //! then exactly one of `record_success`, `record_failure` or `release_probe` (for a probe).

@@ -85,6 +85,8 @@ impl BreakerRegistry {
                 opened_at: p.opened_at_unix_ms.and_then(instant),
                 // An open circuit whose end cannot be placed turns half-open on the next call.
                 open_until: p.open_until_unix_ms.and_then(instant).filter(|_| open),
+                // Not stored: the next failed probe opens for the initial period again.
+                open_for: Duration::ZERO,
                 probes: 0,
                 total_failures: p.total_failures,
                 total_successes: p.total_successes,

@@ -57,6 +57,9 @@ pub(super) struct Breaker {
     pub(super) opened_at: Option<Instant>,
     /// When `Open` turns `HalfOpen`.
     pub(super) open_until: Option<Instant>,
+    /// The last open period: the next, after a failed probe, is twice as long (up to the
+    /// policy's `open_duration`); zero once the circuit closed.
+    pub(super) open_for: Duration,
     /// Probes admitted in `HalfOpen` and not yet reported or released.
     pub(super) probes: u32,
     pub(super) total_failures: u64,
@@ -72,6 +75,7 @@ impl Default for Breaker {
             window: BreakerPolicy::default().failure_window,
             opened_at: None,
             open_until: None,
+            open_for: Duration::ZERO,
             probes: 0,
             total_failures: 0,
             total_successes: 0,
@@ -153,7 +157,7 @@ impl Breaker {
                     self.open(now, cfg, t);
                 }
             }
-            // Probe or not, the backend is still failing: open for another full duration.
+            // Probe or not, the backend is still failing: open again, for twice as long.
             CircuitState::HalfOpen => self.open(now, cfg, t),
             // A straggler admitted before the circuit opened; it does not extend the open time.
             CircuitState::Open => {}
@@ -208,10 +212,18 @@ impl Breaker {
         }
     }
 
+    /// Opens the circuit: for `initial_open` when it was closed (or the last period is
+    /// unknown), else for twice the last period, never longer than `open_duration`.
     fn open(&mut self, now: Instant, cfg: &BreakerPolicy, t: &Transitions) {
+        let period = if self.state == CircuitState::Closed || self.open_for.is_zero() {
+            cfg.initial_open
+        } else {
+            self.open_for.saturating_mul(2)
+        };
+        self.open_for = period.min(cfg.open_duration);
         self.state = CircuitState::Open;
         self.opened_at = Some(now);
-        self.open_until = Some(now.checked_add(cfg.open_duration).unwrap_or(now));
+        self.open_until = Some(now.checked_add(self.open_for).unwrap_or(now));
         self.probes = 0;
         t.record(CircuitState::Open);
     }
@@ -221,6 +233,7 @@ impl Breaker {
         self.failures.clear();
         self.opened_at = None;
         self.open_until = None;
+        self.open_for = Duration::ZERO;
         self.probes = 0;
         t.record(CircuitState::Closed);
     }

@@ -18,6 +18,7 @@ fn cfg() -> BreakerPolicy {
         failure_threshold: 3,
         failure_window: secs(60),
         open_duration: secs(30),
+        initial_open: secs(30),
         half_open_max_concurrent: 2,
     }
 }
@@ -398,4 +399,49 @@ fn concurrent_use_from_many_threads() {
     for s in snap {
         assert!(s.failures_in_window <= 3 + 8, "{s:?}");
     }
+}
+
+/// A flapping provider: the first open period is short, each failed probe doubles it up to
+/// `open_duration`, and a successful probe closes the circuit and starts over.
+#[test]
+fn open_period_starts_short_and_doubles_after_failed_probes() {
+    let (clock, reg) = registry();
+    let policy = BreakerPolicy {
+        initial_open: secs(5),
+        ..cfg()
+    };
+    let rejected_for = |reg: &BreakerRegistry| match reg.admit(KEY, &policy) {
+        Admission::Rejected { retry_after } => retry_after,
+        other => panic!("expected a rejection, got {other:?}"),
+    };
+    for _ in 0..3 {
+        reg.record_failure(KEY, &policy, false, "HTTP 500");
+    }
+    assert_eq!(rejected_for(&reg), secs(5));
+    // Each failed probe: open again for twice as long, at most 30 s.
+    for expected in [10, 20, 30, 30] {
+        clock.advance(rejected_for(&reg));
+        assert_eq!(reg.admit(KEY, &policy), Admission::Probe);
+        reg.record_failure(KEY, &policy, true, "HTTP 500");
+        assert_eq!(rejected_for(&reg), secs(expected));
+    }
+    // Recovered: the probe closes the circuit; the next outage starts at 5 s again.
+    clock.advance(secs(30));
+    assert_eq!(reg.admit(KEY, &policy), Admission::Probe);
+    reg.record_success(KEY, &policy, true);
+    assert_eq!(reg.state(KEY), CircuitState::Closed);
+    for _ in 0..3 {
+        reg.record_failure(KEY, &policy, false, "HTTP 500");
+    }
+    assert_eq!(rejected_for(&reg), secs(5));
+}
+
+#[test]
+fn initial_open_never_exceeds_open_duration() {
+    let policy = BreakerPolicy::from(&crate::config::CircuitBreakerConfig {
+        open_duration_secs: 2,
+        initial_open_secs: 5,
+        ..crate::config::CircuitBreakerConfig::default()
+    });
+    assert_eq!(policy.initial_open, secs(2));
 }
