@@ -35,7 +35,7 @@ use crate::inbound::Call;
 use crate::inbound::controls::Controls;
 use crate::resilience::backoff::Backoff;
 use crate::resilience::classify::{self, FailureKind, Verdict};
-use crate::routing::{self, Candidate, Profile};
+use crate::routing::{self, Candidate, Profile, WindowNeed};
 use crate::runtime::snapshot::{Snapshot, Tenant};
 use crate::upstream::Upstream;
 use outcome::{Last, Outcome};
@@ -126,12 +126,12 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         let mut circuit_wait: Option<Duration> = None;
         let mut admitted_any = false;
         let mut previous: Option<usize> = None;
-        // After a context-length failure only candidates with a larger window are worth trying.
-        let mut min_context: Option<u32> = None;
+        // After a context-length failure only candidates with a window that may fit are tried.
+        let mut window_need: Option<WindowNeed> = None;
         let mut hedge_after = self.settings.hedge_after;
         let mut stop = false;
         for (index, cand) in candidates.iter().enumerate() {
-            if !routing::larger_window(cand, min_context) {
+            if !routing::fits_window(cand, window_need) {
                 continue;
             }
             let prepared = match self.prepare(index, true) {
@@ -194,10 +194,10 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         true,
                     );
                 }
-                last = Some(failed.last);
                 if classified.kind == FailureKind::ContextLength {
-                    min_context = cand.card.as_ref().map(|c| c.context_window).or(Some(0));
+                    window_need = Some(window_need_after(&failed.last, cand));
                 }
+                last = Some(failed.last);
                 match classified.verdict {
                     Verdict::GiveUp => {
                         stop = true;
@@ -256,6 +256,20 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             )
             .into()),
         }
+    }
+}
+
+/// What a context-length failure of `cand` says about the window the request needs: the
+/// limit the provider stated, else the failed model's card (else any window).
+fn window_need_after(last: &Last, cand: &Candidate) -> WindowNeed {
+    let stated = match last {
+        Last::Http { body, .. } => classify::stated_context_limit(body),
+        Last::Gateway(_) => None,
+    };
+    match (stated, &cand.card) {
+        (Some(limit), _) => WindowNeed::LargerThan(limit),
+        (None, Some(card)) => WindowNeed::AtLeast(card.context_window),
+        (None, None) => WindowNeed::AtLeast(0),
     }
 }
 

@@ -3,7 +3,7 @@
 //! then `provider_id/model` pins, then bare model ids served by any provider ([`resolve`]);
 //! [`plan`] then applies `x-gateway-failover` and the capability gate ([`Needs`]). Pool
 //! strategies ([`pool`]) read the statistics of [`stats`]; the context-window filter used after
-//! a context-length failure is [`larger_window`]. Pure: the pool counter and random draw come
+//! a context-length failure is [`fits_window`]. Pure: the pool counter and random draw come
 //! from [`RouteStats`] and the caller.
 //!
 //! Entry points: [`plan`], [`resolve_ordered`] and [`resolve`] (pools in configured order).
@@ -63,11 +63,21 @@ pub fn plan(
     })
 }
 
-/// After a context-length failure at a window of `min` tokens, whether `cand` is worth trying:
-/// only a larger window is (a candidate without a card is tried).
-pub fn larger_window(cand: &Candidate, min: Option<u32>) -> bool {
-    match (min, &cand.card) {
-        (Some(min), Some(card)) => card.context_window > min,
+/// What a context-length failure taught about the window a request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowNeed {
+    /// The provider stated its limit: only a larger window may fit.
+    LargerThan(u32),
+    /// It did not: a window at least as large as the failed model's card may still fit.
+    AtLeast(u32),
+}
+
+/// Whether `cand` is worth trying after a context-length failure (a candidate without a card
+/// is tried).
+pub fn fits_window(cand: &Candidate, need: Option<WindowNeed>) -> bool {
+    match (need, &cand.card) {
+        (Some(WindowNeed::LargerThan(n)), Some(card)) => card.context_window > n,
+        (Some(WindowNeed::AtLeast(n)), Some(card)) => card.context_window >= n,
         _ => true,
     }
 }

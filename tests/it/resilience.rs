@@ -234,6 +234,32 @@ context_window = 200000
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stated_context_limit_skips_candidates_that_cannot_hold_the_prompt() {
+    // The mock's context error says "maximum context length is 128000 tokens": a fallback
+    // whose card lists 100000 cannot fit what did not fit 128000, though it beats a's card.
+    let (a, b) = (Mock::start().await, Mock::start().await);
+    let cards = r#"
+[[models]]
+id = "fail-400-context"
+provider = "a"
+context_window = 8192
+[[models]]
+id = "echo"
+provider = "b"
+context_window = 100000
+"#;
+    let gw = Gateway::start(&config(&a, &b, "fail-400-context", cards)).await;
+    let r = gw
+        .post("/v1/chat/completions", &chat("p", "a long prompt"))
+        .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "context_length_exceeded");
+    assert_eq!(a.log().len(), 1);
+    assert!(b.log().is_empty(), "{:?}", b.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_cut_after_content_ends_with_an_error_event_in_both_formats() {
     let (a, b) = (Mock::start().await, Mock::start().await);
     let gw = Gateway::start(&config(&a, &b, "stream-cut;after=3", "")).await;

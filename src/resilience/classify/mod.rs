@@ -7,7 +7,10 @@
 //!
 //! Pure: no I/O, no clock. The retry policy is passed in because it differs per provider.
 
+mod limit;
 mod signals;
+
+pub use limit::stated_context_limit;
 
 use crate::resilience::policy::RetryPolicy;
 
