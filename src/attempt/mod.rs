@@ -172,7 +172,13 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     None => self.try_once(&prepared, probe).await?,
                 };
                 let failed = match outcome {
-                    Outcome::Served => return Ok(()),
+                    Outcome::Served => {
+                        // Every outcome is counted, `ok` included (a hedge's winner may be the
+                        // partner: the trace names who served).
+                        let served = self.trace.provider.clone().unwrap_or_else(|| label(cand));
+                        self.gw.metrics.attempt(&served, "ok");
+                        return Ok(());
+                    }
                     Outcome::Failed(failed) => failed,
                 };
                 let classified = failed.classified;
