@@ -236,7 +236,11 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             let read = match resp.read_body().now_or_never() {
                 Some(r) => Ok(r),
                 None => {
-                    let wait_until = deadline.min(Instant::now() + idle);
+                    let mut wait_until = deadline.min(Instant::now() + idle);
+                    if header.is_some() {
+                        // No content yet: the time-to-first-token limit still runs.
+                        wait_until = wait_until.min(self.first_content_by);
+                    }
                     tokio::select! {
                         r = tokio::time::timeout_at(wait_until, resp.read_body()) => r,
                         () = self.down.gone() => return Err(Failure::ClientGone),
@@ -338,12 +342,21 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 }
                 Some(Err((kind, detail))) => {
                     let past_deadline = Instant::now() >= deadline;
+                    let silent = may_fail_over && Instant::now() >= self.first_content_by;
                     let (code, status, message) = match kind {
                         FailureKind::Timeout if past_deadline => (
                             "timeout",
                             504,
                             "the stream did not finish before the deadline (x-gateway-timeout)"
                                 .to_string(),
+                        ),
+                        FailureKind::Timeout if silent => (
+                            "timeout",
+                            504,
+                            format!(
+                                "provider `{}` sent no content within its time-to-first-token limit",
+                                cand.provider.id
+                            ),
                         ),
                         FailureKind::Timeout => (
                             "stream_idle_timeout",

@@ -57,8 +57,10 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         );
         admit::start_attempt(self.trace, p_cand);
         let connect = self.settings.connect;
+        let p_deadline = admit::header_deadline(self.snap, p_cand, &self.settings);
+        self.first_content_by = p_deadline;
         let primary_fut = tokio::time::timeout_at(
-            admit::header_deadline(self.snap, p_cand, &self.settings),
+            p_deadline,
             upstream.send(&p_endpoint, &primary.req, connect),
         );
         let h_deadline = admit::header_deadline(self.snap, h_cand, &self.settings);
@@ -84,6 +86,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     match r {
                         Ok(Ok(resp)) if (200..300).contains(&resp.status()) => {
                             gw.metrics.hedge(if hedge_started { "primary_won" } else { "not_needed" });
+                            self.first_content_by = p_deadline;
                             admit::release(gw, h_cand, h_probe && !hedge_done);
                             return self.settle(primary.index, resp, primary.mode, p_probe).await;
                         }
@@ -104,6 +107,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     if let Ok(Ok(resp)) = r {
                         if (200..300).contains(&resp.status()) {
                             gw.metrics.hedge("hedge_won");
+                            self.first_content_by = h_deadline;
                             admit::release(gw, p_cand, p_probe);
                             let (index, mode) = (partner.prepared.index, partner.prepared.mode);
                             return self.settle(index, resp, mode, h_probe).await;

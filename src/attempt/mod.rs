@@ -99,6 +99,7 @@ pub async fn run<U: Upstream, D: Downstream>(
         request_id: id,
         started: *started,
         trace,
+        first_content_by: controls.deadline,
     };
     walk.walk(&plan.refusals).await
 }
@@ -116,6 +117,9 @@ pub(crate) struct Walk<'a, U, D> {
     request_id: &'a str,
     started: std::time::Instant,
     trace: &'a mut Trace,
+    /// When the current attempt's first content must have arrived (its time-to-first-token
+    /// limit; the deadline when it has none).
+    first_content_by: Instant,
 }
 
 impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
@@ -181,7 +185,15 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     }
                     Outcome::Failed(failed) => failed,
                 };
-                let classified = failed.classified;
+                let mut classified = failed.classified;
+                // A silent provider (nothing within its time-to-first-token limit) is not
+                // asked again unless its policy says so: the next candidate is.
+                if classified.kind == FailureKind::Timeout
+                    && matches!(failed.last, Last::Gateway(_))
+                    && !policy.retry_on_timeout
+                {
+                    classified.verdict = Verdict::FailOver;
+                }
                 self.gw
                     .metrics
                     .attempt(&label(cand), classify::label(classified.kind));

@@ -38,6 +38,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         let cand = &candidates[p.index];
         admit::start_attempt(self.trace, cand);
         let header_deadline = admit::header_deadline(self.snap, cand, &self.settings);
+        self.first_content_by = header_deadline;
         let endpoint = gw.endpoint_of(&cand.provider);
         let sent = tokio::select! {
             r = tokio::time::timeout_at(header_deadline, upstream.send(&endpoint, &p.req, self.settings.connect)) => r,

@@ -486,3 +486,53 @@ async fn client_gone_mid_stream_drops_the_upstream() {
     assert_eq!(up.abandoned.load(Ordering::SeqCst), 1);
     assert_eq!(up.released.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_provider_is_not_asked_again() {
+    let gw = gateway();
+    let up = Scripted::with(&[
+        (
+            "a.test",
+            Script::json(200, OK_JSON).after(Duration::from_secs(5)),
+        ),
+        ("b.test", Script::json(200, OK_JSON)),
+    ]);
+    // `interactive`: 2 s to the first byte.
+    let mut ctx = request(&gw, false, Some(Profile::Interactive));
+    let mut down = FakeDown::default();
+    let started = Instant::now();
+    serve(&gw, &up, &mut down, &mut ctx).await.unwrap();
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    assert_eq!(
+        up.sent(),
+        ["a.test", "b.test"],
+        "no second try of the silent route"
+    );
+    assert_eq!(down.header("x-gateway-provider"), Some("b"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_token_limit_covers_the_first_content_not_only_the_header() {
+    let gw = gateway();
+    let up = Scripted::with(&[
+        ("a.test", Script::sse(vec![Step::Data(ROLE), Step::Stall])),
+        (
+            "b.test",
+            Script::sse(vec![
+                Step::Data(ROLE),
+                Step::Data(TEXT),
+                Step::Data(STOP),
+                Step::Data(DONE),
+            ]),
+        ),
+    ]);
+    let mut ctx = request(&gw, true, Some(Profile::Interactive));
+    let mut down = FakeDown::default();
+    let started = Instant::now();
+    serve(&gw, &up, &mut down, &mut ctx).await.unwrap();
+    // `a` answered at once with a header and a role chunk, then nothing: at 2 s it is given
+    // up (not at the 60 s stream idle limit) and `b` serves, with nothing of `a` sent.
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    assert_eq!(up.sent(), ["a.test", "b.test"]);
+    assert_eq!(down.text(), [ROLE, TEXT, STOP, DONE].concat());
+}

@@ -192,6 +192,9 @@ pub struct RetryPolicy {
     pub jitter: bool,
     pub retryable_statuses: Vec<u16>,
     pub honor_retry_after: bool,
+    /// Whether a provider that sent nothing within its time-to-first-token limit is tried
+    /// again (else the next candidate is).
+    pub retry_on_timeout: bool,
 }
 
 impl Default for RetryPolicy {
@@ -203,6 +206,7 @@ impl Default for RetryPolicy {
             jitter: true,
             retryable_statuses: vec![408, 429, 500, 502, 503, 504],
             honor_retry_after: true,
+            retry_on_timeout: false,
         }
     }
 }
@@ -217,6 +221,7 @@ pub struct RetryPolicyOverride {
     pub jitter: Option<bool>,
     pub retryable_statuses: Option<Vec<u16>>,
     pub honor_retry_after: Option<bool>,
+    pub retry_on_timeout: Option<bool>,
 }
 
 impl RetryPolicy {
@@ -232,6 +237,7 @@ impl RetryPolicy {
                 .clone()
                 .unwrap_or_else(|| self.retryable_statuses.clone()),
             honor_retry_after: o.honor_retry_after.unwrap_or(self.honor_retry_after),
+            retry_on_timeout: o.retry_on_timeout.unwrap_or(self.retry_on_timeout),
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct RetryPolicy {
     pub retryable_statuses: Vec<u16>,
     /// Never retry sooner than the provider's `Retry-After`.
     pub honor_retry_after: bool,
+    /// Try a silent provider (no response or no content within its time-to-first-token
+    /// limit) again instead of failing over.
+    pub retry_on_timeout: bool,
 }
 
 impl From<&config::RetryPolicy> for RetryPolicy {
@@ -36,6 +39,7 @@ impl From<&config::RetryPolicy> for RetryPolicy {
             jitter: p.jitter,
             retryable_statuses: p.retryable_statuses.clone(),
             honor_retry_after: p.honor_retry_after,
+            retry_on_timeout: p.retry_on_timeout,
         }
     }
 }
