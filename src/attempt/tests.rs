@@ -310,6 +310,16 @@ fn request(gw: &Gateway, stream: bool, profile: Option<Profile>) -> RequestCtx {
     ctx
 }
 
+/// A stream that answers and ends properly.
+fn whole_stream() -> Script {
+    Script::sse(vec![
+        Step::Data(ROLE),
+        Step::Data(TEXT),
+        Step::Data(STOP),
+        Step::Data(DONE),
+    ])
+}
+
 async fn serve(
     gw: &Gateway,
     up: &Scripted,
@@ -422,15 +432,7 @@ async fn stream_cut_before_first_content_fails_over() {
     let up = Scripted::with(&[
         ("a.test", Script::sse(vec![Step::Data(ROLE), Step::Cut])),
         ("a.test", Script::sse(vec![Step::Data(ROLE), Step::Cut])),
-        (
-            "b.test",
-            Script::sse(vec![
-                Step::Data(ROLE),
-                Step::Data(TEXT),
-                Step::Data(STOP),
-                Step::Data(DONE),
-            ]),
-        ),
+        ("b.test", whole_stream()),
     ]);
     let (mut down, mut ctx) = (FakeDown::default(), request(&gw, true, None));
     serve(&gw, &up, &mut down, &mut ctx).await.unwrap();
@@ -516,15 +518,7 @@ async fn the_first_token_limit_covers_the_first_content_not_only_the_header() {
     let gw = gateway();
     let up = Scripted::with(&[
         ("a.test", Script::sse(vec![Step::Data(ROLE), Step::Stall])),
-        (
-            "b.test",
-            Script::sse(vec![
-                Step::Data(ROLE),
-                Step::Data(TEXT),
-                Step::Data(STOP),
-                Step::Data(DONE),
-            ]),
-        ),
+        ("b.test", whole_stream()),
     ]);
     let mut ctx = request(&gw, true, Some(Profile::Interactive));
     let mut down = FakeDown::default();

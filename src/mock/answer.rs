@@ -43,13 +43,14 @@ enum Encoded {
     Stream(Vec<Event>),
     Whole(String),
 }
+/// The response to a logged request; `None`: close the connection without one (`hold-close`).
 pub(crate) async fn answer(
     state: &MockState,
     call: &Call,
     work: Result<Work, ErrorReply>,
     exchange: Exchange,
-) -> Response<MockBody> {
-    let mut behaviour = Behaviour::parse(&call.model);
+) -> Option<Response<MockBody>> {
+    let behaviour = Behaviour::parse(&call.model);
     let failed = match &work {
         Err(e) => Some(e.clone()),
         Ok(Work::Models) => None,
@@ -62,6 +63,21 @@ pub(crate) async fn answer(
     if !behaviour.ttfb.is_zero() {
         tokio::time::sleep(behaviour.ttfb).await;
     }
+    if behaviour.kind == Kind::HoldClose && failed.is_none() {
+        return None;
+    }
+    Some(reply_to(state, call, work, failed, behaviour, exchange).await)
+}
+
+/// The response of a request that gets one.
+async fn reply_to(
+    state: &MockState,
+    call: &Call,
+    work: Result<Work, ErrorReply>,
+    failed: Option<ErrorReply>,
+    mut behaviour: Behaviour,
+    exchange: Exchange,
+) -> Response<MockBody> {
     let work = match (work, failed) {
         (Ok(work), None) => work,
         (Err(e), _) | (Ok(_), Some(e)) => return error(call.family, &e, Some(exchange)),
@@ -136,7 +152,8 @@ pub(crate) async fn answer(
         | Kind::ParallelToolCalls
         | Kind::Fail(_)
         | Kind::FailThenOk { .. }
-        | Kind::Hang => Fault::None,
+        | Kind::Hang
+        | Kind::HoldClose => Fault::None,
     };
     let delay = behaviour.delay.unwrap_or(state.options.token_delay);
     match encoded {

@@ -56,6 +56,9 @@ pub(crate) enum Kind {
     Malformed,
     /// Never answer; wait until the client leaves.
     Hang,
+    /// Read the request, hold it for `ttfb_ms` (default 2 s), then close the connection
+    /// without answering: a provider that may have acted on a request it never answered.
+    HoldClose,
 }
 
 /// A parsed model name: the base behaviour and the options that apply to any behaviour.
@@ -139,6 +142,7 @@ impl Behaviour {
             "stall" => (Kind::Stall, 3, false, false),
             "malformed" => (Kind::Malformed, 2, false, false),
             "hang" => (Kind::Hang, 0, false, false),
+            "hold-close" => (Kind::HoldClose, 0, true, false),
             _ => (Kind::Echo, 0, false, false),
         };
         let ms = |key: &str, default_on: bool| {
@@ -173,7 +177,8 @@ impl Behaviour {
             | Kind::StreamCut
             | Kind::Stall
             | Kind::Malformed
-            | Kind::Hang => None,
+            | Kind::Hang
+            | Kind::HoldClose => None,
         }
     }
 }

@@ -144,7 +144,8 @@ pub(crate) fn build(behaviour: &Behaviour, prompt: &Prompt, body_sha256_hex: &st
         | Kind::StreamCut
         | Kind::Stall
         | Kind::Malformed
-        | Kind::Hang => {
+        | Kind::Hang
+        | Kind::HoldClose => {
             let mut words = split_words(&prompt.last_user_text);
             if let Some(n) = behaviour.n {
                 words.truncate(n);

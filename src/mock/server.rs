@@ -7,7 +7,6 @@
 //! above debug level, so load tests measure the gateway, not the mock.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,7 +102,7 @@ async fn connection(stream: TcpStream, state: Arc<MockState>, mut stop: watch::R
 async fn handle(
     state: Arc<MockState>,
     req: Request<Incoming>,
-) -> Result<Response<MockBody>, Infallible> {
+) -> Result<Response<MockBody>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let route = route::route(parts.uri.path());
     let family = route.family();
@@ -183,7 +182,10 @@ async fn handle(
         hit,
         body_sha256,
     };
-    Ok(answer(&state, &call, work, exchange).await)
+    // An error makes hyper close the connection without an answer.
+    answer(&state, &call, work, exchange)
+        .await
+        .ok_or_else(|| std::io::Error::other("hold-close: closed without an answer"))
 }
 
 /// The model, the stream flag and the work of a logged request (or why it cannot be served).

@@ -88,8 +88,9 @@ impl UpstreamClient {
     }
 
     /// Connects (or reuses a pooled connection), writes the request and reads the response
-    /// header. A pooled connection that turns out dead before any response is replaced by a
-    /// fresh one once, since the provider cannot have seen the request.
+    /// header. A pooled connection proven dead before the provider could act on the request
+    /// (the write failed, or it ended at once after it) is replaced by a fresh one, uncounted;
+    /// any other failure is the caller's attempt to count.
     async fn send_request(
         &self,
         endpoint: &Endpoint,
@@ -109,10 +110,13 @@ impl UpstreamClient {
         if let Some(stream) = self.connector.reused_stream(&peer).await {
             match exchange(stream, &peer, &wire).await {
                 Ok((session, status)) => return Ok(PingoraResponse::new(session, peer, status)),
-                // The provider cannot have seen the request: retry on a fresh connection.
-                Err(e) => {
-                    tracing::debug!(error = %e, "pooled upstream connection was dead; reconnecting")
+                // Proven dead before the provider could act on the request: resend on a fresh
+                // connection, not counted as an attempt.
+                Err(e) if e.proves_dead() => {
+                    tracing::debug!(error = %e.message, "pooled upstream connection was dead; reconnecting")
                 }
+                // The provider may have read and acted on it: an attempt like any other.
+                Err(e) => return Err(SendError::Io(e.message)),
             }
         }
         // Connecting (TCP and TLS handshakes) is the rare path: boxed, so that its large state
@@ -122,7 +126,7 @@ impl UpstreamClient {
             .map_err(|e| SendError::Connect(e.to_string()))?;
         let (session, status) = exchange(stream, &peer, &wire)
             .await
-            .map_err(SendError::Io)?;
+            .map_err(|e| SendError::Io(e.message))?;
         Ok(PingoraResponse::new(session, peer, status))
     }
 
@@ -196,20 +200,53 @@ fn value_is_safe(value: &str) -> bool {
         .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
+/// Why an exchange failed, and whether the provider can have acted on the request.
+struct Broken {
+    message: String,
+    /// The write failed, or the connection ended right after it.
+    early: bool,
+}
+
+impl Broken {
+    /// Whether a pooled connection was dead before the provider could act on the request:
+    /// the write failed, or the read failed within [`DEAD_ON_ARRIVAL`] of it (a connection the
+    /// provider had closed while it sat in the pool ends at once; one the provider read from
+    /// and held does not).
+    fn proves_dead(&self) -> bool {
+        self.early
+    }
+}
+
+/// How soon after the write a failed read proves the connection was already dead.
+const DEAD_ON_ARRIVAL: Duration = Duration::from_millis(100);
+
 /// Writes the request in one flush and reads the response header.
 async fn exchange(
     mut stream: Stream,
     peer: &HttpPeer,
     wire: &[u8],
-) -> Result<(Http1Session, u16), String> {
-    stream.write_all(wire).await.map_err(|e| e.to_string())?;
-    stream.flush().await.map_err(|e| e.to_string())?;
+) -> Result<(Http1Session, u16), Broken> {
+    let write_failed = |e: std::io::Error| Broken {
+        message: e.to_string(),
+        early: true,
+    };
+    stream.write_all(wire).await.map_err(write_failed)?;
+    stream.flush().await.map_err(write_failed)?;
+    let written = std::time::Instant::now();
     let mut session = Http1Session::new_with_options(stream, peer);
-    session.read_response().await.map_err(|e| e.to_string())?;
+    if let Err(e) = session.read_response().await {
+        return Err(Broken {
+            message: e.to_string(),
+            early: written.elapsed() < DEAD_ON_ARRIVAL,
+        });
+    }
     let status = session
         .resp_header()
         .map(|h| h.status.as_u16())
-        .ok_or("no response header")?;
+        .ok_or_else(|| Broken {
+            message: "no response header".into(),
+            early: false,
+        })?;
     Ok((session, status))
 }
 

@@ -529,3 +529,33 @@ async fn hedge_beats_a_slow_primary_and_the_loser_is_cancelled() {
         1.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_the_provider_may_have_read_is_never_resent_uncounted() {
+    // The mock reads the request, holds it 300 ms and closes the connection without an answer:
+    // it may have acted on it. Every such send is a counted attempt (retried per policy), so
+    // the mock sees exactly as many requests as the gateway reports, pooled connection or not.
+    let (a, b) = (Mock::start().await, Mock::start().await);
+    let breaker = "[resilience.default_circuit_breaker]\nfailure_threshold = 3";
+    let gw = Gateway::start(&config(&a, &b, "echo", breaker)).await;
+    // A first answer leaves a pooled connection for the next request to reuse.
+    let r = gw.post("/v1/chat/completions", &chat("a/echo", "hi")).await;
+    assert_eq!(r.status(), 200);
+    let model = "hold-close;ttfb_ms=300";
+    let r = gw
+        .post("/v1/chat/completions", &chat(&format!("a/{model}"), "hi"))
+        .await;
+    assert_eq!(r.status(), 502);
+    assert_eq!(a.state.hits(model), 3, "max_attempts = 3, each one counted");
+    assert_eq!(
+        gw.metric("gateway_upstream_attempts_total{provider=\"a\",outcome=\"connection_reset\"}")
+            .await,
+        3.0
+    );
+    // The breaker was told of all three: its threshold of 3 opened the circuit.
+    assert_eq!(
+        gw.metric(&format!("gateway_circuit_state{{backend=\"a/{model}\"}}"))
+            .await,
+        2.0
+    );
+}
