@@ -251,38 +251,8 @@ wait_health nginx "$NGINX_PID" "http://127.0.0.1:$NGINX_LOG_PORT/health"
 NGINX_WORKER=$(nginx_workers)
 [[ -n $NGINX_WORKER && $NGINX_WORKER != *" "* ]] || die "expected one nginx worker, got '$NGINX_WORKER'"
 
-gateway_config() {    # gateway_config PORT
-    cat <<EOF
-[server]
-host = "127.0.0.1"
-port = $1
-threads = 1
-
-# json, stream: bare model names. All three providers list them; "mock" comes first, so it
-# serves them (the others would only be tried if it failed).
-[[providers]]
-id = "mock"
-provider_type = "openai"
-endpoint = "http://127.0.0.1:$MOCK_PORT/v1"
-api_key = "sk-load-test"
-models = ["echo", "tokens;n=16"]
-
-# oa2an: model "oa/tokens;n=16", OpenAI-format upstream.
-[[providers]]
-id = "oa"
-provider_type = "openai"
-endpoint = "http://127.0.0.1:$MOCK_PORT/v1"
-api_key = "sk-load-test"
-models = ["echo", "tokens;n=16"]
-
-# an2oa: model "an/tokens;n=16", Anthropic-format upstream.
-[[providers]]
-id = "an"
-provider_type = "anthropic"
-endpoint = "http://127.0.0.1:$MOCK_PORT"
-api_key = "sk-load-test"
-models = ["echo", "tokens;n=16"]
-EOF
+gateway_config() {    # gateway_config PORT: load-tests/gateway.toml.template filled in
+    sed -e "s#@PORT@#$1#g" -e "s#@MOCK_PORT@#$MOCK_PORT#g" "$HERE/gateway.toml.template"
 }
 gateway_config "$GW_WARN_PORT" >"$WORK/gw-warn.toml"
 gateway_config "$GW_INFO_PORT" >"$WORK/gw-info.toml"

@@ -57,35 +57,8 @@ MOCK_PORT=$(free_port)
 PIDS+=($!)
 wait_health "http://127.0.0.1:$MOCK_PORT/health" "${PIDS[0]}"
 
-config() { # config PORT
-    cat <<EOF
-[server]
-host = "127.0.0.1"
-port = $1
-threads = 1
-shutdown_grace_secs = 0
-
-[[providers]]
-id = "mock"
-provider_type = "openai"
-endpoint = "http://127.0.0.1:$MOCK_PORT/v1"
-api_key = "sk-load-test"
-models = ["echo", "tokens;n=16"]
-
-[[providers]]
-id = "oa"
-provider_type = "openai"
-endpoint = "http://127.0.0.1:$MOCK_PORT/v1"
-api_key = "sk-load-test"
-models = ["echo", "tokens;n=16"]
-
-[[providers]]
-id = "an"
-provider_type = "anthropic"
-endpoint = "http://127.0.0.1:$MOCK_PORT"
-api_key = "sk-load-test"
-models = ["echo", "tokens;n=16"]
-EOF
+config() { # config PORT: the load tests' gateway config (gateway.toml.template)
+    sed -e "s#@PORT@#$1#g" -e "s#@MOCK_PORT@#$MOCK_PORT#g" "$HERE/gateway.toml.template"
 }
 
 spec() { # spec MODE: SCRIPT PATH MODEL, as compare.sh sends them to the gateway

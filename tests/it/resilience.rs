@@ -199,20 +199,18 @@ members = [{{ model = "silent/hang" }}, {{ model = "b/echo" }}]
     );
 }
 
+/// Cards: `a`'s context-failing model has an 8192-token window, `b`'s echo `fallback` tokens.
+fn window_cards(fallback: u32) -> String {
+    format!(
+        "[[models]]\nid = \"fail-400-context\"\nprovider = \"a\"\ncontext_window = 8192\n\
+         [[models]]\nid = \"echo\"\nprovider = \"b\"\ncontext_window = {fallback}\n"
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_length_is_not_retried_but_may_fail_over_to_a_larger_window() {
     let (a, b) = (Mock::start().await, Mock::start().await);
-    let cards = r#"
-[[models]]
-id = "fail-400-context"
-provider = "a"
-context_window = 8192
-[[models]]
-id = "echo"
-provider = "b"
-context_window = 200000
-"#;
-    let gw = Gateway::start(&config(&a, &b, "fail-400-context", cards)).await;
+    let gw = Gateway::start(&config(&a, &b, "fail-400-context", &window_cards(200_000))).await;
     let r = gw
         .post("/v1/chat/completions", &chat("p", "a long prompt"))
         .await;
@@ -238,17 +236,7 @@ async fn a_stated_context_limit_skips_candidates_that_cannot_hold_the_prompt() {
     // The mock's context error says "maximum context length is 128000 tokens": a fallback
     // whose card lists 100000 cannot fit what did not fit 128000, though it beats a's card.
     let (a, b) = (Mock::start().await, Mock::start().await);
-    let cards = r#"
-[[models]]
-id = "fail-400-context"
-provider = "a"
-context_window = 8192
-[[models]]
-id = "echo"
-provider = "b"
-context_window = 100000
-"#;
-    let gw = Gateway::start(&config(&a, &b, "fail-400-context", cards)).await;
+    let gw = Gateway::start(&config(&a, &b, "fail-400-context", &window_cards(100_000))).await;
     let r = gw
         .post("/v1/chat/completions", &chat("p", "a long prompt"))
         .await;
