@@ -51,6 +51,11 @@ pub struct Trace {
     pub status: u16,
     /// Error code when the request failed.
     pub error: Option<&'static str>,
+    /// Times a stream that broke mid-answer was continued by another attempt.
+    pub continuations: u32,
+    /// Part of the usage was estimated from the bytes sent (a stream ended early without a
+    /// usage report).
+    pub usage_estimated: bool,
 }
 
 impl RequestCtx {

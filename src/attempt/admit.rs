@@ -13,6 +13,7 @@ use crate::ctx::Trace;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::gateway::Gateway;
 use crate::resilience::breaker::Admission;
+use crate::resilience::classify::{self, Classified};
 use crate::routing::Candidate;
 use crate::runtime::snapshot::Snapshot;
 use crate::upstream::{Upstream, UpstreamRequest};
@@ -31,6 +32,16 @@ impl<U: Upstream, D> Walk<'_, U, D> {
     /// when it speaks another format (decoded here when `decode`, else the candidate is
     /// refused).
     pub(super) fn prepare(&mut self, index: usize, decode: bool) -> Result<Prepared, GatewayError> {
+        self.prepare_with(index, decode, None)
+    }
+
+    /// [`Walk::prepare`], with the answer so far as a trailing assistant message (`prefill`).
+    pub(super) fn prepare_with(
+        &mut self,
+        index: usize,
+        decode: bool,
+        prefill: Option<&str>,
+    ) -> Result<Prepared, GatewayError> {
         let cand = &self.candidates[index];
         let key = self.snap.upstream_key(&cand.provider, self.caller);
         if cand.provider.needs_key() && key.is_none() {
@@ -45,7 +56,7 @@ impl<U: Upstream, D> Walk<'_, U, D> {
         if decode {
             ensure_ir(self.call, cand)?;
         }
-        let (req, mode) = prepare::prepare(self.call, cand, key, self.request_id)?;
+        let (req, mode) = prepare::prepare(self.call, cand, key, self.request_id, prefill)?;
         Ok(Prepared { index, req, mode })
     }
 }
@@ -66,6 +77,32 @@ pub(super) fn admit(gw: &Gateway, cand: &Candidate) -> Result<bool, Duration> {
 /// The circuit breaker of a candidate: one per `provider/model`.
 pub(super) fn breaker_key(cand: &Candidate) -> String {
     format!("{}/{}", cand.provider.id, cand.model)
+}
+
+/// Counts a failed attempt and tells `cand`'s circuit breaker: a provider failure counts
+/// against it; a client-side error shows the backend alive (a probe closes the circuit).
+pub(super) fn report(
+    gw: &Gateway,
+    cand: &Candidate,
+    probe: bool,
+    classified: &Classified,
+    description: &str,
+) {
+    gw.metrics.attempt(
+        &Arc::from(cand.provider.id.as_str()),
+        classify::label(classified.kind),
+    );
+    if classified.trips_breaker {
+        gw.breakers.record_failure(
+            &breaker_key(cand),
+            &cand.provider.breaker,
+            probe,
+            description,
+        );
+    } else if probe {
+        gw.breakers
+            .record_success(&breaker_key(cand), &cand.provider.breaker, true);
+    }
 }
 
 /// Frees a half-open probe slot that ended without a verdict.

@@ -56,6 +56,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             gw.endpoint_of(&h_cand.provider),
         );
         admit::start_attempt(self.trace, p_cand);
+        self.sent_bytes = primary.req.body.len();
         let connect = self.settings.connect;
         let p_deadline = admit::header_deadline(self.snap, p_cand, &self.settings);
         self.first_content_by = p_deadline;

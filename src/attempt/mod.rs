@@ -17,6 +17,8 @@ mod hedge;
 mod once;
 mod outcome;
 mod prepare;
+mod rescue;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +52,9 @@ pub struct Settings {
     pub hedge_after: Option<Duration>,
     pub idle: Duration,
     pub connect: Duration,
+    /// A stream that breaks mid-answer may be continued (mid-stream rescue), this many times.
+    pub rescue: bool,
+    pub max_continuations: u32,
 }
 
 impl Settings {
@@ -62,6 +67,8 @@ impl Settings {
             hedge_after: snap.hedge_delay.filter(|_| controls.failover && realtime),
             idle: snap.timeouts.stream_idle,
             connect: snap.timeouts.connect,
+            rescue: controls.rescue && snap.max_continuations > 0,
+            max_continuations: snap.max_continuations,
         }
     }
 }
@@ -87,6 +94,8 @@ pub async fn run<U: Upstream, D: Downstream>(
     let call = call
         .as_mut()
         .ok_or_else(|| GatewayError::new(ErrorKind::Internal, "no request to send"))?;
+    let mut settings = Settings::new(snap, controls);
+    settings.rescue = rescue::eligible(settings.max_continuations, settings.rescue, call);
     let mut walk = Walk {
         gw,
         upstream,
@@ -95,13 +104,22 @@ pub async fn run<U: Upstream, D: Downstream>(
         caller: caller.as_deref(),
         call,
         candidates: &plan.candidates,
-        settings: Settings::new(snap, controls),
+        settings,
         request_id: id,
         started: *started,
         trace,
         first_content_by: controls.deadline,
+        rescue: None,
+        sent_bytes: 0,
     };
-    walk.walk(&plan.refusals).await
+    match walk.walk(&plan.refusals).await {
+        // The client's stream is open (a continuation was under way): it ends with an error
+        // event, not an error response.
+        Err(failure) if walk.rescue.is_some() && !matches!(failure, Failure::ClientGone) => {
+            walk.end_rescue(&rescue::describe(&failure)).await
+        }
+        result => result,
+    }
 }
 
 /// One request's walk over its candidates: what every step of the loop reads and writes.
@@ -120,6 +138,11 @@ pub(crate) struct Walk<'a, U, D> {
     /// When the current attempt's first content must have arrived (its time-to-first-token
     /// limit; the deadline when it has none).
     first_content_by: Instant,
+    /// Set while a stream that broke mid-answer is being continued.
+    rescue: Option<Box<rescue::Rescue>>,
+    /// Bytes of the current attempt's request body (to estimate its input tokens when the
+    /// provider reports none).
+    sent_bytes: usize,
 }
 
 impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
@@ -147,7 +170,8 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             };
             let policy = &cand.provider.retry;
             let mut backoff = Backoff::new(policy);
-            for attempt_no in 0..policy.max_attempts.max(1) {
+            let mut attempt_no = 0;
+            while attempt_no < policy.max_attempts.max(1) {
                 let probe = match admit::admit(self.gw, cand) {
                     Ok(probe) => probe,
                     Err(retry_after) => {
@@ -165,6 +189,20 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                             .failover(&candidates[p].provider.id, &cand.provider.id);
                     }
                 }
+                // A continuation's request carries the answer so far: made for each attempt.
+                let continuation = if self.rescue.is_some() {
+                    match self.prepare_continuation(index) {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            admit::release(self.gw, cand, probe);
+                            last = Some(Last::Gateway(e));
+                            break;
+                        }
+                    }
+                } else {
+                    None
+                };
+                let attempt = continuation.as_ref().unwrap_or(&prepared);
                 // The realtime profile races the first attempt against the next candidate.
                 let partner = hedge_after
                     .take()
@@ -172,9 +210,10 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 let outcome = match partner {
                     // Hedging is rare and its state (two attempts in flight) large: boxed, so
                     // that it is not part of every request's future.
-                    Some(partner) => Box::pin(self.race(&prepared, probe, partner)).await?,
-                    None => self.try_once(&prepared, probe).await?,
+                    Some(partner) => Box::pin(self.race(attempt, probe, partner)).await?,
+                    None => self.try_once(attempt, probe).await?,
                 };
+                attempt_no += 1;
                 let failed = match outcome {
                     Outcome::Served => {
                         // Every outcome is counted, `ok` included (a hedge's winner may be the
@@ -183,8 +222,30 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         self.gw.metrics.attempt(&served, "ok");
                         return Ok(());
                     }
+                    Outcome::Cut(cut) => {
+                        // The client has part of the answer: the stream is continued, by the
+                        // same candidate while its retries last, then by the next.
+                        let classified = classify::classify_transport(cut.kind);
+                        admit::report(self.gw, cand, probe, &classified, &cut.message);
+                        last = Some(Last::Gateway(GatewayError::new(
+                            ErrorKind::BadGateway,
+                            cut.message.clone(),
+                        )));
+                        self.begin_continuation(*cut, label(cand));
+                        continue;
+                    }
                     Outcome::Failed(failed) => failed,
                 };
+                if let Last::Http { status, .. } = &failed.last {
+                    if self.prefill_refused(index, *status) {
+                        // Asked again at once, without the prefill (not counted as a retry).
+                        self.gw.metrics.attempt(&label(cand), "prefill_refused");
+                        admit::release(self.gw, cand, probe);
+                        attempt_no -= 1;
+                        last = Some(failed.last);
+                        continue;
+                    }
+                }
                 let mut classified = failed.classified;
                 // A silent provider (nothing within its time-to-first-token limit) is not
                 // asked again unless its policy says so: the next candidate is.
@@ -194,24 +255,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 {
                     classified.verdict = Verdict::FailOver;
                 }
-                self.gw
-                    .metrics
-                    .attempt(&label(cand), classify::label(classified.kind));
-                if classified.trips_breaker {
-                    self.gw.breakers.record_failure(
-                        &admit::breaker_key(cand),
-                        &cand.provider.breaker,
-                        probe,
-                        &failed.last.describe(),
-                    );
-                } else if probe {
-                    // The backend answered (a client-side error): it is alive.
-                    self.gw.breakers.record_success(
-                        &admit::breaker_key(cand),
-                        &cand.provider.breaker,
-                        true,
-                    );
-                }
+                admit::report(self.gw, cand, probe, &classified, &failed.last.describe());
                 if classified.kind == FailureKind::ContextLength {
                     window_need = Some(window_need_after(&failed.last, cand));
                 }
@@ -222,7 +266,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         break;
                     }
                     Verdict::FailOver => break,
-                    Verdict::Retry if attempt_no + 1 < policy.max_attempts => {
+                    Verdict::Retry if attempt_no < policy.max_attempts => {
                         let delay =
                             backoff.next_delay(policy, failed.retry_after, &mut rand::thread_rng());
                         if Instant::now() + delay >= self.settings.deadline {
@@ -240,6 +284,17 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             if stop {
                 break;
             }
+        }
+        if self.rescue.is_some() {
+            // The client's stream is open: it ends with an error event.
+            let why = match &last {
+                Some(Last::Http { status, .. }) => {
+                    format!("the last provider answered HTTP {status}")
+                }
+                Some(Last::Gateway(e)) => e.message.clone(),
+                None => "no provider could take the request".into(),
+            };
+            return self.end_rescue(&why).await;
         }
         if !admitted_any {
             if let Some(wait) = circuit_wait {

@@ -37,6 +37,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         let (gw, upstream, candidates) = (self.gw, self.upstream, self.candidates);
         let cand = &candidates[p.index];
         admit::start_attempt(self.trace, cand);
+        self.sent_bytes = p.req.body.len();
         let header_deadline = admit::header_deadline(self.snap, cand, &self.settings);
         self.first_content_by = header_deadline;
         let endpoint = gw.endpoint_of(&cand.provider);
@@ -80,7 +81,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         admit::served_by(self.trace, cand);
         let status = resp.status();
         if (200..300).contains(&status) {
-            self.trace.ttft = Some(self.started.elapsed());
+            if self.rescue.is_none() {
+                self.trace.ttft = Some(self.started.elapsed());
+            }
             return match self.forward(resp, cand, mode).await {
                 Ok(Outcome::Served) => {
                     gw.breakers.record_success(

@@ -8,6 +8,8 @@ use bytes::Bytes;
 
 use crate::errors::{ErrorKind, GatewayError};
 use crate::resilience::classify::{self, Classified, FailureKind};
+use crate::translate::RescuePoint;
+use crate::translate::ir::Usage;
 
 /// The last failure seen, answered when the chain is exhausted.
 #[derive(Debug)]
@@ -42,13 +44,28 @@ pub(super) struct Failed {
     pub last: Last,
 }
 
+/// A stream that broke after text reached the client and may be continued (mid-stream
+/// rescue): the client's stream is open, its header and text sent.
+#[derive(Debug)]
+pub(super) struct Cut {
+    pub kind: FailureKind,
+    /// What broke, for the log and the error event if nothing continues the stream.
+    pub message: String,
+    /// The text the client has and where its stream stands.
+    pub point: RescuePoint,
+    /// The broken attempt's usage (reported by the provider, else estimated).
+    pub usage: Usage,
+}
+
 /// What one attempt produced.
 #[derive(Debug)]
 pub(super) enum Outcome {
     /// The client has its answer (possibly ended by an error event after content began).
     Served,
-    /// Nothing reached the client and the attempt failed.
+    /// Nothing (new) reached the client and the attempt failed.
     Failed(Failed),
+    /// The stream broke mid-answer and can be continued by another attempt.
+    Cut(Box<Cut>),
 }
 
 impl Outcome {

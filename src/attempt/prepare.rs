@@ -8,6 +8,7 @@ use crate::errors::{ErrorKind, GatewayError};
 use crate::inbound::Call;
 use crate::routing::Candidate;
 use crate::runtime::provider::Operation;
+use crate::translate::ir::{Message, Part, Role};
 use crate::translate::{Codec, EncodeOptions};
 use crate::upstream::UpstreamRequest;
 
@@ -40,12 +41,14 @@ pub fn ensure_ir(call: &mut Call, cand: &Candidate) -> Result<(), GatewayError> 
     Ok(())
 }
 
-/// Builds the upstream request of one attempt.
+/// Builds the upstream request of one attempt. `prefill`: the text of the answer so far,
+/// given as a trailing assistant message for the provider to continue (mid-stream rescue).
 pub fn prepare(
     call: &Call,
     cand: &Candidate,
     key: Option<&Secret>,
     request_id: &str,
+    prefill: Option<&str>,
 ) -> Result<(UpstreamRequest, Mode), GatewayError> {
     let provider = &cand.provider;
     let (op, inbound) = (call.endpoint.op, call.endpoint.format);
@@ -64,7 +67,7 @@ pub fn prepare(
     let (body, mode) = if provider.format == inbound {
         let inject_usage = inbound == ApiFormat::Openai && stream && !call.summary.include_usage;
         (
-            passthrough_body(call, cand, inject_usage),
+            passthrough_body(call, cand, inject_usage, prefill),
             Mode::Passthrough { inject_usage },
         )
     } else {
@@ -79,10 +82,18 @@ pub fn prepare(
             default_max_tokens: provider.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
             include_usage: true,
         };
-        (
-            Bytes::from(Codec(provider.format).encode_request(ir, &opts)),
-            Mode::Translate,
-        )
+        let body = match prefill {
+            None => Codec(provider.format).encode_request(ir, &opts),
+            Some(text) => {
+                let mut ir = ir.as_ref().clone();
+                ir.messages.push(Message {
+                    role: Role::Assistant,
+                    parts: vec![Part::Text(text.to_string())],
+                });
+                Codec(provider.format).encode_request(&ir, &opts)
+            }
+        };
+        (Bytes::from(body), Mode::Translate)
     };
     let path = match provider.format {
         ApiFormat::Openai => provider.openai_path(op, &cand.model),
@@ -120,8 +131,13 @@ pub fn prepare(
 }
 
 /// The client's bytes when nothing must change, else the same object with `model` (and, for
-/// OpenAI streams, `stream_options.include_usage`) replaced.
-fn passthrough_body(call: &Call, cand: &Candidate, inject_usage: bool) -> Bytes {
+/// OpenAI streams, `stream_options.include_usage`; with a prefill, `messages`) replaced.
+fn passthrough_body(
+    call: &Call,
+    cand: &Candidate,
+    inject_usage: bool,
+    prefill: Option<&str>,
+) -> Bytes {
     let model_json = (cand.model != call.summary.model)
         .then(|| serde_json::Value::from(cand.model.as_str()).to_string());
     let options_json = inject_usage.then(|| {
@@ -135,10 +151,18 @@ fn passthrough_body(call: &Call, cand: &Candidate, inject_usage: bool) -> Bytes 
         options.insert("include_usage".into(), serde_json::Value::Bool(true));
         serde_json::Value::Object(options).to_string()
     });
-    if model_json.is_none() && options_json.is_none() {
+    let messages_json = prefill.and_then(|text| {
+        call.raw
+            .get("messages")
+            .and_then(|m| with_assistant_message(m, text))
+    });
+    if model_json.is_none() && options_json.is_none() && messages_json.is_none() {
         return call.raw.body().clone();
     }
-    let mut replace = Vec::with_capacity(2);
+    let mut replace = Vec::with_capacity(3);
+    if let Some(m) = &messages_json {
+        replace.push(("messages", Some(m.as_str())));
+    }
     if let Some(m) = &model_json {
         replace.push(("model", Some(m.as_str())));
     }
@@ -146,4 +170,38 @@ fn passthrough_body(call: &Call, cand: &Candidate, inject_usage: bool) -> Bytes 
         replace.push(("stream_options", Some(o.as_str())));
     }
     Bytes::from(call.raw.encode_with(&replace))
+}
+
+/// The raw JSON array `messages` with an assistant message holding `text` appended (OpenAI and
+/// Anthropic accept the same shape); `None` when `messages` is not an array.
+fn with_assistant_message(messages: &str, text: &str) -> Option<String> {
+    let trimmed = messages.trim();
+    let inner = trimmed.strip_prefix('[')?.strip_suffix(']')?;
+    let message = serde_json::json!({"role": "assistant", "content": text}).to_string();
+    Some(if inner.trim().is_empty() {
+        format!("[{message}]")
+    } else {
+        format!("[{inner},{message}]")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefill_appends_one_assistant_message() {
+        let out =
+            with_assistant_message(r#" [{"role":"user","content":"hi"}] "#, "Hello \"there\"")
+                .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v[1]["role"], "assistant");
+        assert_eq!(v[1]["content"], "Hello \"there\"");
+        assert_eq!(v[0]["content"], "hi");
+        assert_eq!(
+            with_assistant_message("[]", "x").unwrap(),
+            r#"[{"content":"x","role":"assistant"}]"#
+        );
+        assert_eq!(with_assistant_message("{}", "x"), None);
+    }
 }

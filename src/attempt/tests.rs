@@ -445,7 +445,7 @@ async fn stream_cut_before_first_content_fails_over() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn stream_cut_after_content_ends_with_an_error_event() {
+async fn stream_cut_after_content_without_rescue_ends_with_an_error_event() {
     let gw = gateway();
     let up = Scripted::with(&[
         (
@@ -455,6 +455,7 @@ async fn stream_cut_after_content_ends_with_an_error_event() {
         ("b.test", Script::json(200, OK_JSON)),
     ]);
     let (mut down, mut ctx) = (FakeDown::default(), request(&gw, true, None));
+    ctx.controls.rescue = false;
     serve(&gw, &up, &mut down, &mut ctx).await.unwrap();
     assert_eq!(up.sent(), ["a.test"], "no failover once content was sent");
     let text = down.text();
@@ -529,4 +530,30 @@ async fn the_first_token_limit_covers_the_first_content_not_only_the_header() {
     assert_eq!(started.elapsed(), Duration::from_secs(2));
     assert_eq!(up.sent(), ["a.test", "b.test"]);
     assert_eq!(down.text(), [ROLE, TEXT, STOP, DONE].concat());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stream_cut_after_content_is_continued_with_one_answer() {
+    let gw = gateway();
+    let up = Scripted::with(&[
+        (
+            "a.test",
+            Script::sse(vec![Step::Data(ROLE), Step::Data(TEXT), Step::Cut]),
+        ),
+        ("b.test", whole_stream()),
+    ]);
+    let (mut down, mut ctx) = (FakeDown::default(), request(&gw, true, None));
+    serve(&gw, &up, &mut down, &mut ctx).await.unwrap();
+    // `a` breaks again on its retry (its regenerated answer adds nothing before the cut);
+    // `b` regenerates "Hello", which is dropped, and finishes.
+    assert_eq!(up.sent(), ["a.test", "a.test", "b.test"]);
+    let text = down.text();
+    assert!(text.starts_with(&[ROLE, TEXT].concat()), "{text}");
+    assert_eq!(text.matches("Hello").count(), 1, "{text}");
+    assert!(text.contains("\"finish_reason\":\"stop\""), "{text}");
+    assert!(text.ends_with(DONE) && !text.contains("error"), "{text}");
+    assert!(down.ended);
+    assert_eq!(ctx.trace.error, None);
+    assert_eq!(ctx.trace.continuations, 1);
+    assert_eq!(ctx.trace.provider.as_deref(), Some("b"));
 }

@@ -180,6 +180,25 @@ pub struct ResilienceConfig {
     pub timeout: TimeoutConfig,
     pub default_circuit_breaker: CircuitBreakerConfig,
     pub hedge: HedgeConfig,
+    pub stream_rescue: StreamRescueConfig,
+}
+
+/// `[resilience.stream_rescue]`: continuing a stream that broke after text reached the client.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamRescueConfig {
+    pub enabled: bool,
+    /// Continuations at most per request.
+    pub max_continuations: u32,
+}
+
+impl Default for StreamRescueConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_continuations: 2,
+        }
+    }
 }
 
 /// `[resilience.default_retry_policy]`
@@ -517,6 +536,10 @@ pub struct ProviderConfig {
     /// `max_tokens` sent to providers that require it when the request has none.
     #[serde(default)]
     pub default_max_tokens: Option<u32>,
+    /// Whether the provider continues an answer given as a trailing assistant message
+    /// (default by type: Anthropic, local servers and the mock yes, the others no).
+    #[serde(default)]
+    pub supports_prefill: Option<bool>,
     /// How often each of several `endpoints` is health-checked (`GET {endpoint}/models`).
     #[serde(default)]
     pub health_check_interval_ms: Option<u64>,

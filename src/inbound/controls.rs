@@ -1,5 +1,5 @@
 //! Per-request controls a client sets with headers: `x-gateway-timeout` (total deadline),
-//! `x-gateway-failover: disabled` and `x-routing-profile`. Pure: headers in, values out.
+//! `x-gateway-failover: disabled`, `x-gateway-stream-rescue: off` and `x-routing-profile`. Pure: headers in, values out.
 
 use std::time::Duration;
 
@@ -17,6 +17,9 @@ const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 pub struct Controls {
     /// `x-gateway-failover: disabled` → only the first candidate.
     pub failover: bool,
+    /// `x-gateway-stream-rescue: off` → a stream cut mid-answer ends with an error event
+    /// instead of being continued.
+    pub rescue: bool,
     /// When the whole request must be answered (`x-gateway-timeout`, else the configured
     /// default).
     pub deadline: Instant,
@@ -29,6 +32,7 @@ impl Controls {
     pub fn defaults(now: Instant, default_total: Duration) -> Controls {
         Controls {
             failover: true,
+            rescue: true,
             deadline: now + default_total,
             profile: None,
         }
@@ -58,6 +62,12 @@ impl Controls {
         let failover = !headers
             .get("x-gateway-failover")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"disabled"));
+        let rescue = !headers.get("x-gateway-stream-rescue").is_some_and(|v| {
+            matches!(
+                v.as_bytes().to_ascii_lowercase().as_slice(),
+                b"off" | b"disabled" | b"false"
+            )
+        });
         let profile = match headers.get("x-routing-profile") {
             None => None,
             Some(v) => Some(v.to_str().ok().and_then(Profile::parse).ok_or_else(|| {
@@ -72,6 +82,7 @@ impl Controls {
         };
         Ok(Controls {
             failover,
+            rescue,
             deadline: now + total,
             profile,
         })
@@ -108,6 +119,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.deadline, now + Duration::from_millis(1500));
         assert!(!c.failover);
+        assert!(c.rescue);
+        let off = Controls::parse(
+            &headers(&[("x-gateway-stream-rescue", "OFF")]),
+            now,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(!off.rescue && off.failover);
         assert_eq!(c.profile, Some(Profile::Realtime));
         for bad in ["0", "-1", "abc", "NaN"] {
             let e = Controls::parse(&headers(&[("x-gateway-timeout", bad)]), now, d).unwrap_err();

@@ -1,5 +1,6 @@
-//! Answers a logged request: picks the failure, waits, encodes the reply in the endpoint's
-//! format and shapes the body script (faults, pacing, `split`). Entry point: [`answer`].
+//! Answers a logged request: picks the failure (a `fail-*` behaviour, a prefill refused),
+//! waits, encodes the reply in the endpoint's format and shapes the body script (faults,
+//! pacing, `split`). Entry point: [`answer`].
 //!
 //! Called by `server` once the request is decoded and logged; owns the request's [`Exchange`]
 //! guard until it moves into the response body. Defines what it is given ([`Call`], [`Work`]),
@@ -11,7 +12,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::Value;
 
-use super::behaviour::{Behaviour, Kind};
+use super::behaviour::{Behaviour, Kind, Prefill, StrikeKind};
 use super::reply::{self, ErrorReply, Prompt};
 use super::route::Family;
 use super::state::{Exchange, MockState};
@@ -26,6 +27,26 @@ pub(crate) enum Work {
     Messages { prompt: Prompt },
     Gemini { prompt: Prompt, sse: bool },
     Models,
+}
+
+impl Work {
+    /// The prompt of a generation request; `None` for embeddings and the model list.
+    fn prompt(&self) -> Option<&Prompt> {
+        match self {
+            Work::Chat { prompt, .. }
+            | Work::Completion { prompt, .. }
+            | Work::Messages { prompt }
+            | Work::Gemini { prompt, .. } => Some(prompt),
+            Work::Embeddings { .. } | Work::Models => None,
+        }
+    }
+}
+
+/// The error a request gets before any behaviour runs: a conversation ending with an
+/// assistant message, sent to a model with `prefill=refuse`.
+fn refusal(behaviour: &Behaviour, work: &Work) -> Option<ErrorReply> {
+    let prefilled = work.prompt().is_some_and(|p| p.prefill.is_some());
+    (behaviour.prefill == Prefill::Refuse && prefilled).then_some(ErrorReply::PrefillRefused)
 }
 
 /// A logged request, as `answer` needs it.
@@ -54,7 +75,8 @@ pub(crate) async fn answer(
     let failed = match &work {
         Err(e) => Some(e.clone()),
         Ok(Work::Models) => None,
-        Ok(_) => behaviour.failure(call.hit).map(ErrorReply::Failure),
+        Ok(work) => refusal(&behaviour, work)
+            .or_else(|| behaviour.failure(call.hit).map(ErrorReply::Failure)),
     };
     if behaviour.kind == Kind::Hang && failed.is_none() {
         // Held until hyper drops this future (peer closed): the guard records ClientGone.
@@ -87,7 +109,12 @@ async fn reply_to(
     {
         behaviour.kind = Kind::Echo;
     }
-    let (model, stream, sha) = (call.model.as_str(), call.stream, &call.body_sha256);
+    let (model, stream, sha, hit) = (
+        call.model.as_str(),
+        call.stream,
+        &call.body_sha256,
+        call.hit,
+    );
     let (reply, encoded, content_type) = match work {
         Work::Models => return json(embeddings::encode_models(), Some(exchange)),
         Work::Embeddings { inputs, body } => {
@@ -98,7 +125,7 @@ async fn reply_to(
             prompt,
             include_usage,
         } => {
-            let reply = reply::build(&behaviour, &prompt, sha);
+            let reply = reply::build(&behaviour, &prompt, sha, hit);
             let encoded = if stream {
                 Encoded::Stream(openai::encode_chat_stream(&reply, model, include_usage))
             } else {
@@ -110,7 +137,7 @@ async fn reply_to(
             prompt,
             include_usage,
         } => {
-            let reply = reply::build(&behaviour, &prompt, sha);
+            let reply = reply::build(&behaviour, &prompt, sha, hit);
             let encoded = if stream {
                 Encoded::Stream(completions::encode_stream(&reply, model, include_usage))
             } else {
@@ -119,7 +146,7 @@ async fn reply_to(
             (reply, encoded, "text/event-stream")
         }
         Work::Messages { prompt } => {
-            let reply = reply::build(&behaviour, &prompt, sha);
+            let reply = reply::build(&behaviour, &prompt, sha, hit);
             let encoded = if stream {
                 Encoded::Stream(anthropic::encode_stream(&reply, model))
             } else {
@@ -128,7 +155,7 @@ async fn reply_to(
             (reply, encoded, "text/event-stream")
         }
         Work::Gemini { prompt, sse } => {
-            let reply = reply::build(&behaviour, &prompt, sha);
+            let reply = reply::build(&behaviour, &prompt, sha, hit);
             let encoded = if stream {
                 Encoded::Stream(gemini::encode_stream(&reply, model, sse))
             } else {
@@ -142,25 +169,19 @@ async fn reply_to(
             (reply, encoded, content_type)
         }
     };
-    let fault = match behaviour.kind {
-        Kind::StreamCut => Fault::Cut,
-        Kind::Stall => Fault::Stall,
-        Kind::Malformed => Fault::Malformed(malformed_event(call.family, content_type)),
-        Kind::Echo
-        | Kind::Tokens
-        | Kind::ToolCall
-        | Kind::ParallelToolCalls
-        | Kind::Fail(_)
-        | Kind::FailThenOk { .. }
-        | Kind::Hang
-        | Kind::HoldClose => Fault::None,
+    let strike = behaviour.strike(call.hit);
+    let fault = match strike.map(|s| s.kind) {
+        None => Fault::None,
+        Some(StrikeKind::Cut) => Fault::Cut,
+        Some(StrikeKind::Stall { close }) => Fault::Stall(close),
+        Some(StrikeKind::Malformed) => Fault::Malformed(malformed_event(call.family, content_type)),
     };
     let delay = behaviour.delay.unwrap_or(state.options.token_delay);
     match encoded {
         Encoded::Stream(events) => {
             let shape = Shape {
                 fault,
-                after: behaviour.after,
+                after: strike.map_or(behaviour.after, |s| s.after),
                 delay,
                 ttft: behaviour.ttft,
                 split: behaviour.split,
@@ -184,7 +205,7 @@ async fn reply_to(
             }
             let body = match fault {
                 Fault::Malformed(_) => Bytes::from_static(br#"{"id": broken"#),
-                Fault::None | Fault::Cut | Fault::Stall => Bytes::from(whole),
+                Fault::None | Fault::Cut | Fault::Stall(_) => Bytes::from(whole),
             };
             let len = body.len();
             let steps = whole_steps(body, &fault, behaviour.split);

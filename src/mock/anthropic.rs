@@ -10,10 +10,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::behaviour::Failure;
-use super::reply::{Content, ErrorReply, Prompt, Reply, array_at, is_user, text_of, to_json};
+use super::reply::{
+    Content, ErrorReply, PREFILL_REFUSED, Prompt, Reply, array_at, is_user, text_of, text_only,
+    to_json, trailing_prefill,
+};
 use super::stream::Event;
 
-/// Reads a Messages request: last user message, prompt size (system included), tool names.
+/// Reads a Messages request: last user message, prompt size (system included), tool names,
+/// and the prefill (a last message of role `assistant` with only text content).
 pub(crate) fn decode_request(body: &Value) -> Prompt {
     let system = body.get("system").map(text_of).unwrap_or_default();
     let tools = array_at(body, "tools")
@@ -21,7 +25,12 @@ pub(crate) fn decode_request(body: &Value) -> Prompt {
         .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
     let text = |m: &Value| m.get("content").map(text_of).unwrap_or_default();
-    Prompt::of(array_at(body, "messages"), text, is_user, &system, tools)
+    let messages = array_at(body, "messages");
+    let mut prompt = Prompt::of(messages, text, is_user, &system, tools);
+    let is_assistant = |m: &Value| m.get("role").and_then(Value::as_str) == Some("assistant");
+    let content = |m: &Value| m.get("content").and_then(text_only);
+    prompt.prefill = trailing_prefill(messages, is_assistant, content);
+    prompt
 }
 
 /// Whether the request asks for a stream.
@@ -269,5 +278,6 @@ pub(crate) fn encode_error(error: &ErrorReply) -> String {
         }
         ErrorReply::NotFound(message) => body("not_found_error", message),
         ErrorReply::TooLarge => body("request_too_large", "Request exceeds the maximum size"),
+        ErrorReply::PrefillRefused => body("invalid_request_error", PREFILL_REFUSED),
     }
 }

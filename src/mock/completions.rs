@@ -17,6 +17,7 @@ pub(crate) fn decode_request(body: &Value) -> Prompt {
         chars: prompt.chars().count(),
         last_user_text: prompt,
         tools: Vec::new(),
+        prefill: None,
     }
 }
 

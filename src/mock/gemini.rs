@@ -10,10 +10,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::behaviour::Failure;
-use super::reply::{Content, ErrorReply, Prompt, Reply, array_at, text_of, to_json};
+use super::reply::{
+    Content, ErrorReply, PREFILL_REFUSED, Prompt, Reply, array_at, text_of, text_only, to_json,
+    trailing_prefill,
+};
 use super::stream::Event;
 
-/// Reads a request: last user content, prompt size (system instruction included), tools.
+/// Reads a request: last user content, prompt size (system instruction included), tools, and
+/// the prefill (a last content of role `model` with only text parts).
 pub(crate) fn decode_request(body: &Value) -> Prompt {
     let text = |c: &Value| c.get("parts").map(text_of).unwrap_or_default();
     let system = ["systemInstruction", "system_instruction"]
@@ -33,7 +37,12 @@ pub(crate) fn decode_request(body: &Value) -> Prompt {
         .collect();
     // A turn without a role is the user's.
     let is_user = |c: &Value| matches!(c.get("role").and_then(Value::as_str), Some("user") | None);
-    Prompt::of(array_at(body, "contents"), text, is_user, &system, tools)
+    let contents = array_at(body, "contents");
+    let mut prompt = Prompt::of(contents, text, is_user, &system, tools);
+    let is_model = |c: &Value| c.get("role").and_then(Value::as_str) == Some("model");
+    let parts = |c: &Value| c.get("parts").and_then(text_only);
+    prompt.prefill = trailing_prefill(contents, is_model, parts);
+    prompt
 }
 
 #[derive(Serialize)]
@@ -214,6 +223,7 @@ pub(crate) fn encode_error(error: &ErrorReply) -> String {
             "Request payload size exceeds the limit.",
             "INVALID_ARGUMENT",
         ),
+        ErrorReply::PrefillRefused => (PREFILL_REFUSED, "INVALID_ARGUMENT"),
     };
     to_json(&ErrorBody {
         error: ErrorDetail {

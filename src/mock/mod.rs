@@ -22,11 +22,27 @@
 //! | `stall;after=3` | sends nothing more after N tokens until the client leaves (non-streaming: after half the body) |
 //! | `malformed;after=2` | one broken SSE event after N tokens (non-streaming: a broken JSON body) |
 //! | `hang` | never answers |
+//! | `hold-close;ttfb_ms=2000` | reads the request, holds it, closes the connection without an answer |
 //!
 //! Options on any behaviour: `delay=<ms>` per token (non-streaming: tokens × delay before the
 //! headers), `split=<n>` body frames of n bytes, `n=<tokens>` (caps `echo`), `ttfb_ms`,
-//! `ttft_ms`. Ids derive from the request body's SHA-256 and `created` is fixed, so identical
-//! requests give byte-identical bodies. Gemini SSE events end with `\r\n\r\n`, as Google's do.
+//! `ttft_ms`, and for testing mid-stream rescue:
+//!
+//! | option | does |
+//! |---|---|
+//! | `prefill=continue` (default) | a request whose conversation ends with an assistant message with text P (OpenAI `messages`, Anthropic `messages`, Gemini `contents` of role `model`) gets the reply it would get without it, less P at its front, or less P without trailing whitespace; a reply starting with neither is sent whole. The first token may be the tail of one; usage counts the tokens sent, and P in the prompt |
+//! | `prefill=refuse` | such a request gets a 400 `invalid_request_error` (Gemini: `INVALID_ARGUMENT`): "This model does not support assistant message prefill. The conversation must end with a user message." |
+//! | `prefill=ignore` | such a request gets the reply it would get without the assistant message |
+//! | `cut=<n>` | streaming: aborts the connection after n content events (text tokens; tool-argument fragments, so `tool-call;cut=1` cuts after a call's start and its first fragment); non-streaming: after half the body |
+//! | `stall_at=<n>` | streaming: sends nothing more after n content events (non-streaming: after half the body) |
+//! | `close_ms=<ms>` | with `stall` / `stall_at`: after stalling that long, aborts the connection instead of waiting for the client |
+//! | `faults=<k>` | the fault of `stream-cut`, `stall`, `malformed`, `cut=`, `stall_at=` strikes only on the first k requests for this exact model string |
+//! | `vary=1` | text depends on the request's hit number: `tokens` sends `h<hit>tok0 h<hit>tok1 ...`, echo starts with `h<hit> ` |
+//!
+//! `cut=` wins over `stall_at=`, which wins over the base behaviour's fault. Gemini sends a
+//! function call whole in one chunk, so a Gemini stream cannot be cut inside a call. Ids derive
+//! from the request body's SHA-256 and `created` is fixed, so identical requests give
+//! byte-identical bodies. Gemini SSE events end with `\r\n\r\n`, as Google's do.
 //!
 //! Control endpoints: `GET /_mock/log` (the log as JSON), `DELETE /_mock/log` (clears the log
 //! and the hit counters), `GET /health`.

@@ -11,11 +11,13 @@ use serde_json::Value;
 
 use super::behaviour::Failure;
 use super::reply::{
-    CREATED, Content, ErrorReply, Prompt, Reply, array_at, is_user, text_of, to_json,
+    CREATED, Content, ErrorReply, PREFILL_REFUSED, Prompt, Reply, array_at, is_user, text_of,
+    text_only, to_json, trailing_prefill,
 };
 use super::stream::Event;
 
-/// Reads a chat completions request: last user message, prompt size, tool names.
+/// Reads a chat completions request: last user message, prompt size, tool names, and the
+/// prefill (a last message of role `assistant` with text content and no tool calls).
 pub(crate) fn decode_chat_request(body: &Value) -> Prompt {
     let tool_name = |t: &Value| {
         let f = t.get("function").unwrap_or(t);
@@ -27,7 +29,17 @@ pub(crate) fn decode_chat_request(body: &Value) -> Prompt {
         .filter_map(tool_name)
         .collect();
     let text = |m: &Value| m.get("content").map(text_of).unwrap_or_default();
-    Prompt::of(array_at(body, "messages"), text, is_user, "", tools)
+    let messages = array_at(body, "messages");
+    let mut prompt = Prompt::of(messages, text, is_user, "", tools);
+    let is_prefill = |m: &Value| {
+        let calls = ["tool_calls", "function_call"]
+            .iter()
+            .any(|k| m.get(*k).is_some_and(|v| !v.is_null()));
+        m.get("role").and_then(Value::as_str) == Some("assistant") && !calls
+    };
+    let content = |m: &Value| m.get("content").and_then(text_only);
+    prompt.prefill = trailing_prefill(messages, is_prefill, content);
+    prompt
 }
 
 /// Whether the request asks for a stream, and for a usage chunk at its end.
@@ -366,6 +378,12 @@ pub(crate) fn encode_error(error: &ErrorReply) -> String {
             "The request body is too large for the mock upstream.",
             "invalid_request_error",
             None,
+            None,
+        ),
+        ErrorReply::PrefillRefused => detail(
+            PREFILL_REFUSED,
+            "invalid_request_error",
+            Some("messages"),
             None,
         ),
     }

@@ -4,8 +4,13 @@
 //! the [`Behaviour`] into a [`Reply`] (text tokens or tool calls, usage, a deterministic id
 //! derived from the request body hash), and the format module encodes the reply as JSON or as
 //! stream events. Nothing here does I/O or reads a clock.
+//!
+//! A prompt ending with an assistant message (a prefill, text `P`) is answered, by default,
+//! with the continuation a model would give: the full reply `A` built without the prefill,
+//! less `P` (or `P` without trailing whitespace) at its front, in `A`'s token boundaries
+//! ([`continuation`]); a reply that does not start with it is sent whole.
 
-use super::behaviour::{Behaviour, DEFAULT_TOKENS, Failure, Kind};
+use super::behaviour::{Behaviour, DEFAULT_TOKENS, Failure, Kind, Prefill};
 
 /// What the mock needs from a request, whatever its format.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,6 +21,9 @@ pub(crate) struct Prompt {
     pub chars: usize,
     /// Names of the tools the request offers, in order.
     pub tools: Vec<String>,
+    /// Text of the conversation's last message when it is the assistant's and holds text
+    /// only: the prefill the answer continues.
+    pub prefill: Option<String>,
 }
 
 impl Prompt {
@@ -40,7 +48,38 @@ impl Prompt {
             last_user_text,
             chars,
             tools,
+            prefill: None,
         }
+    }
+}
+
+/// The prefill of a conversation: the text of its last turn when `is_assistant` says it is the
+/// assistant's and `text_only` finds only text in it.
+pub(crate) fn trailing_prefill(
+    turns: &[serde_json::Value],
+    is_assistant: impl Fn(&serde_json::Value) -> bool,
+    text_only: impl Fn(&serde_json::Value) -> Option<String>,
+) -> Option<String> {
+    turns.last().filter(|t| is_assistant(t)).and_then(text_only)
+}
+
+/// The text of a content value made of text only: a string, or a non-empty array of parts
+/// that each carry a string `text` and, if typed, are of type `text`. `None` otherwise (tool
+/// calls, images, thinking blocks, absent content).
+pub(crate) fn text_only(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(parts) if !parts.is_empty() => parts
+            .iter()
+            .map(|p| {
+                let typed = p.get("type").and_then(serde_json::Value::as_str);
+                match (typed, p.get("text").and_then(serde_json::Value::as_str)) {
+                    (None | Some("text"), Some(text)) => Some(text),
+                    _ => None,
+                }
+            })
+            .collect(),
+        _ => None,
     }
 }
 
@@ -112,8 +151,14 @@ impl Reply {
     }
 }
 
-/// Builds the reply for a request that is answered normally (not a `fail-*` or `hang`).
-pub(crate) fn build(behaviour: &Behaviour, prompt: &Prompt, body_sha256_hex: &str) -> Reply {
+/// Builds the reply for a request that is answered normally (not a `fail-*` or `hang`);
+/// `hit` is the request's ordinal for its model string (used by `vary=1`).
+pub(crate) fn build(
+    behaviour: &Behaviour,
+    prompt: &Prompt,
+    body_sha256_hex: &str,
+    hit: u64,
+) -> Reply {
     let first_tool = || {
         prompt
             .tools
@@ -124,11 +169,16 @@ pub(crate) fn build(behaviour: &Behaviour, prompt: &Prompt, body_sha256_hex: &st
     let content = match behaviour.kind {
         Kind::Tokens => {
             let n = behaviour.n.unwrap_or(DEFAULT_TOKENS);
+            let tag = if behaviour.vary {
+                format!("h{hit}")
+            } else {
+                String::new()
+            };
             let token = |i: usize| {
                 if i + 1 == n {
-                    format!("tok{i}")
+                    format!("{tag}tok{i}")
                 } else {
-                    format!("tok{i} ")
+                    format!("{tag}tok{i} ")
                 }
             };
             Content::Text((0..n).map(token).collect())
@@ -150,8 +200,22 @@ pub(crate) fn build(behaviour: &Behaviour, prompt: &Prompt, body_sha256_hex: &st
             if let Some(n) = behaviour.n {
                 words.truncate(n);
             }
+            if behaviour.vary {
+                let first = words.first().map(String::as_str).unwrap_or_default();
+                let tagged = format!("h{hit} {first}");
+                match words.first_mut() {
+                    Some(word) => *word = tagged,
+                    None => words.push(tagged),
+                }
+            }
             Content::Text(words)
         }
+    };
+    let content = match (content, &prompt.prefill, behaviour.prefill) {
+        (Content::Text(tokens), Some(prefill), Prefill::Continue) => {
+            Content::Text(continuation(tokens, prefill))
+        }
+        (content, _, _) => content,
     };
     let completion_tokens = match &content {
         Content::Text(tokens) => tokens.len(),
@@ -167,16 +231,51 @@ pub(crate) fn build(behaviour: &Behaviour, prompt: &Prompt, body_sha256_hex: &st
 
 fn tool_call(name: String, location: &str) -> ToolCall {
     let arguments = serde_json::json!({ "location": location }).to_string();
-    let chars: Vec<char> = arguments.chars().collect();
-    let fragments = chars
-        .chunks(FRAGMENT_CHARS)
-        .map(|c| c.iter().collect())
-        .collect();
+    let fragments = fragments(&arguments);
     ToolCall {
         name,
         arguments,
         fragments,
     }
+}
+
+/// Cuts tool-call arguments into stream fragments of [`FRAGMENT_CHARS`] characters, but into
+/// at least two when there are two characters or more, so a stream can always be cut in the
+/// middle of a call's arguments (`cut=1`).
+fn fragments(arguments: &str) -> Vec<String> {
+    let chars: Vec<char> = arguments.chars().collect();
+    let size = FRAGMENT_CHARS.min(chars.len().div_ceil(2)).max(1);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+/// The tokens a model sends to continue `prefill` when its full answer is `tokens`: the
+/// answer less `prefill` at its front (or, failing that, less `prefill` without trailing
+/// whitespace, which a gateway strips as Anthropic requires), keeping the answer's token
+/// boundaries, so the first token may be the tail of one. An answer that starts with neither
+/// is returned whole: the model went its own way.
+pub(crate) fn continuation(tokens: Vec<String>, prefill: &str) -> Vec<String> {
+    let answer = tokens.concat();
+    let skip = [prefill, prefill.trim_end()]
+        .into_iter()
+        .find(|p| answer.starts_with(p))
+        .map_or(0, str::len);
+    let mut left = skip;
+    tokens
+        .into_iter()
+        .filter_map(|token| {
+            if left == 0 {
+                Some(token)
+            } else if left >= token.len() {
+                left -= token.len();
+                None
+            } else {
+                // `skip` ends on a character boundary of the answer, so within this token too.
+                let tail = token.get(left..).unwrap_or_default().to_owned();
+                left = 0;
+                Some(tail)
+            }
+        })
+        .collect()
 }
 
 /// Prompt tokens for `chars` characters: `ceil(chars / 4)`, at least 1.
@@ -237,14 +336,21 @@ pub(crate) enum ErrorReply {
     MethodNotAllowed(String),
     /// The request body is over the mock's limit.
     TooLarge,
+    /// The conversation ends with an assistant message and the model takes no prefill
+    /// (`prefill=refuse`).
+    PrefillRefused,
 }
+
+/// The message of [`ErrorReply::PrefillRefused`], in every format.
+pub(crate) const PREFILL_REFUSED: &str = "This model does not support assistant message \
+     prefill. The conversation must end with a user message.";
 
 impl ErrorReply {
     /// HTTP status of the answer.
     pub(crate) fn status(&self) -> u16 {
         match self {
             ErrorReply::Failure(f) => f.status(),
-            ErrorReply::BadRequest(_) => 400,
+            ErrorReply::BadRequest(_) | ErrorReply::PrefillRefused => 400,
             ErrorReply::NotFound(_) => 404,
             ErrorReply::MethodNotAllowed(_) => 405,
             ErrorReply::TooLarge => 413,
@@ -261,6 +367,7 @@ impl ErrorReply {
                 Failure::Internal | Failure::Unavailable | Failure::ContextLength,
             )
             | ErrorReply::BadRequest(_)
+            | ErrorReply::PrefillRefused
             | ErrorReply::NotFound(_)
             | ErrorReply::MethodNotAllowed(_)
             | ErrorReply::TooLarge => None,
@@ -303,18 +410,19 @@ mod tests {
             last_user_text: "say it back".into(),
             chars: 30,
             tools: vec!["lookup".into()],
+            prefill: None,
         };
         let hash = "ab".repeat(32);
-        let echo = build(&Behaviour::parse("echo"), &prompt, &hash);
+        let echo = build(&Behaviour::parse("echo"), &prompt, &hash, 1);
         assert_eq!(echo.text(), "say it back");
         assert_eq!((echo.prompt_tokens, echo.completion_tokens), (8, 3));
         assert_eq!(echo.id.len(), 24);
-        let capped = build(&Behaviour::parse("echo;n=2"), &prompt, &hash);
+        let capped = build(&Behaviour::parse("echo;n=2"), &prompt, &hash, 1);
         assert_eq!(capped.text(), "say it ");
-        let tokens = build(&Behaviour::parse("tokens;n=3"), &prompt, &hash);
+        let tokens = build(&Behaviour::parse("tokens;n=3"), &prompt, &hash, 1);
         assert_eq!(tokens.text(), "tok0 tok1 tok2");
         assert_eq!(tokens.completion_tokens, 3);
-        let tools = build(&Behaviour::parse("parallel-tool-calls"), &prompt, &hash);
+        let tools = build(&Behaviour::parse("parallel-tool-calls"), &prompt, &hash, 1);
         let Content::Tools(calls) = &tools.content else {
             unreachable!("parallel-tool-calls gives tool calls")
         };
@@ -322,7 +430,7 @@ mod tests {
         assert_eq!(calls[0].name, "lookup");
         assert_eq!(calls[1].arguments, r#"{"location":"Tokyo"}"#);
         assert_eq!(calls[0].fragments.concat(), calls[0].arguments);
-        let default_tool = build(&Behaviour::parse("tool-call"), &Prompt::default(), &hash);
+        let default_tool = build(&Behaviour::parse("tool-call"), &Prompt::default(), &hash, 1);
         let Content::Tools(calls) = &default_tool.content else {
             unreachable!("tool-call gives tool calls")
         };
@@ -335,5 +443,140 @@ mod tests {
             serde_json::json!([{"type": "text", "text": "a"}, {"type": "image"}, {"text": "b"}]);
         assert_eq!(text_of(&parts), "ab");
         assert_eq!(text_of(&serde_json::json!("plain")), "plain");
+    }
+
+    fn toks(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn continuation_keeps_the_answer_token_boundaries() {
+        let answer = toks(&["tok0 ", "tok1 ", "tok2"]);
+        let cont = |p: &str| continuation(answer.clone(), p);
+        assert_eq!(
+            cont(""),
+            answer,
+            "an empty prefill continues from the start"
+        );
+        assert_eq!(
+            cont("tok0 "),
+            toks(&["tok1 ", "tok2"]),
+            "on a token boundary"
+        );
+        assert_eq!(cont("tok0 to"), toks(&["k1 ", "tok2"]), "mid-token");
+        assert_eq!(cont("t"), toks(&["ok0 ", "tok1 ", "tok2"]));
+        assert_eq!(
+            cont("tok0 tok1 tok2"),
+            Vec::<String>::new(),
+            "all delivered"
+        );
+        // A gateway strips the trailing whitespace of a prefill; the model sends it back.
+        assert_eq!(cont("tok0 tok1"), toks(&[" ", "tok2"]));
+        assert_eq!(
+            cont("tok0 tok1 \n"),
+            toks(&[" ", "tok2"]),
+            "whitespace the answer lacks"
+        );
+        assert_eq!(cont("other"), answer, "a different start: sent whole");
+        assert_eq!(cont("tok0 tok1 tok2 and more"), answer);
+        let multibyte = toks(&["é ", "ü"]);
+        assert_eq!(continuation(multibyte, "é"), toks(&[" ", "ü"]));
+    }
+
+    #[test]
+    fn trailing_assistant_text_is_the_prefill() {
+        let is_assistant = |m: &serde_json::Value| m["role"] == "assistant";
+        let content = |m: &serde_json::Value| m.get("content").and_then(text_only);
+        let turns = serde_json::json!([
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
+        ]);
+        let turns = turns.as_array().map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(
+            trailing_prefill(turns, is_assistant, content),
+            Some("ab".into())
+        );
+        assert_eq!(trailing_prefill(&turns[..1], is_assistant, content), None);
+        for not_text in [
+            serde_json::json!(null),
+            serde_json::json!([]),
+            serde_json::json!([{"type": "tool_use", "id": "t", "name": "f", "input": {}}]),
+            serde_json::json!([{"type": "text", "text": "a"}, {"type": "image"}]),
+            serde_json::json!([{"type": "thinking", "thinking": "hmm", "text": "x"}]),
+        ] {
+            assert_eq!(text_only(&not_text), None, "{not_text}");
+        }
+        assert_eq!(
+            text_only(&serde_json::json!([{"text": "g"}])),
+            Some("g".into())
+        );
+    }
+
+    #[test]
+    fn prefill_modes_shape_the_reply() {
+        let hash = "cd".repeat(32);
+        let prompt = Prompt {
+            last_user_text: "one two three".into(),
+            chars: 20,
+            tools: Vec::new(),
+            prefill: Some("one tw".into()),
+        };
+        let go = build(&Behaviour::parse("echo"), &prompt, &hash, 1);
+        assert_eq!(go.content, Content::Text(toks(&["o ", "three"])));
+        assert_eq!((go.prompt_tokens, go.completion_tokens), (5, 2));
+        let ignore = build(&Behaviour::parse("echo;prefill=ignore"), &prompt, &hash, 1);
+        assert_eq!(ignore.text(), "one two three");
+        assert_eq!(ignore.completion_tokens, 3);
+        let tokens = Prompt {
+            prefill: Some("tok0 tok1 ".into()),
+            ..prompt.clone()
+        };
+        let rest = build(&Behaviour::parse("tokens;n=4"), &tokens, &hash, 1);
+        assert_eq!(rest.content, Content::Text(toks(&["tok2 ", "tok3"])));
+        // Tool calls do not start with a text prefill: sent whole.
+        let tools = build(&Behaviour::parse("tool-call"), &tokens, &hash, 1);
+        assert!(matches!(tools.content, Content::Tools(ref c) if c.len() == 1));
+    }
+
+    #[test]
+    fn vary_tags_the_first_token_with_the_hit() {
+        let hash = "ef".repeat(32);
+        let prompt = Prompt {
+            last_user_text: "say it".into(),
+            chars: 6,
+            tools: Vec::new(),
+            prefill: None,
+        };
+        let t2 = build(&Behaviour::parse("tokens;n=2;vary=1"), &prompt, &hash, 2);
+        assert_eq!(t2.content, Content::Text(toks(&["h2tok0 ", "h2tok1"])));
+        let e3 = build(&Behaviour::parse("echo;vary=1"), &prompt, &hash, 3);
+        assert_eq!(e3.content, Content::Text(toks(&["h3 say ", "it"])));
+        let e4 = build(&Behaviour::parse("echo;vary=1"), &prompt, &hash, 4);
+        assert_ne!(e3.content, e4.content);
+        let empty = build(
+            &Behaviour::parse("echo;vary=1"),
+            &Prompt::default(),
+            &hash,
+            1,
+        );
+        assert_eq!(empty.text(), "h1 ");
+        // A prefill delivered by hit 1 is not the start of hit 2's answer: sent whole.
+        let again = Prompt {
+            prefill: Some("h1tok0 h1to".into()),
+            ..prompt
+        };
+        let t = build(&Behaviour::parse("tokens;n=2;vary=1"), &again, &hash, 2);
+        assert_eq!(t.text(), "h2tok0 h2tok1");
+        let t = build(&Behaviour::parse("tokens;n=2;vary=1"), &again, &hash, 1);
+        assert_eq!(t.content, Content::Text(toks(&["k1"])));
+    }
+
+    #[test]
+    fn tool_arguments_always_have_a_middle() {
+        assert_eq!(fragments(r#"{"location":"Paris"}"#).len(), 4);
+        assert_eq!(fragments("{}"), toks(&["{", "}"]));
+        assert_eq!(fragments("{\"a\"}"), toks(&["{\"a", "\"}"]));
+        assert_eq!(fragments("x"), toks(&["x"]));
+        assert!(fragments("").is_empty());
     }
 }

@@ -2,10 +2,11 @@
 //!
 //! The scripts are built by pure functions ([`stream_steps`] for SSE / streamed events,
 //! [`whole_steps`] for a JSON body) from the format's encoded events and the behaviour's faults
-//! (delays, `split`, `stream-cut`, `stall`, `malformed`). [`MockBody`] is the only part that
-//! touches tokio (its timers); it also owns the exchange's log guard, so the outcome is
-//! recorded exactly once: `Completed` when every byte was handed to hyper, `Cut` when the
-//! script cuts the connection, `ClientGone` when hyper drops the body early (peer closed).
+//! (delays, `split`, cuts, stalls, stalls that close after a while, `malformed`). [`MockBody`]
+//! is the only part that touches tokio (its timers); it also owns the exchange's log guard, so
+//! the outcome is recorded exactly once: `Completed` when every byte was handed to hyper, `Cut`
+//! when the script cuts the connection, `ClientGone` when hyper drops the body early (peer
+//! closed).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -23,7 +24,8 @@ use super::state::Exchange;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Event {
     pub bytes: String,
-    /// A token event: counted for `after`, preceded by the per-token delay.
+    /// A content event (a text token, a tool-argument fragment): counted for `after`, `cut=`
+    /// and `stall_at=`, preceded by the per-token delay.
     pub token: bool,
 }
 
@@ -74,10 +76,27 @@ pub(crate) struct Shape {
 pub(crate) enum Fault {
     #[default]
     None,
+    /// Abort the connection.
     Cut,
-    Stall,
+    /// Send nothing more: until the client leaves, or with a duration, until that long has
+    /// passed, then abort the connection.
+    Stall(Option<Duration>),
     /// Insert these bytes (a broken event) and go on to a proper end.
     Malformed(String),
+}
+
+/// Ends a script with a cut or a stall: flush what was sent, then abort, or stall (closing
+/// after the stall's duration, if it has one). Other faults end nothing.
+fn push_end(steps: &mut VecDeque<Step>, fault: &Fault) {
+    steps.push_back(Step::Flush);
+    match fault {
+        Fault::Stall(None) => steps.push_back(Step::Stall),
+        Fault::Stall(Some(close)) => {
+            steps.push_back(Step::Sleep(*close));
+            steps.push_back(Step::Cut);
+        }
+        Fault::Cut | Fault::None | Fault::Malformed(_) => steps.push_back(Step::Cut),
+    }
 }
 
 /// The script of a streamed reply.
@@ -89,13 +108,8 @@ pub(crate) fn stream_steps(events: Vec<Event>, shape: &Shape) -> VecDeque<Step> 
         if i == strike_at {
             match &shape.fault {
                 Fault::None => {}
-                Fault::Cut | Fault::Stall => {
-                    steps.push_back(Step::Flush);
-                    steps.push_back(if shape.fault == Fault::Cut {
-                        Step::Cut
-                    } else {
-                        Step::Stall
-                    });
+                Fault::Cut | Fault::Stall(_) => {
+                    push_end(&mut steps, &shape.fault);
                     return steps;
                 }
                 Fault::Malformed(bytes) => push_split(&mut steps, bytes.clone(), shape.split),
@@ -136,14 +150,9 @@ pub(crate) fn whole_steps(body: Bytes, fault: &Fault, split: Option<usize>) -> V
     let mut steps = VecDeque::new();
     match fault {
         Fault::None | Fault::Malformed(_) => push_split_bytes(&mut steps, body, split),
-        Fault::Cut | Fault::Stall => {
+        Fault::Cut | Fault::Stall(_) => {
             push_split_bytes(&mut steps, body.slice(..body.len() / 2), split);
-            steps.push_back(Step::Flush);
-            steps.push_back(if *fault == Fault::Cut {
-                Step::Cut
-            } else {
-                Step::Stall
-            });
+            push_end(&mut steps, fault);
         }
     }
     steps
@@ -317,7 +326,7 @@ mod tests {
         assert_eq!(data(&steps), "head\n\nt0\n\nt1\n\n");
         assert_eq!(steps.back(), Some(&Step::Cut));
         let stall_late = Shape {
-            fault: Fault::Stall,
+            fault: Fault::Stall(None),
             after: 99,
             ..Shape::default()
         };
@@ -363,5 +372,28 @@ mod tests {
         let steps = whole_steps(body, &Fault::None, Some(4));
         assert_eq!(data(&steps), "0123456789");
         assert_eq!(steps.len(), 5);
+    }
+
+    #[test]
+    fn a_stall_with_a_close_sleeps_then_cuts() {
+        let close = Duration::from_millis(30);
+        let shape = Shape {
+            fault: Fault::Stall(Some(close)),
+            after: 1,
+            ..Shape::default()
+        };
+        let steps = stream_steps(events(), &shape);
+        assert_eq!(data(&steps), "head\n\nt0\n\n");
+        let tail: Vec<&Step> = steps.iter().rev().take(3).collect();
+        assert_eq!(tail, [&Step::Cut, &Step::Sleep(close), &Step::Flush]);
+        let steps = whole_steps(
+            Bytes::from_static(b"0123"),
+            &Fault::Stall(Some(close)),
+            None,
+        );
+        assert_eq!(data(&steps), "01");
+        assert_eq!(steps.back(), Some(&Step::Cut));
+        let steps = whole_steps(Bytes::from_static(b"0123"), &Fault::Stall(None), None);
+        assert_eq!(steps.back(), Some(&Step::Stall));
     }
 }

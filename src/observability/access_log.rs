@@ -39,9 +39,17 @@ pub struct AccessRecord<'a> {
     pub attempts: u32,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub usage_estimated: bool,
     pub cost_usd: f64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub continuations: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'a str>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -237,7 +245,9 @@ mod tests {
             attempts: 1,
             prompt_tokens: 3,
             completion_tokens: 4,
+            usage_estimated: false,
             cost_usd: 0.0,
+            continuations: 0,
             error: None,
         }
     }

@@ -120,6 +120,8 @@ pub struct Metrics {
     failovers: Family<(String, String), AtomicU64>,
     hedges: Family<(&'static str,), AtomicU64>,
     malformed: Family<(Label,), AtomicU64>,
+    continuations: Family<(Label,), AtomicU64>,
+    fallbacks: Family<(String, Label, Label), AtomicU64>,
     in_flight: AtomicU64,
 }
 
@@ -141,6 +143,8 @@ impl Metrics {
             failovers: Family::new(),
             hedges: Family::new(),
             malformed: Family::new(),
+            continuations: Family::new(),
+            fallbacks: Family::new(),
             in_flight: AtomicU64::new(0),
         }
     }
@@ -200,6 +204,22 @@ impl Metrics {
                 .get(&(provider.clone(),))
                 .fetch_add(n, Ordering::Relaxed);
         }
+    }
+
+    /// Counts a stream that broke mid-answer at `provider` and is continued by the next
+    /// attempt (mid-stream rescue).
+    pub fn continuation(&self, provider: &Label) {
+        self.continuations
+            .get(&(provider.clone(),))
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request served by a candidate other than the first of its chain: the model
+    /// asked for, and the provider and model that served it.
+    pub fn fallback(&self, requested: &str, provider: &Label, model: &Label) {
+        self.fallbacks
+            .get(&(requested.to_string(), provider.clone(), model.clone()))
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn request_started(&self) {
@@ -300,6 +320,36 @@ impl Metrics {
                 out,
                 "gateway_stream_malformed_events_total{{provider=\"{}\"}} {}",
                 esc(&provider),
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_stream_continuations_total",
+            "counter",
+            "Streams that broke mid-answer and were continued by the next attempt, by the provider whose stream broke.",
+        );
+        for ((provider,), v) in self.continuations.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_stream_continuations_total{{provider=\"{}\"}} {}",
+                esc(&provider),
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_fallback_requests_total",
+            "counter",
+            "Requests served by a candidate other than the first of their chain, by the model asked for and the provider and model that served.",
+        );
+        for ((requested, provider, model), v) in self.fallbacks.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_fallback_requests_total{{requested=\"{}\",provider=\"{}\",model=\"{}\"}} {}",
+                esc(&requested),
+                esc(&provider),
+                esc(&model),
                 v.load(Ordering::Relaxed)
             );
         }
@@ -456,6 +506,13 @@ mod tests {
         assert!(text.contains("gateway_cost_dollars{provider=\"openai\",model=\"gpt-\\\"4o\"} 1"));
         assert!(text.contains("gateway_uptime_seconds 3"));
         assert!(text.contains("gateway_failovers_total{from=\"a\",to=\"b\"} 1"));
+        m.continuation(&Label::from("a"));
+        m.fallback("pool", &Label::from("b"), &Label::from("m2"));
+        let later = m.render(Duration::ZERO, &[], &[]);
+        assert!(later.contains("gateway_stream_continuations_total{provider=\"a\"} 1"));
+        assert!(later.contains(
+            "gateway_fallback_requests_total{requested=\"pool\",provider=\"b\",model=\"m2\"} 1"
+        ));
         assert!(text.contains("gateway_circuit_transitions_total{to=\"open\"} 2"));
     }
 }

@@ -39,6 +39,15 @@ pub fn finish(
     let model = trace.model.clone().unwrap_or(empty);
     let usage = trace.usage.unwrap_or_default();
     let elapsed = ctx.started.elapsed();
+    if trace.served {
+        // Served by a fallback: attributed to the model asked for and to the one that served.
+        let first = ctx.plan.candidates.first();
+        let fallback = first
+            .is_some_and(|c| c.provider.id.as_str() != &*provider || c.model.as_str() != &*model);
+        if let (true, Some(requested)) = (fallback, ctx.requested_model()) {
+            metrics.fallback(requested, &provider, &model);
+        }
+    }
     metrics.record(&RequestRecord {
         endpoint: ctx.endpoint,
         provider: &provider,
@@ -66,7 +75,9 @@ pub fn finish(
         attempts: trace.attempts,
         prompt_tokens: usage.input_tokens,
         completion_tokens: usage.output_tokens,
+        usage_estimated: trace.usage_estimated,
         cost_usd: trace.cost_usd,
+        continuations: trace.continuations,
         error: trace.error,
     });
 }

@@ -103,6 +103,8 @@ pub struct Provider {
     pub ttft_ms: Option<u64>,
     /// `max_tokens` for formats that require it when the request has none.
     pub default_max_tokens: Option<u32>,
+    /// Continues an answer given as a trailing assistant message (mid-stream rescue).
+    pub supports_prefill: bool,
 }
 
 /// The default base URL of a provider type (seed 001), if it has one.
@@ -123,6 +125,17 @@ pub fn default_endpoint(t: ProviderType, format: ApiFormat) -> Option<&'static s
         (ProviderType::AzureOpenai | ProviderType::Local | ProviderType::Bedrock, _) => None,
         (ProviderType::Mock, _) => None,
     }
+}
+
+/// Whether a provider type continues a trailing assistant message unless `supports_prefill`
+/// says otherwise: Anthropic does; self-hosted OpenAI-compatible servers (`local`) and the
+/// mock usually do; OpenAI, Azure, Gemini and the hosted OpenAI-compatible services refuse it
+/// or start a new turn.
+pub fn prefill_by_default(t: ProviderType, format: ApiFormat) -> bool {
+    matches!(
+        t,
+        ProviderType::Anthropic | ProviderType::Local | ProviderType::Mock
+    ) || format == ApiFormat::Anthropic
 }
 
 /// The wire format a provider type speaks unless `api_format` says otherwise.
@@ -209,6 +222,9 @@ impl Provider {
             }),
             ttft_ms: p.ttft_ms,
             default_max_tokens: p.default_max_tokens,
+            supports_prefill: p
+                .supports_prefill
+                .unwrap_or_else(|| prefill_by_default(p.provider_type, format)),
         })
     }
 

@@ -86,6 +86,8 @@ pub struct Snapshot {
     pub timeouts: Timeouts,
     /// Delay after which the realtime profile's first attempt is hedged; `None`: no hedging.
     pub hedge_delay: Option<Duration>,
+    /// Continuations of a broken stream allowed per request (0: stream rescue is off).
+    pub max_continuations: u32,
     pub max_body_bytes: usize,
 }
 
@@ -156,6 +158,11 @@ impl Snapshot {
                 .hedge
                 .enabled
                 .then(|| Duration::from_millis(config.resilience.hedge.hedge_delay_ms)),
+            max_continuations: if config.resilience.stream_rescue.enabled {
+                config.resilience.stream_rescue.max_continuations
+            } else {
+                0
+            },
             max_body_bytes: config.server.max_body_bytes,
         })
     }

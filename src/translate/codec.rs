@@ -5,7 +5,7 @@
 //! May depend on the IR, [`super::contract`] and the format folders; never on the relays
 //! (`relay`, `passthrough`, `translator`, `pick`) or `mod.rs`.
 
-use super::contract::{EncodeOptions, StreamDecoder, StreamEncoder};
+use super::contract::{EncodeOptions, Resume, StreamDecoder, StreamEncoder};
 use super::ir::{ErrorInfo, Request, Response};
 use super::{anthropic, gemini, openai};
 use crate::config::ApiFormat;
@@ -80,6 +80,16 @@ impl Codec {
             ApiFormat::Openai => Box::new(openai::StreamEncoder::new(include_usage, created)),
             ApiFormat::Anthropic => Box::new(anthropic::StreamEncoder::new()),
             ApiFormat::Gemini => Box::new(gemini::StreamEncoder::new()),
+        }
+    }
+
+    /// An encoder that carries on a client stream standing at `resume` (`None`: the format's
+    /// streams cannot be carried on; no client speaks Gemini to the gateway).
+    pub fn resumed_encoder(self, resume: &Resume) -> Option<Box<dyn StreamEncoder>> {
+        match self.0 {
+            ApiFormat::Openai => Some(Box::new(openai::StreamEncoder::resumed(resume))),
+            ApiFormat::Anthropic => Some(Box::new(anthropic::StreamEncoder::resumed(resume))),
+            ApiFormat::Gemini => None,
         }
     }
 }

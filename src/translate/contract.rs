@@ -2,6 +2,9 @@
 //! [`StreamDecoder`] / [`StreamEncoder`] traits of its SSE streams. The format folders
 //! (`openai/`, `anthropic/`, `gemini/`) and the stream relays build on these.
 //!
+//! [`Resume`] is where a client's stream stands, so that an encoder can carry on a stream
+//! another component began (mid-stream rescue of a same-format pass-through).
+//!
 //! May depend on the IR ([`super::ir`]) only: never on a format, a relay or `mod.rs`.
 
 use super::ir::{ErrorInfo, Event};
@@ -41,4 +44,26 @@ pub trait StreamEncoder: Send {
     fn finish(&mut self, out: &mut Vec<u8>);
     /// The stream failed: appends an in-format error event. Nothing may follow it.
     fn fail(&mut self, error: &ErrorInfo, out: &mut Vec<u8>);
+    /// Where the stream written so far stands, for an encoder that carries it on (`None`: the
+    /// format's streams are not carried on).
+    fn resume(&self) -> Option<Resume> {
+        None
+    }
+}
+
+/// Where a client's stream stands after the events it was sent: enough for an encoder to carry
+/// the stream on as if it had written them (the stream's identity and open content block).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// The stream's id and model, as the client saw them.
+    pub id: String,
+    pub model: String,
+    /// OpenAI: the chunks' `created`.
+    pub created: u64,
+    /// Anthropic: content blocks started so far.
+    pub blocks: u32,
+    /// Anthropic: the last started block (a text block) is still open.
+    pub text_open: bool,
+    /// OpenAI: the client asked for the usage chunk.
+    pub usage_chunk: bool,
 }

@@ -134,6 +134,20 @@ pub struct Usage {
     pub cache_creation_input_tokens: u64,
 }
 
+impl Usage {
+    /// The counts of two attempts together.
+    #[must_use]
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens + other.input_tokens,
+            output_tokens: self.output_tokens + other.output_tokens,
+            cached_input_tokens: self.cached_input_tokens + other.cached_input_tokens,
+            cache_creation_input_tokens: self.cache_creation_input_tokens
+                + other.cache_creation_input_tokens,
+        }
+    }
+}
+
 /// A whole (non-streamed) response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {

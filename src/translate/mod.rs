@@ -11,7 +11,8 @@
 //! Files: `contract` (what every format implements: [`EncodeOptions`] and the stream
 //! traits), `codec` ([`Codec`], the verbs by format), `relay` (the [`Relay`] trait of a
 //! stream filter and its [`RelayStatus`]), `translator` and `passthrough` (the two kinds of
-//! relay), `pick` ([`relay_for`], which relay a pair of formats gets). This file only declares
+//! relay), `splice` (what a stream that continues a broken one drops), `pick` ([`relay_for`],
+//! which relay a pair of formats gets). This file only declares
 //! and re-exports; nothing here imports it.
 //!
 //! May depend on `config` (`ApiFormat`) and `errors` only: no I/O, no stage, no pingora.
@@ -26,14 +27,19 @@ pub mod passthrough;
 mod pick;
 pub mod relay;
 mod scan;
+pub mod splice;
 pub mod sse;
 mod translator;
 
 #[cfg(test)]
+mod splice_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 pub use codec::Codec;
+pub use contract::Resume;
 pub use contract::{EncodeOptions, StreamDecoder, StreamEncoder};
-pub use pick::relay_for;
-pub use relay::{Finished, Relay, RelayStatus};
+pub use pick::{continuation_relay, relay_for};
+pub use relay::{Finished, Relay, RelayStatus, RescuePoint, Transcript, incomplete};
+pub use splice::Splice;
 pub use translator::StreamTranslator;

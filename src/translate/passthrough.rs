@@ -5,7 +5,10 @@
 //! malformed events (skipped and counted, never forwarded). Pure.
 //!
 //! `finish()` closes a stream that finished without its terminator (`[DONE]`, `message_stop`)
-//! properly, and reports a stream that stopped mid-answer as incomplete.
+//! properly, and reports a stream that stopped mid-answer as incomplete (the caller continues
+//! it or fails it). When asked to keep a transcript, the watch also keeps the text the client
+//! was sent and where its stream stands, and holds back a provider's error event that arrives
+//! mid-answer, so that a broken stream can be continued ([`Relay::rescue`]).
 
 use bytes::{Bytes, BytesMut};
 use serde_json::value::RawValue;
@@ -15,7 +18,7 @@ use super::codec::Codec;
 use super::contract::StreamDecoder as _;
 use super::ir::{ErrorInfo, Event, Usage};
 use super::openai::Chunk;
-use super::relay::{Finished, Relay, RelayStatus, incomplete};
+use super::relay::{Finished, Relay, RelayStatus, RescuePoint};
 use super::sse::{SseFramer, event_data, event_name};
 use crate::config::ApiFormat;
 
@@ -31,6 +34,10 @@ pub trait Watch: Send {
     fn terminated(&self) -> bool;
     /// Whether the provider said it finished (a finish or stop reason).
     fn finished(&self) -> bool;
+    /// Whether the client asked for usage in the stream (for an encoder that carries it on).
+    fn client_usage(&self) -> bool {
+        false
+    }
 }
 
 /// A byte-exact stream pass-through.
@@ -39,6 +46,8 @@ pub struct Passthrough<W> {
     framer: SseFramer,
     pub watch: W,
     pub status: RelayStatus,
+    /// The client's stream has ended (an error event went out or was written).
+    ended: bool,
 }
 
 impl<W: Watch> Passthrough<W> {
@@ -47,13 +56,26 @@ impl<W: Watch> Passthrough<W> {
             framer: SseFramer::new(),
             watch,
             status: RelayStatus::default(),
+            ended: false,
         }
+    }
+
+    /// Keeps the text the client is sent, so that the stream can be continued if it breaks.
+    #[must_use]
+    pub fn keeping_transcript(mut self) -> Self {
+        self.status.keep_transcript();
+        self
     }
 
     /// Takes an upstream chunk; returns the whole events to send now.
     pub fn push(&mut self, chunk: &[u8]) -> Bytes {
-        let (watch, status) = (&mut self.watch, &mut self.status);
-        forward_events(&mut self.framer, chunk, |e| watch.observe(e, status))
+        let (watch, status, ended) = (&mut self.watch, &mut self.status, &mut self.ended);
+        forward_events(&mut self.framer, chunk, |e| {
+            let keep = watch.observe(e, status);
+            // A forwarded error event ends the client's stream.
+            *ended |= keep && status.upstream_error.is_some();
+            keep
+        })
     }
 
     /// The upstream ended. An unterminated last event is a cut: dropped, not forwarded; a
@@ -77,19 +99,31 @@ impl<W: Watch> Relay for Passthrough<W> {
     }
 
     fn finish(&mut self) -> Finished {
-        let mut done = Passthrough::finish(self);
-        if !done.completed {
-            done.tail = encode_fail(W::FORMAT, &incomplete());
-        }
+        let done = Passthrough::finish(self);
+        self.ended |= done.completed;
         done
     }
 
     fn fail(&mut self, error: &ErrorInfo) -> Bytes {
+        if std::mem::replace(&mut self.ended, true) {
+            return Bytes::new();
+        }
         encode_fail(W::FORMAT, error)
     }
 
     fn status(&self) -> &RelayStatus {
         &self.status
+    }
+
+    fn rescue(&self) -> Option<RescuePoint> {
+        if self.ended || self.watch.terminated() {
+            return None;
+        }
+        let transcript = self.status.transcript.as_ref()?;
+        let text = transcript.text()?;
+        let mut resume = transcript.resume.clone();
+        resume.usage_chunk = self.watch.client_usage();
+        Some(RescuePoint { text, resume })
     }
 }
 
@@ -181,6 +215,15 @@ impl Watch for OpenAiWatch {
             status.count_malformed();
             return false;
         };
+        if let Some(t) = status.transcript.as_deref_mut() {
+            if t.resume.id.is_empty() {
+                if let Ok(ident) = serde_json::from_slice::<Identity>(&data) {
+                    t.resume.id = ident.id;
+                    t.resume.model = ident.model;
+                    t.resume.created = ident.created;
+                }
+            }
+        }
         if let Some(err) = chunk.error {
             let v: serde_json::Value = serde_json::from_str(err.get()).unwrap_or_default();
             let message = v
@@ -198,21 +241,22 @@ impl Watch for OpenAiWatch {
                 message,
                 code,
             });
-            return true;
+            return !status.withholds_errors();
         }
         let choices = chunk.choices.unwrap_or_default();
         for c in &choices {
             if let Some(d) = &c.delta {
-                if present(d.content)
-                    || present(d.tool_calls)
-                    || present(d.reasoning_content)
-                    || present(d.refusal)
-                {
-                    status.content_seen = true;
+                if let Some(content) = d.content.filter(|v| present(Some(v))) {
+                    status.saw_text_literal(content.get().as_bytes());
+                }
+                for other in [d.tool_calls, d.reasoning_content, d.refusal] {
+                    if let Some(v) = other.filter(|v| present(Some(v))) {
+                        status.saw_other(v.get().len());
+                    }
                 }
             }
-            if present(c.text) {
-                status.content_seen = true;
+            if let Some(text) = c.text.filter(|v| present(Some(v))) {
+                status.saw_other(text.get().len());
             }
             if present(c.finish_reason) {
                 self.finished = true;
@@ -235,6 +279,34 @@ impl Watch for OpenAiWatch {
     fn finished(&self) -> bool {
         self.finished
     }
+
+    fn client_usage(&self) -> bool {
+        !self.drop_usage_chunk
+    }
+}
+
+/// The identity fields of an OpenAI chunk, read once per stream when a transcript is kept.
+#[derive(serde::Deserialize)]
+struct Identity {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    created: u64,
+}
+
+/// The block a `content_block_start` opens, read when a transcript is kept.
+#[derive(serde::Deserialize)]
+struct BlockStart<'a> {
+    #[serde(borrow)]
+    content_block: BlockType<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct BlockType<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
 }
 
 /// Anthropic Messages stream pass-through (thinking blocks and signatures untouched).
@@ -279,8 +351,29 @@ impl Watch for AnthropicWatch {
     const TERMINATOR: &'static [u8] = b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
     fn observe(&mut self, event: &[u8], status: &mut RelayStatus) -> bool {
-        if event_name(event) == Some(b"message_stop") {
+        let name = event_name(event);
+        if name == Some(b"message_stop") {
             self.saw_stop = true;
+        }
+        if let Some(t) = status.transcript.as_deref_mut() {
+            match name {
+                Some(b"content_block_start") => {
+                    t.resume.blocks += 1;
+                    let text = event_data(event)
+                        .and_then(|d| {
+                            serde_json::from_slice::<BlockStart<'_>>(&d)
+                                .ok()
+                                .map(|b| b.content_block.kind == "text")
+                        })
+                        .unwrap_or(false);
+                    t.resume.text_open = text;
+                    if !text {
+                        t.stop();
+                    }
+                }
+                Some(b"content_block_stop") => t.resume.text_open = false,
+                _ => {}
+            }
         }
         let before = self.decoder.malformed;
         self.decoder.decode_event(event, &mut self.events);
@@ -288,22 +381,33 @@ impl Watch for AnthropicWatch {
             status.count_malformed();
             return false;
         }
+        let mut keep = true;
         for e in self.events.drain(..) {
             match e {
                 Event::Usage(u) => status.usage = Some(u),
-                Event::TextDelta(_)
-                | Event::ThinkingDelta(_)
-                | Event::ToolCallStart { .. }
-                | Event::ToolCallDelta { .. } => status.content_seen = true,
+                Event::TextDelta(t) => status.saw_text(&t),
+                Event::ThinkingDelta(t) | Event::ToolCallDelta { arguments: t, .. } => {
+                    status.saw_other(t.len());
+                }
+                Event::ToolCallStart { name, .. } => status.saw_other(name.len()),
                 Event::Finish { .. } => {
                     self.finished = true;
                     status.content_seen = true;
                 }
-                Event::Error(info) => status.upstream_error = Some(info),
-                Event::Start { .. } | Event::ThinkingSignature(_) => {}
+                Event::Error(info) => {
+                    status.upstream_error = Some(info);
+                    keep = !status.withholds_errors();
+                }
+                Event::Start { id, model } => {
+                    if let Some(t) = status.transcript.as_deref_mut() {
+                        t.resume.id = id;
+                        t.resume.model = model;
+                    }
+                }
+                Event::ThinkingSignature(_) => {}
             }
         }
-        true
+        keep
     }
 
     fn terminated(&self) -> bool {

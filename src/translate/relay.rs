@@ -5,12 +5,22 @@
 //! has started (before that, a failure can still fail over), usage, an upstream error event and
 //! malformed events. Pure.
 //!
+//! A relay can also keep a [`Transcript`] of the text the client was sent, so that a stream cut
+//! mid-answer can be continued: [`Relay::rescue`] hands over that text and where the client's
+//! stream stands, for the relay that carries it on ([`super::continuation_relay`]).
+//!
 //! Which relay a stream gets is [`super::relay_for`]'s choice (in `pick.rs`). This file may
-//! depend on the IR only: the relays depend on it, never the other way round.
+//! depend on the IR and the stream contract only: the relays depend on it, never the other way
+//! round.
 
 use bytes::Bytes;
 
+use super::contract::Resume;
 use super::ir::{ErrorInfo, Usage};
+
+/// Longest text a transcript keeps; a longer answer is not continued (its prefill alone would
+/// be a large request).
+const MAX_TRANSCRIPT_BYTES: usize = 1024 * 1024;
 
 /// What a relay has learned of its stream so far.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +36,14 @@ pub struct RelayStatus {
     /// Malformed upstream events skipped before any content arrived (the stream is broken,
     /// not glitching).
     pub malformed_before_content: u64,
+    /// Bytes of content (text, thinking, tool-call arguments) sent so far, to estimate the
+    /// output tokens of a stream that ended without usage.
+    pub content_bytes: u64,
+    /// The text sent so far, when the relay was asked to keep it.
+    pub transcript: Option<Box<Transcript>>,
+    /// A regenerated answer did not begin with the text the client already had: the stream
+    /// was ended with an error event (mid-stream rescue).
+    pub diverged: bool,
 }
 
 impl RelayStatus {
@@ -36,6 +54,112 @@ impl RelayStatus {
             self.malformed_before_content += 1;
         }
     }
+
+    /// Text sent to the client.
+    pub fn saw_text(&mut self, text: &str) {
+        self.content_seen = true;
+        self.content_bytes += text.len() as u64;
+        if let Some(t) = &mut self.transcript {
+            t.push_text(text);
+        }
+    }
+
+    /// Text sent to the client as the JSON string literal a provider wrote (decoded only if
+    /// the transcript is ever read).
+    pub fn saw_text_literal(&mut self, literal: &[u8]) {
+        self.content_seen = true;
+        self.content_bytes += literal.len().saturating_sub(2) as u64;
+        if let Some(t) = &mut self.transcript {
+            t.push_literal(literal);
+        }
+    }
+
+    /// Whether an error event from the provider should be held back rather than forwarded:
+    /// the answer began and may still be continued (the caller continues it or fails it).
+    pub fn withholds_errors(&self) -> bool {
+        self.content_seen && self.transcript.as_ref().is_some_and(|t| !t.stopped)
+    }
+
+    /// Content other than text sent to the client (`bytes` long): the answer can no longer be
+    /// continued.
+    pub fn saw_other(&mut self, bytes: usize) {
+        self.content_seen = true;
+        self.content_bytes += bytes as u64;
+        if let Some(t) = &mut self.transcript {
+            t.stop();
+        }
+    }
+
+    /// Starts keeping a transcript.
+    pub fn keep_transcript(&mut self) {
+        self.transcript = Some(Box::default());
+    }
+}
+
+/// The text of an answer the client was sent, kept so that a stream cut mid-answer can be
+/// continued, and where the client's stream stands.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Transcript {
+    text: String,
+    /// JSON string literals (`"…"`) as an OpenAI provider sent them: the pass-through copies
+    /// them instead of decoding every delta; [`Transcript::text`] decodes them once.
+    raw: Vec<u8>,
+    /// Content other than text began (a tool call, thinking, a refusal, a second choice), or
+    /// the text grew too long: the answer cannot be continued.
+    pub stopped: bool,
+    pub resume: Resume,
+}
+
+impl Transcript {
+    /// Appends text.
+    pub fn push_text(&mut self, text: &str) {
+        if !self.stopped {
+            self.text.push_str(text);
+            self.check_size();
+        }
+    }
+
+    /// Appends one JSON string literal, decoded only when the text is asked for.
+    pub fn push_literal(&mut self, literal: &[u8]) {
+        if !self.stopped {
+            self.raw.extend_from_slice(literal);
+            self.check_size();
+        }
+    }
+
+    /// The answer can no longer be continued.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+        self.text = String::new();
+        self.raw = Vec::new();
+    }
+
+    fn check_size(&mut self) {
+        if self.text.len() + self.raw.len() > MAX_TRANSCRIPT_BYTES {
+            self.stop();
+        }
+    }
+
+    /// The text sent so far; `None` when the answer cannot be continued.
+    pub fn text(&self) -> Option<String> {
+        if self.stopped {
+            return None;
+        }
+        let mut text = self.text.clone();
+        let stream = serde_json::Deserializer::from_slice(&self.raw).into_iter::<String>();
+        for literal in stream {
+            text.push_str(&literal.ok()?);
+        }
+        Some(text)
+    }
+}
+
+/// What a cut stream leaves for its continuation: the text the client has, and where the
+/// client's stream stands (for an encoder that carries it on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RescuePoint {
+    pub text: String,
+    pub resume: Resume,
 }
 
 /// How an upstream stream ended at the transport level.
@@ -58,10 +182,14 @@ pub trait Relay: Send {
     fn fail(&mut self, error: &ErrorInfo) -> Bytes;
     /// What the relay has seen so far.
     fn status(&self) -> &RelayStatus;
+    /// The stream broke mid-answer: the text the client has and where its stream stands, when
+    /// the relay kept a transcript, the answer so far is text only and the client's stream
+    /// has not been ended.
+    fn rescue(&self) -> Option<RescuePoint>;
 }
 
 /// The error event for a stream that stopped mid-answer.
-pub(super) fn incomplete() -> ErrorInfo {
+pub fn incomplete() -> ErrorInfo {
     ErrorInfo {
         status: 502,
         message: "the provider's stream ended before the response was complete".into(),

@@ -21,6 +21,7 @@ mod footprint;
 mod golden;
 mod ops;
 mod replicas;
+mod rescue;
 mod resilience;
 mod sdk;
 mod streaming;

@@ -251,9 +251,14 @@ async fn a_stated_context_limit_skips_candidates_that_cannot_hold_the_prompt() {
 async fn stream_cut_after_content_ends_with_an_error_event_in_both_formats() {
     let (a, b) = (Mock::start().await, Mock::start().await);
     let gw = Gateway::start(&config(&a, &b, "stream-cut;after=3", "")).await;
-    let text = gw
-        .post("/v1/chat/completions", &stream_body("a/stream-cut;after=3"))
+    // Without mid-stream rescue (tests/it/rescue.rs continues such a stream).
+    let text = reqwest::Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .header("x-gateway-stream-rescue", "off")
+        .json(&stream_body("a/stream-cut;after=3"))
+        .send()
         .await
+        .unwrap()
         .text()
         .await
         .unwrap();
@@ -265,6 +270,7 @@ async fn stream_cut_after_content_ends_with_an_error_event_in_both_formats() {
     );
     let r = reqwest::Client::new()
         .post(gw.url("/v1/messages"))
+        .header("x-gateway-stream-rescue", "off")
         .json(&json!({"model": "a/stream-cut;after=3", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "one two three four five"}]}))
         .send()
         .await
@@ -295,9 +301,14 @@ async fn stall_ends_with_an_error_within_the_idle_timeout() {
     let (a, b) = (Mock::start().await, Mock::start().await);
     let gw = Gateway::start(&config(&a, &b, "stall;after=3", "")).await;
     let started = Instant::now();
-    let text = gw
-        .post("/v1/chat/completions", &stream_body("a/stall;after=3"))
+    // Without mid-stream rescue (tests/it/rescue.rs continues such a stream).
+    let text = reqwest::Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .header("x-gateway-stream-rescue", "off")
+        .json(&stream_body("a/stall;after=3"))
+        .send()
         .await
+        .unwrap()
         .text()
         .await
         .unwrap();

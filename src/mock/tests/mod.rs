@@ -1,10 +1,12 @@
 //! Tests of the mock upstream over real sockets: a mock on a free port and a raw HTTP/1.1
 //! client written here, so chunk boundaries, cut connections and closes are observable.
 //!
-//! `formats` covers the three wire formats, `faults` the failure behaviours and the log.
+//! `formats` covers the three wire formats, `faults` the failure behaviours and the log,
+//! `rescue` what mid-stream rescue needs (prefill, `faults=`, `cut=`, `close_ms=`, `vary=`).
 
 mod faults;
 mod formats;
+mod rescue;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -15,7 +15,7 @@
 
 use super::error::error_type;
 use super::fields::{finish_to_wire, message_id, uncached_input_tokens};
-use crate::translate::contract::StreamEncoder as Encode;
+use crate::translate::contract::{Resume, StreamEncoder as Encode};
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 
 /// What the open content block holds.
@@ -58,6 +58,21 @@ pub struct StreamEncoder {
 impl StreamEncoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An encoder that carries on a stream whose `message_start` and first blocks the client
+    /// already has: new blocks are numbered after `resume.blocks`, and text goes on in the open
+    /// text block when there is one.
+    pub fn resumed(resume: &Resume) -> Self {
+        let open = resume
+            .text_open
+            .then(|| (resume.blocks.saturating_sub(1), Kind::Text));
+        Self {
+            started: true,
+            next_block: resume.blocks,
+            open,
+            ..Self::default()
+        }
     }
 
     /// Writes `message_start` and a `ping` unless written already.
@@ -239,6 +254,14 @@ impl Encode for StreamEncoder {
         out.extend_from_slice(error_type(error.status).as_bytes());
         out.extend_from_slice(b"\"},\"type\":\"error\"}\n\n");
         self.closed = true;
+    }
+
+    fn resume(&self) -> Option<Resume> {
+        Some(Resume {
+            blocks: self.next_block,
+            text_open: matches!(self.open, Some((_, Kind::Text))),
+            ..Resume::default()
+        })
     }
 }
 

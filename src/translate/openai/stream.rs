@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 use super::response::{error_type, finish_reason_str, parse_finish};
 use super::stream_fast::{self, Simple, Skipped, Template, Text};
 use super::wire::Chunk;
+use crate::translate::contract::Resume;
 use crate::translate::ir::{ErrorInfo, Event, FinishReason, Usage};
 use crate::translate::sse::event_data;
 
@@ -331,6 +332,16 @@ impl StreamEncoder {
         }
     }
 
+    /// An encoder that carries on a stream whose first chunks the client already has (its
+    /// `id`, `model` and `created` in `resume`): no role chunk is sent again.
+    pub fn resumed(resume: &Resume) -> Self {
+        let mut encoder = Self::new(resume.usage_chunk, resume.created);
+        encoder.id.clone_from(&resume.id);
+        encoder.model.clone_from(&resume.model);
+        encoder.ensure_started(&mut Vec::new());
+        encoder
+    }
+
     /// A chunk with one choice: `delta_json` is the delta object, already serialised.
     fn chunk(&self, out: &mut Vec<u8>, delta_json: &[u8], finish: Option<FinishReason>) {
         out.extend_from_slice(b"data: {\"choices\":[{\"delta\":");
@@ -469,6 +480,16 @@ impl crate::translate::contract::StreamEncoder for StreamEncoder {
         out.extend_from_slice(b",\"param\":null,\"type\":");
         push_str(out, error_type(error.status));
         out.extend_from_slice(b"}}\n\n");
+    }
+
+    fn resume(&self) -> Option<Resume> {
+        Some(Resume {
+            id: self.id.clone(),
+            model: self.model.clone(),
+            created: self.created,
+            usage_chunk: self.include_usage,
+            ..Resume::default()
+        })
     }
 }
 
