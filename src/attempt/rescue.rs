@@ -15,6 +15,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use super::Walk;
 use super::admit::Prepared;
@@ -74,7 +75,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
     /// Whether one more continuation is allowed now.
     pub(super) fn may_continue(&self) -> bool {
         let done = self.rescue.as_ref().map_or(0, |r| r.count);
-        self.settings.rescue && done < self.settings.max_continuations
+        self.settings.rescue
+            && done < self.settings.max_continuations
+            && Instant::now() < self.settings.deadline
     }
 
     /// Takes a cut stream over: the walk continues it from now on. `provider`: whose stream

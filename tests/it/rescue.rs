@@ -199,6 +199,9 @@ async fn a_cut_openai_stream_is_completed_by_the_fallback_from_a_prefill() {
             .await,
         1.0
     );
+    // Served by the fallback: attributed to the model asked for and the one that served.
+    let fallback = "gateway_fallback_requests_total{requested=\"p\",provider=\"b\",model=\"echo\"}";
+    assert_eq!(gw.metric(fallback).await, 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -378,4 +381,22 @@ async fn continuations_are_bounded_by_max_continuations() {
             .await,
         2.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_failover_the_same_provider_continues_the_stream() {
+    // `a` breaks its first answer only, may be asked twice and continues a prefill.
+    let primary = "stream-cut;after=3;faults=1";
+    let (a, b) = (Mock::start().await, Mock::start().await);
+    let cfg = config(&a, &b, "openai", primary, "echo", "").replace(
+        "retry_policy = { max_attempts = 1 }",
+        "retry_policy = { max_attempts = 2 }\nsupports_prefill = true",
+    );
+    let gw = Gateway::start(&cfg).await;
+    let off = [("x-gateway-failover", "disabled")];
+    let body = stream(&gw, "/v1/chat/completions", &openai_body("p"), &off).await;
+    assert_eq!(openai_text(&body), whole_answer("echo").await);
+    assert_eq!(a.log().len(), 2);
+    assert_eq!(last_role(&a, 1), "assistant");
+    assert!(b.log().is_empty());
 }
