@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 use tokio::time::Instant;
 
 use super::Walk;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, logged};
 use super::prepare::Mode;
 use crate::config::ApiFormat;
 use crate::ctx::Trace;
@@ -160,10 +160,11 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 .into());
             }
             Err(ReadStop::Broken(e)) => {
-                let message = format!(
-                    "provider `{}` broke the connection mid-response: {e}",
+                let what = format!(
+                    "provider `{}` broke the connection mid-response",
                     cand.provider.id
                 );
+                let message = logged(self.request_id, &cand.provider.id, &what, &e);
                 return Ok(Outcome::broken(FailureKind::ConnectionReset, message));
             }
         };
@@ -194,10 +195,11 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     )
                 }
                 Err(e) => {
-                    let message = format!(
-                        "provider `{}` sent a response the gateway cannot read: {}",
-                        cand.provider.id, e.message
+                    let what = format!(
+                        "provider `{}` sent a response the gateway cannot read",
+                        cand.provider.id
                     );
+                    let message = logged(self.request_id, &cand.provider.id, &what, &e.message);
                     return Ok(Outcome::broken(FailureKind::StreamBroken, message));
                 }
             },

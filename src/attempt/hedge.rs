@@ -138,7 +138,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 self.settle(primary.index, resp, primary.mode, p_probe)
                     .await
             }
-            Some(Ok(Err(e))) => Ok(send_failed(&p_cand.provider.id, &e)),
+            Some(Ok(Err(e))) => Ok(send_failed(&p_cand.provider.id, &e, self.request_id)),
             Some(Err(_)) if Instant::now() >= self.settings.deadline => {
                 Err(admit::deadline_error().into())
             }

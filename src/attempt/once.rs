@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use super::Walk;
 use super::admit::{self, Prepared};
 use super::forward::{ReadStop, read_all};
-use super::outcome::{Failed, Last, Outcome};
+use super::outcome::{Failed, Last, Outcome, logged};
 use super::prepare::Mode;
 use crate::downstream::Downstream;
 use crate::errors::{ErrorKind, Failure, GatewayError};
@@ -20,15 +20,19 @@ use crate::upstream::{SendError, Upstream, UpstreamResponse};
 const MAX_ERROR_BODY: usize = 1024 * 1024;
 
 /// What a send that produced no response header means for the walk.
-pub(super) fn send_failed(provider: &str, e: &SendError) -> Outcome {
-    let kind = match e {
-        SendError::Connect(_) => FailureKind::Connect,
-        SendError::Io(_) => FailureKind::ConnectionReset,
+pub(super) fn send_failed(provider: &str, e: &SendError, request_id: &str) -> Outcome {
+    let (kind, what) = match e {
+        SendError::Connect(_) => (
+            FailureKind::Connect,
+            format!("provider `{provider}` could not be reached"),
+        ),
+        SendError::Io(_) => (
+            FailureKind::ConnectionReset,
+            format!("the connection to provider `{provider}` failed before its answer"),
+        ),
     };
-    Outcome::transport(
-        kind,
-        GatewayError::new(ErrorKind::BadGateway, format!("provider `{provider}`: {e}")),
-    )
+    let message = logged(request_id, provider, &what, &e.to_string());
+    Outcome::transport(kind, GatewayError::new(ErrorKind::BadGateway, message))
 }
 
 impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
@@ -63,7 +67,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     ),
                 ),
             )),
-            Ok(Err(e)) => Ok(send_failed(&cand.provider.id, &e)),
+            Ok(Err(e)) => Ok(send_failed(&cand.provider.id, &e, self.request_id)),
             Ok(Ok(resp)) => self.settle(p.index, resp, p.mode, probe).await,
         }
     }

@@ -7,9 +7,24 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::errors::{ErrorKind, GatewayError};
+use crate::observability::redact;
 use crate::resilience::classify::{self, Classified, FailureKind};
 use crate::translate::RescuePoint;
 use crate::translate::ir::Usage;
+
+/// A client-facing message for an upstream failure whose details (what the provider or the
+/// connection said, which may carry anything, the request's own headers included) go to the
+/// log only, secrets masked.
+pub(super) fn logged(request_id: &str, provider: &str, what: &str, detail: &str) -> String {
+    tracing::warn!(
+        target: "llm_gateway::upstream",
+        request_id,
+        provider,
+        detail = %redact::secrets(detail),
+        "{what}"
+    );
+    format!("{what} (details in the gateway log under request id {request_id})")
+}
 
 /// The last failure seen, answered when the chain is exhausted.
 #[derive(Debug)]

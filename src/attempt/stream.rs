@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::Walk;
 use super::forward::{gateway_headers, gone, record_usage};
-use super::outcome::{Cut, Outcome};
+use super::outcome::{Cut, Outcome, logged};
 use crate::downstream::{Downstream, Head, Value};
 use crate::errors::Failure;
 use crate::resilience::classify::FailureKind;
@@ -67,6 +67,7 @@ impl Break {
         cand: &Candidate,
         kind: FailureKind,
         detail: &str,
+        request_id: &str,
         past_deadline: bool,
         silent: bool,
         idle: std::time::Duration,
@@ -97,7 +98,12 @@ impl Break {
             _ => (
                 "upstream_stream_error",
                 502,
-                format!("provider `{}` broke the stream: {detail}", cand.provider.id),
+                logged(
+                    request_id,
+                    &cand.provider.id,
+                    &format!("provider `{}` broke the stream", cand.provider.id),
+                    detail,
+                ),
             ),
         };
         Break {
@@ -221,7 +227,15 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 Some(Err((kind, detail))) => {
                     let past_deadline = Instant::now() >= deadline;
                     let silent = may_fail_over && Instant::now() >= self.first_content_by;
-                    let b = Break::transport(cand, kind, &detail, past_deadline, silent, idle);
+                    let b = Break::transport(
+                        cand,
+                        kind,
+                        &detail,
+                        self.request_id,
+                        past_deadline,
+                        silent,
+                        idle,
+                    );
                     if may_fail_over && !(kind == FailureKind::Timeout && past_deadline) {
                         return Ok(Outcome::broken(kind, b.error.message));
                     }

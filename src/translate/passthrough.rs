@@ -504,6 +504,57 @@ mod tests {
     }
 
     #[test]
+    fn with_a_transcript_a_mid_answer_error_is_held_for_the_caller() {
+        let err = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+        let text = OPENAI
+            .split("\n\n")
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n\n")
+            + "\n\n";
+        // Without a transcript the provider's event goes out as it came.
+        let mut p = OpenAiPassthrough::new(false);
+        p.push(text.as_bytes());
+        assert_eq!(p.push(err.as_bytes()), err.as_bytes());
+        assert!(
+            p.fail(&incomplete_error()).is_empty(),
+            "the stream already ended"
+        );
+        // With one it is held back: the stream may be continued instead.
+        let mut p = OpenAiPassthrough::new(false).keeping_transcript();
+        p.push(text.as_bytes());
+        assert!(p.push(err.as_bytes()).is_empty());
+        let point = Relay::rescue(&p).unwrap();
+        assert_eq!(point.text, "Hi");
+        assert_eq!(point.resume.id, "c");
+        let failed = p.fail(p.status.upstream_error.clone().as_ref().unwrap());
+        assert!(String::from_utf8_lossy(&failed).contains("overloaded"));
+        assert!(
+            Relay::rescue(&p).is_none(),
+            "an ended stream is not continued"
+        );
+    }
+
+    #[test]
+    fn the_transcript_decodes_escaped_text_once() {
+        let mut p = OpenAiPassthrough::new(false).keeping_transcript();
+        let chunk = "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\\n\\\"b\\u00e9\"}}]}\n\n";
+        p.push(chunk.as_bytes());
+        p.push(chunk.as_bytes());
+        assert_eq!(Relay::rescue(&p).unwrap().text, "a\n\"bé".repeat(2));
+        let tool = "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0}]}}]}\n\n";
+        p.push(tool.as_bytes());
+        assert!(
+            Relay::rescue(&p).is_none(),
+            "a tool call cannot be continued"
+        );
+    }
+
+    fn incomplete_error() -> ErrorInfo {
+        crate::translate::relay::incomplete()
+    }
+
+    #[test]
     fn anthropic_passthrough() {
         let s = concat!(
             "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\n\n",

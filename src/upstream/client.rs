@@ -112,8 +112,9 @@ impl UpstreamClient {
                 Ok((session, status)) => return Ok(PingoraResponse::new(session, peer, status)),
                 // Proven dead before the provider could act on the request: resend on a fresh
                 // connection, not counted as an attempt.
+                // (What the connection said stays out of the log: it may echo the request.)
                 Err(e) if e.proves_dead() => {
-                    tracing::debug!(error = %e.message, "pooled upstream connection was dead; reconnecting")
+                    tracing::debug!("pooled upstream connection was dead; reconnecting");
                 }
                 // The provider may have read and acted on it: an attempt like any other.
                 Err(e) => return Err(SendError::Io(e.message)),

@@ -19,6 +19,7 @@ mod chat;
 mod errors;
 mod footprint;
 mod golden;
+mod hostile;
 mod ops;
 mod replicas;
 mod rescue;

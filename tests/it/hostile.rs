@@ -1,0 +1,149 @@
+//! Hostile upstreams over real sockets: a provider that echoes the request back (its own
+//! `authorization` header and key included) or answers garbage must never have its bytes put
+//! into the client's error; the client gets a generic description naming the request id, the
+//! details go to the log with secrets masked.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::harness::Gateway;
+
+const KEY: &str = "sk-hostile-test-key-0123456789";
+
+/// A raw TCP upstream: reads one request (head and `content-length` body) per connection and
+/// answers with `reply(request bytes)`. Returns its base URL.
+async fn raw_upstream(reply: fn(&[u8]) -> Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = conn.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if complete(&buf) {
+                        break;
+                    }
+                }
+                let _ = conn.write_all(&reply(&buf)).await;
+                let _ = conn.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}/v1")
+}
+
+/// Whether `buf` holds a whole request (head and the body its `content-length` announces).
+fn complete(buf: &[u8]) -> bool {
+    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    buf.len() >= head_end + 4 + len
+}
+
+fn config(url: &str, provider_type: &str) -> String {
+    format!(
+        r#"
+[resilience.default_retry_policy]
+max_attempts = 1
+[[providers]]
+id = "evil"
+provider_type = "{provider_type}"
+endpoint = "{url}"
+api_key = "{KEY}"
+models = ["m"]
+"#
+    )
+}
+
+/// The client's error must not carry the provider's bytes.
+fn assert_clean(body: &str) {
+    assert!(!body.contains(KEY), "the key leaked: {body}");
+    assert!(
+        !body.to_ascii_lowercase().contains("authorization"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("POST /"),
+        "the echoed request leaked: {body}"
+    );
+    assert!(body.contains("request id"), "names the request id: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_echoes_the_request_leaks_nothing() {
+    let url = raw_upstream(|req| req.to_vec()).await;
+    let gw = Gateway::start(&config(&url, "openai")).await;
+    for stream in [false, true] {
+        let body = json!({"model": "evil/m", "stream": stream, "messages": [{"role": "user", "content": "hi"}]});
+        let r = gw.post("/v1/chat/completions", &body).await;
+        assert_eq!(r.status(), 502);
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+        let text = r.text().await.unwrap();
+        assert_clean(&text);
+        assert!(text.contains(&id), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_after_a_valid_head_leaks_nothing() {
+    // A 200 whose JSON body cannot be read as the provider's format (the client speaks
+    // Anthropic, so the body must be translated).
+    let url = raw_upstream(|req| {
+        let body = format!(
+            "{{\"choices\": \"{KEY} {}\"",
+            String::from_utf8_lossy(req).replace(['"', '\r', '\n'], " ")
+        );
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    })
+    .await;
+    let gw = Gateway::start(&config(&url, "openai")).await;
+    let r = reqwest::Client::new()
+        .post(gw.url("/v1/messages"))
+        .json(&json!({"model": "evil/m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let v: Value = r.json().await.unwrap();
+    assert_clean(&v.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_cut_mid_body_leaks_nothing() {
+    let url = raw_upstream(|req| {
+        let mut out =
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n"
+                .to_vec();
+        out.extend_from_slice(req);
+        out
+    })
+    .await;
+    let gw = Gateway::start(&config(&url, "openai")).await;
+    let r = gw
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "evil/m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 502);
+    assert_clean(&r.text().await.unwrap());
+}
