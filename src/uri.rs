@@ -2,8 +2,12 @@
 //! encoded (unreserved characters stay), a name taken from a request path is decoded (invalid
 //! escapes are kept as they are). Pure; depends on nothing.
 
-/// Percent-encodes a path segment (RFC 3986 unreserved characters stay).
+/// Percent-encodes a path segment (RFC 3986 unreserved characters stay). A segment of dots
+/// only (`.`, `..`) has its dots encoded too: left as it is, it would move up the path.
 pub fn encode_segment(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b == b'.') {
+        return "%2E".repeat(s.len());
+    }
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -49,5 +53,16 @@ mod tests {
         assert_eq!(decode("a%2Fb"), "a/b");
         assert_eq!(decode("a%zz%41"), "a%zzA");
         assert_eq!(decode("a%2"), "a%2");
+    }
+
+    #[test]
+    fn dot_segments_cannot_climb() {
+        assert_eq!(encode_segment(".."), "%2E%2E");
+        assert_eq!(encode_segment("."), "%2E");
+        assert_eq!(encode_segment("a..b"), "a..b");
+        assert_eq!(
+            encode_segment("../../management/x?y=1"),
+            "..%2F..%2Fmanagement%2Fx%3Fy%3D1"
+        );
     }
 }

@@ -16,6 +16,9 @@ use serde_json::value::RawValue;
 
 use crate::errors::{ErrorKind, GatewayError};
 
+/// Longest `model` accepted.
+pub const MAX_MODEL_BYTES: usize = 256;
+
 /// A top-level JSON object whose values are kept as raw JSON text.
 #[derive(Debug, Clone)]
 pub struct RawRequest {
@@ -121,7 +124,8 @@ impl RawRequest {
         self.find(key).map(|v| self.text(v))
     }
 
-    /// Reads `model`, `stream` and `stream_options.include_usage`.
+    /// Reads `model`, `stream` and `stream_options.include_usage`. A `model` longer than
+    /// [`MAX_MODEL_BYTES`] or with control characters is refused.
     pub fn summary(&self) -> Result<RequestSummary, GatewayError> {
         let model = match self.get("model") {
             None => {
@@ -141,6 +145,16 @@ impl RawRequest {
                 GatewayError::new(ErrorKind::BadRequest, "`model` must not be empty")
                     .with_param("model"),
             );
+        }
+        // A model name reaches upstream paths and headers: control characters never do.
+        if model.len() > MAX_MODEL_BYTES || model.chars().any(char::is_control) {
+            return Err(GatewayError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "`model` must be at most {MAX_MODEL_BYTES} bytes without control characters"
+                ),
+            )
+            .with_param("model"));
         }
         let stream = match self.get("stream") {
             None | Some("null") | Some("false") => false,

@@ -255,7 +255,10 @@ impl Provider {
         if base.contains("/openai/deployments/") {
             format!("{base}{suffix}?api-version={version}")
         } else {
-            let deployment = self.deployment.as_deref().unwrap_or(model);
+            // The deployment defaults to the client's model: encoded, never a path of its own.
+            let deployment =
+                crate::uri::encode_segment(self.deployment.as_deref().unwrap_or(model));
+            let version = crate::uri::encode_segment(version);
             format!("{base}/openai/deployments/{deployment}{suffix}?api-version={version}")
         }
     }

@@ -147,3 +147,49 @@ async fn a_connection_cut_mid_body_leaks_nothing() {
     assert_eq!(r.status(), 502);
     assert_clean(&r.text().await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_input_never_shapes_an_upstream_path() {
+    let mock = crate::harness::Mock::start().await;
+    // The Azure deployment defaults to the client's model.
+    let cfg = format!(
+        "[[providers]]\nid = \"az\"\nprovider_type = \"azure_openai\"\nendpoint = \"{}\"\napi_key = \"azure-key\"\n",
+        mock.base()
+    );
+    let gw = Gateway::start(&cfg).await;
+    let model = "az/../../management/subscriptions?x=";
+    let r = gw
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let log = mock.log();
+    assert_eq!(log.len(), 1);
+    assert!(
+        log[0].path.starts_with("/openai/deployments/")
+            && log[0].path.ends_with("/chat/completions"),
+        "{}",
+        log[0].path
+    );
+    assert!(
+        !log[0].path.contains("/../") && !log[0].path.contains("/management/"),
+        "{}",
+        log[0].path
+    );
+    assert_eq!(log[0].query.as_deref(), Some("api-version=2024-10-21"));
+    // A model name with control characters is refused before anything is sent.
+    for bad in ["az/echo\u{1}", "az/echo\r\nx-injected: 1", "az/\u{7f}"] {
+        let r = gw
+            .post(
+                "/v1/chat/completions",
+                &json!({"model": bad, "messages": [{"role": "user", "content": "hi"}]}),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{bad:?}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["param"], "model");
+    }
+    assert_eq!(mock.log().len(), 1, "nothing else reached the provider");
+}
