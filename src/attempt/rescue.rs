@@ -55,11 +55,13 @@ pub(super) struct Rescue {
 /// request), the client speaks a chat format whose streams the gateway can carry on, and it
 /// asked for one answer (several choices, `n > 1`, are not continued as one).
 pub(super) fn eligible(max_continuations: u32, requested: bool, call: &Call) -> bool {
-    let one_choice = call
-        .raw
-        .get("n")
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .is_none_or(|n| n <= 1);
+    // `n` is looked up last: only streams that may be continued pay for it.
+    let one_choice = || {
+        call.raw
+            .get("n")
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .is_none_or(|n| n <= 1)
+    };
     max_continuations > 0
         && requested
         && call.summary.stream
@@ -68,7 +70,7 @@ pub(super) fn eligible(max_continuations: u32, requested: bool, call: &Call) -> 
             call.endpoint.format,
             ApiFormat::Openai | ApiFormat::Anthropic
         )
-        && one_choice
+        && one_choice()
 }
 
 impl<U: Upstream, D: Downstream> Walk<'_, U, D> {

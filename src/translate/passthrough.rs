@@ -122,6 +122,11 @@ impl<W: Watch> Relay for Passthrough<W> {
         let transcript = self.status.transcript.as_ref()?;
         let text = transcript.text()?;
         let mut resume = transcript.resume.clone();
+        if let Ok(ident) = serde_json::from_slice::<Identity>(&transcript.first_chunk) {
+            resume.id = ident.id;
+            resume.model = ident.model;
+            resume.created = ident.created;
+        }
         resume.usage_chunk = self.watch.client_usage();
         Some(RescuePoint { text, resume })
     }
@@ -216,12 +221,9 @@ impl Watch for OpenAiWatch {
             return false;
         };
         if let Some(t) = status.transcript.as_deref_mut() {
-            if t.resume.id.is_empty() {
-                if let Ok(ident) = serde_json::from_slice::<Identity>(&data) {
-                    t.resume.id = ident.id;
-                    t.resume.model = ident.model;
-                    t.resume.created = ident.created;
-                }
+            // The stream's identity is read from its first chunk only if it is ever needed.
+            if t.first_chunk.is_empty() {
+                t.first_chunk.extend_from_slice(&data);
             }
         }
         if let Some(err) = chunk.error {
@@ -285,7 +287,8 @@ impl Watch for OpenAiWatch {
     }
 }
 
-/// The identity fields of an OpenAI chunk, read once per stream when a transcript is kept.
+/// The identity fields of an OpenAI chunk, read from a stream's first chunk when it is
+/// continued.
 #[derive(serde::Deserialize)]
 struct Identity {
     #[serde(default)]

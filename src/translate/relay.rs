@@ -108,6 +108,9 @@ pub struct Transcript {
     /// the text grew too long: the answer cannot be continued.
     pub stopped: bool,
     pub resume: Resume,
+    /// OpenAI pass-through: the data of the stream's first chunk, whose `id`, `model` and
+    /// `created` a continuation repeats (read only then).
+    pub first_chunk: Vec<u8>,
 }
 
 impl Transcript {
