@@ -136,6 +136,19 @@ pub(super) fn header_deadline(snap: &Snapshot, cand: &Candidate, settings: &Sett
     })
 }
 
+/// Whether `cand`'s time-to-first-token limit is the client's choice (its routing profile's,
+/// shorter than the provider's or config's own limit) rather than the operator's.
+pub(super) fn client_chose_ttft(snap: &Snapshot, cand: &Candidate, settings: &Settings) -> bool {
+    let own = cand
+        .provider
+        .ttft_ms
+        .map(Duration::from_millis)
+        .or(snap.timeouts.ttft);
+    settings
+        .profile_ttft
+        .is_some_and(|chosen| own.is_none_or(|own| chosen < own))
+}
+
 /// The request's total deadline passed.
 pub(super) fn deadline_error() -> GatewayError {
     GatewayError::new(

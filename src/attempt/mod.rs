@@ -251,9 +251,15 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 // asked again unless its policy says so: the next candidate is.
                 if classified.kind == FailureKind::Timeout
                     && matches!(failed.last, Last::Gateway(_))
-                    && !policy.retry_on_timeout
                 {
-                    classified.verdict = Verdict::FailOver;
+                    if !policy.retry_on_timeout {
+                        classified.verdict = Verdict::FailOver;
+                    }
+                    // A limit the client chose (its routing profile's, shorter than the
+                    // provider's own) says nothing about the provider's health.
+                    if admit::client_chose_ttft(self.snap, cand, &self.settings) {
+                        classified.trips_breaker = false;
+                    }
                 }
                 admit::report(self.gw, cand, probe, &classified, &failed.last.describe());
                 if classified.kind == FailureKind::ContextLength {

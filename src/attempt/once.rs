@@ -30,6 +30,12 @@ pub(super) fn send_failed(provider: &str, e: &SendError, request_id: &str) -> Ou
             FailureKind::ConnectionReset,
             format!("the connection to provider `{provider}` failed before its answer"),
         ),
+        SendError::Local(_) => (
+            FailureKind::Local,
+            format!(
+                "the gateway could not open a connection to provider `{provider}` (out of local resources)"
+            ),
+        ),
     };
     let message = logged(request_id, provider, &what, &e.to_string());
     Outcome::transport(kind, GatewayError::new(ErrorKind::BadGateway, message))

@@ -124,7 +124,13 @@ impl UpstreamClient {
         // is not part of every request's future.
         let stream = Box::pin(self.connector.new_stream(&peer))
             .await
-            .map_err(|e| SendError::Connect(e.to_string()))?;
+            .map_err(|e| {
+                if is_local(&e) {
+                    SendError::Local(e.to_string())
+                } else {
+                    SendError::Connect(e.to_string())
+                }
+            })?;
         let (session, status) = exchange(stream, &peer, &wire)
             .await
             .map_err(|e| SendError::Io(e.message))?;
@@ -251,12 +257,43 @@ async fn exchange(
     Ok((session, status))
 }
 
+/// Whether a connect error is the gateway's own (out of file descriptors, local ports or
+/// buffers) rather than the provider's: such an error must not count against the provider.
+fn is_local(e: &pingora::Error) -> bool {
+    e.root_cause()
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::raw_os_error)
+        .is_some_and(|code| LOCAL_ERRNOS.contains(&code))
+}
+
+/// `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`, `EADDRNOTAVAIL` (Linux numbers).
+const LOCAL_ERRNOS: [i32; 5] = [24, 23, 105, 12, 99];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn endpoint() -> Endpoint {
         Endpoint::parse("http://api.example.com:8080/v1").expect("endpoint")
+    }
+
+    #[test]
+    fn running_out_of_descriptors_is_the_gateways_own_error() {
+        let emfile = pingora::Error::because(
+            pingora::ErrorType::SocketError,
+            "connect",
+            std::io::Error::from_raw_os_error(24),
+        );
+        assert!(is_local(&emfile));
+        let refused = pingora::Error::because(
+            pingora::ErrorType::ConnectRefused,
+            "connect",
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        );
+        assert!(!is_local(&refused));
+        assert!(!is_local(&pingora::Error::new(
+            pingora::ErrorType::ConnectTimedout
+        )));
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum SendError {
     Connect(String),
     /// The connection broke while writing or waiting for the header.
     Io(String),
+    /// The gateway could not open a connection for lack of its own resources (file
+    /// descriptors, local ports, buffers): nothing was tried.
+    Local(String),
 }
 
 impl std::fmt::Display for SendError {
@@ -31,6 +34,7 @@ impl std::fmt::Display for SendError {
         match self {
             Self::Connect(m) => write!(f, "connect failed: {m}"),
             Self::Io(m) => write!(f, "upstream connection failed: {m}"),
+            Self::Local(m) => write!(f, "no local resources for a connection: {m}"),
         }
     }
 }

@@ -193,3 +193,41 @@ async fn client_input_never_shapes_an_upstream_path() {
     }
     assert_eq!(mock.log().len(), 1, "nothing else reached the provider");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_chosen_deadline_never_opens_a_shared_circuit() {
+    let mock = crate::harness::Mock::start().await;
+    let cfg = format!(
+        r#"
+[resilience.default_retry_policy]
+max_attempts = 1
+[resilience.default_circuit_breaker]
+failure_threshold = 2
+[[providers]]
+id = "slowp"
+provider_type = "openai"
+endpoint = "{}"
+api_key = "k"
+models = ["slow;ttfb_ms=900"]
+"#,
+        mock.v1()
+    );
+    let gw = Gateway::start(&cfg).await;
+    let body =
+        json!({"model": "slowp/slow;ttfb_ms=900", "messages": [{"role": "user", "content": "hi"}]});
+    // The realtime profile allows 500 ms to the first byte: this provider is too slow for it.
+    for _ in 0..3 {
+        let r = reqwest::Client::new()
+            .post(gw.url("/v1/chat/completions"))
+            .header("x-routing-profile", "realtime")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 504, "{}", r.text().await.unwrap());
+    }
+    // Everyone else still reaches the provider: its circuit stayed closed.
+    let r = gw.post("/v1/chat/completions", &body).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(mock.log().len(), 4);
+}

@@ -43,11 +43,14 @@ pub enum FailureKind {
     BadRequest,
     NotFound,
     StreamBroken,
+    /// The gateway itself could not open a connection (out of file descriptors or ports):
+    /// says nothing about the provider.
+    Local,
 }
 
 impl FailureKind {
     /// Every kind, for registering metric label values up front.
-    pub const ALL: [FailureKind; 13] = [
+    pub const ALL: [FailureKind; 14] = [
         FailureKind::RateLimited,
         FailureKind::QuotaExhausted,
         FailureKind::Overloaded,
@@ -61,6 +64,7 @@ impl FailureKind {
         FailureKind::BadRequest,
         FailureKind::NotFound,
         FailureKind::StreamBroken,
+        FailureKind::Local,
     ];
 }
 
@@ -167,7 +171,7 @@ pub fn classify_transport(kind: FailureKind) -> Classified {
         FailureKind::QuotaExhausted | FailureKind::Auth | FailureKind::NotFound => {
             (Verdict::FailOver, true)
         }
-        FailureKind::ContextLength => (Verdict::FailOver, false),
+        FailureKind::ContextLength | FailureKind::Local => (Verdict::FailOver, false),
         FailureKind::ContentPolicy | FailureKind::BadRequest => (Verdict::GiveUp, false),
     };
     Classified::new(kind, verdict, trips_breaker)
@@ -189,6 +193,7 @@ pub fn label(kind: FailureKind) -> &'static str {
         FailureKind::BadRequest => "bad_request",
         FailureKind::NotFound => "not_found",
         FailureKind::StreamBroken => "stream_broken",
+        FailureKind::Local => "local_error",
     }
 }
 
