@@ -14,6 +14,8 @@
 #   the same 20-request warm-up), and the figure is (Ir(N2) - Ir(N1)) / (N2 - N1): start-up,
 #   warm-up and shutdown cancel out. The mock upstream is the first binary's `mock-upstream`.
 # Prints one row per binary and mode: instructions per request (all threads of the process).
+# PROFILES=DIR keeps each run's callgrind profile there (BIN-MODE-COUNT.callgrind), to see
+# where a difference comes from: callgrind_annotate --inclusive=yes FILE.
 # Needs valgrind, wrk, curl and python3; exits non-zero when a run fails.
 
 set -euo pipefail
@@ -98,6 +100,10 @@ instructions() {
     load "$2" "http://127.0.0.1:$port" "$3"
     kill -INT "$pid"
     wait "$pid" || true
+    if [[ -n ${PROFILES:-} ]]; then
+        mkdir -p "$PROFILES"
+        cp "$out" "$PROFILES/$(basename "$1")-$2-$3.callgrind"
+    fi
     awk '/^(summary|totals):/ { print $2; exit }' "$out"
 }
 

@@ -90,6 +90,15 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         let cand = &candidates[index];
         admit::served_by(self.trace, cand);
         let status = resp.status();
+        if !(200..=599).contains(&status) {
+            // Not a status a client can be given (an interim or out-of-range code).
+            self.upstream.release(resp).await;
+            let message = format!(
+                "provider `{}` answered with HTTP status {status}, which is not valid",
+                cand.provider.id
+            );
+            return Ok(Outcome::broken(FailureKind::ServerError, message));
+        }
         if (200..300).contains(&status) {
             if self.rescue.is_none() {
                 self.trace.ttft = Some(self.started.elapsed());

@@ -20,6 +20,17 @@ pub trait ClientRequest: Send {
     fn read_chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, ()>> + Send;
     /// The body will not be read to its end: the connection cannot serve another request.
     fn close_after_response(&mut self);
+    /// Tells a client waiting for it (`Expect: 100-continue`) to send its body.
+    fn send_continue(&mut self) -> impl Future<Output = Result<(), ()>> + Send;
+}
+
+/// Whether the client waits for `100 Continue` before sending its body.
+fn expects_continue(head: &Parts) -> bool {
+    head.version == http::Version::HTTP_11
+        && head
+            .headers
+            .get("expect")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// Refuses a request whose `Content-Type` is not JSON (`application/json`, `*+json`).
@@ -66,6 +77,13 @@ pub async fn read_body<C: ClientRequest>(client: &mut C, limit: usize) -> Result
         // The unread body makes the connection unusable for another request.
         client.close_after_response();
         return Err(too_large(limit).into());
+    }
+    // The request passed every check that needs no body: the client may send it now.
+    if expects_continue(client.head()) {
+        client
+            .send_continue()
+            .await
+            .map_err(|()| Failure::ClientGone)?;
     }
     let mut buf = BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     loop {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::config::ApiFormat;
-use crate::errors::{Failure, GatewayError};
+use crate::errors::{ErrorKind, Failure, GatewayError};
 use crate::routing::Needs;
 use crate::runtime::provider::Operation;
 use crate::runtime::snapshot::{Snapshot, Tenant};
@@ -47,6 +47,18 @@ pub struct Accepted {
     pub caller: Option<Arc<Tenant>>,
     pub controls: Controls,
     pub call: Call,
+}
+
+/// Refuses an HTTP/1.1 request without `Host` (RFC 9112 §3.2): whatever answers it could
+/// not know which site was meant.
+pub fn check_host(head: &http::request::Parts) -> Result<(), GatewayError> {
+    if head.version == http::Version::HTTP_11 && !head.headers.contains_key(http::header::HOST) {
+        return Err(GatewayError::new(
+            ErrorKind::BadRequest,
+            "an HTTP/1.1 request needs a Host header",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks and reads an LLM call: method, key, content type, controls, body (under the cap)

@@ -105,7 +105,7 @@ impl RawRequest {
         }
     }
 
-    /// The value range of a top-level field (the last one when a key repeats).
+    /// The value range of a top-level field.
     fn find(&self, name: &str) -> Option<&Range<usize>> {
         self.fields
             .iter()
@@ -114,12 +114,12 @@ impl RawRequest {
             .map(|(_, v)| v)
     }
 
-    /// The raw JSON bytes of a top-level field (the last one when a key repeats).
+    /// The raw JSON bytes of a top-level field.
     pub fn get_bytes(&self, key: &str) -> Option<&[u8]> {
         self.find(key).and_then(|v| self.body.get(v.clone()))
     }
 
-    /// The raw JSON text of a top-level field (the last one when a key repeats).
+    /// The raw JSON text of a top-level field.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.find(key).map(|v| self.text(v))
     }
@@ -295,6 +295,13 @@ impl<'de> Visitor<'de> for FieldsVisitor {
         let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let value: &'de RawValue = map.next_value()?;
+            // A repeated key would be read one way here and another by the provider.
+            if fields.iter().any(|(k, _)| *k == key.0) {
+                return Err(de::Error::custom(format_args!(
+                    "the key `{}` appears twice",
+                    key.0
+                )));
+            }
             fields.push((key.0, value));
         }
         Ok(fields)
@@ -326,6 +333,22 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_key_is_refused() {
+        for body in [
+            r#"{"model":"a","messages":[],"model":"b"}"#,
+            r#"{"model":"a","mod\u0065l":"b"}"#,
+        ] {
+            let e = RawRequest::parse(Bytes::from(body)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidJson, "{body}");
+            assert!(e.message.contains("`model` appears twice"), "{}", e.message);
+        }
+        // Nested objects may repeat what the top level has.
+        assert!(
+            RawRequest::parse(Bytes::from(r#"{"model":"a","metadata":{"model":"b"}}"#)).is_ok()
+        );
+    }
 
     #[test]
     fn summary_and_passthrough() {

@@ -52,7 +52,7 @@ use crate::ctx::RequestCtx;
 use crate::downstream;
 use crate::errors::{ErrorFormat, Failure};
 use crate::gateway::Gateway;
-use crate::inbound::endpoint::Endpoint;
+use crate::inbound::{self, endpoint::Endpoint};
 use crate::observability;
 use session::SessionIo;
 
@@ -117,6 +117,14 @@ impl ProxyHttp for GatewayProxy {
             ctx.endpoint = api::label_of(session.req_header().uri.path());
         }
         let mut io = SessionIo(session);
+        if let Err(e) = inbound::check_host(io.0.req_header()) {
+            io.0.set_keepalive(None);
+            let _ =
+                downstream::error(&mut io, &mut ctx.trace, &ctx.id, &e, ErrorFormat::OpenAi).await;
+            return Ok(true);
+        }
+        // Requests a client pipelines on one connection are answered in order.
+        io.0.set_pipelining_enabled(true);
         match endpoint {
             Some(endpoint) => llm::serve(gw, &mut io, ctx, endpoint).await,
             None => {

@@ -25,6 +25,10 @@ impl ClientRequest for SessionIo<'_> {
     fn close_after_response(&mut self) {
         self.0.set_keepalive(None);
     }
+
+    async fn send_continue(&mut self) -> Result<(), ()> {
+        self.0.write_continue_response().await.map_err(|_| ())
+    }
 }
 
 impl Downstream for SessionIo<'_> {

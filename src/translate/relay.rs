@@ -22,6 +22,10 @@ use super::ir::{ErrorInfo, Usage};
 /// be a large request).
 const MAX_TRANSCRIPT_BYTES: usize = 1024 * 1024;
 
+/// A transcript's first allocation: a short answer's text fits, a long one grows from there
+/// in a few steps rather than many.
+const FIRST_CAPACITY: usize = 512;
+
 /// What a relay has learned of its stream so far.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RelayStatus {
@@ -117,6 +121,9 @@ impl Transcript {
     /// Appends text.
     pub fn push_text(&mut self, text: &str) {
         if !self.stopped {
+            if self.text.capacity() == 0 {
+                self.text.reserve(FIRST_CAPACITY);
+            }
             self.text.push_str(text);
             self.check_size();
         }
@@ -125,6 +132,9 @@ impl Transcript {
     /// Appends one JSON string literal, decoded only when the text is asked for.
     pub fn push_literal(&mut self, literal: &[u8]) {
         if !self.stopped {
+            if self.raw.capacity() == 0 {
+                self.raw.reserve(FIRST_CAPACITY);
+            }
             self.raw.extend_from_slice(literal);
             self.check_size();
         }

@@ -231,3 +231,21 @@ models = ["slow;ttfb_ms=900"]
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     assert_eq!(mock.log().len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_upstream_status_is_a_502() {
+    let url = raw_upstream(|_| b"HTTP/1.1 999 Weird\r\ncontent-length: 2\r\n\r\n{}".to_vec()).await;
+    let gw = Gateway::start(&config(&url, "openai")).await;
+    let r = gw
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "evil/m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 502);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("999"),
+        "{v}"
+    );
+}

@@ -16,6 +16,7 @@
 mod harness;
 
 mod chat;
+mod edge;
 mod errors;
 mod footprint;
 mod golden;

@@ -1,0 +1,131 @@
+//! The HTTP edge over raw sockets: `Expect: 100-continue` is answered before the body is
+//! sent, a request without `Host` is refused, pipelined requests are answered in order, and a
+//! body that repeats a key is refused.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::harness::{Gateway, Mock};
+
+async fn gateway() -> (Mock, Gateway) {
+    let mock = Mock::start().await;
+    let cfg = format!(
+        "[[providers]]\nid = \"m\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n",
+        mock.v1()
+    );
+    let gw = Gateway::start(&cfg).await;
+    (mock, gw)
+}
+
+const BODY: &str = r#"{"model":"m/echo","messages":[{"role":"user","content":"hi"}]}"#;
+
+fn post_head(extra: &str) -> String {
+    format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n",
+        BODY.len()
+    )
+}
+
+/// Reads until the peer closes (or `timeout` passes without data).
+fn read_all(conn: &mut TcpStream, timeout: Duration) -> String {
+    conn.set_read_timeout(Some(timeout)).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = conn.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_100_continue_is_answered_before_the_body() {
+    let (_mock, gw) = gateway().await;
+    let addr = gw.addr();
+    let text = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        conn.write_all(post_head("Expect: 100-continue\r\n").as_bytes())
+            .unwrap();
+        // The interim answer comes without the body having been sent.
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 256];
+        let n = conn.read(&mut buf).unwrap();
+        let interim = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
+        conn.write_all(BODY.as_bytes()).unwrap();
+        read_all(&mut conn, Duration::from_secs(5))
+    })
+    .await
+    .unwrap();
+    assert!(text.contains("HTTP/1.1 200 OK"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_without_host_is_refused() {
+    let (mock, gw) = gateway().await;
+    let addr = gw.addr();
+    let text = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        let req = post_head("").replace("Host: gw\r\n", "") + BODY;
+        conn.write_all(req.as_bytes()).unwrap();
+        read_all(&mut conn, Duration::from_secs(5))
+    })
+    .await
+    .unwrap();
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("Host"), "{text}");
+    assert!(mock.log().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order() {
+    let (mock, gw) = gateway().await;
+    let addr = gw.addr();
+    let text = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        let one = post_head("") + BODY;
+        let last = "GET /health HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n";
+        conn.write_all(format!("{one}{one}{last}").as_bytes())
+            .unwrap();
+        read_all(&mut conn, Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    // Three answers, in the order asked: two completions, then the health check.
+    let answers: Vec<&str> = text.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 3, "{text}");
+    assert!(answers.iter().all(|a| a.starts_with("200 OK")), "{text}");
+    assert!(
+        answers[0].contains("chatcmpl") && answers[1].contains("chatcmpl"),
+        "{text}"
+    );
+    assert!(!answers[2].contains("chatcmpl"), "{text}");
+    assert_eq!(mock.log().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_repeats_a_key_is_refused() {
+    let (mock, gw) = gateway().await;
+    let body =
+        r#"{"model":"m/echo","messages":[{"role":"user","content":"hi"}],"model":"m/other"}"#;
+    let r = reqwest::Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`model` appears twice"),
+        "{v}"
+    );
+    assert!(mock.log().is_empty());
+}
