@@ -3,11 +3,17 @@
 
 use std::time::Duration;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use tokio::time::Instant;
 
 use crate::errors::{ErrorKind, GatewayError};
 use crate::routing::Profile;
+
+// Header names parsed once, not on every lookup.
+const TIMEOUT: HeaderName = HeaderName::from_static("x-gateway-timeout");
+const FAILOVER: HeaderName = HeaderName::from_static("x-gateway-failover");
+const RESCUE: HeaderName = HeaderName::from_static("x-gateway-stream-rescue");
+const PROFILE: HeaderName = HeaderName::from_static("x-routing-profile");
 
 /// Longest total deadline a client may ask for.
 const MAX_TIMEOUT_SECS: f64 = 86_400.0;
@@ -44,7 +50,7 @@ impl Controls {
         now: Instant,
         default_total: Duration,
     ) -> Result<Controls, GatewayError> {
-        let total = match headers.get("x-gateway-timeout") {
+        let total = match headers.get(&TIMEOUT) {
             None => default_total,
             Some(v) => v
                 .to_str()
@@ -60,15 +66,15 @@ impl Controls {
                 })?,
         };
         let failover = !headers
-            .get("x-gateway-failover")
+            .get(&FAILOVER)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"disabled"));
-        let rescue = !headers.get("x-gateway-stream-rescue").is_some_and(|v| {
-            matches!(
-                v.as_bytes().to_ascii_lowercase().as_slice(),
-                b"off" | b"disabled" | b"false"
-            )
+        let rescue = !headers.get(&RESCUE).is_some_and(|v| {
+            let v = v.as_bytes();
+            [&b"off"[..], b"disabled", b"false"]
+                .iter()
+                .any(|off| v.eq_ignore_ascii_case(off))
         });
-        let profile = match headers.get("x-routing-profile") {
+        let profile = match headers.get(&PROFILE) {
             None => None,
             Some(v) => Some(v.to_str().ok().and_then(Profile::parse).ok_or_else(|| {
                 GatewayError::new(
