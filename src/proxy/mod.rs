@@ -57,8 +57,13 @@ use crate::observability;
 use session::SessionIo;
 
 /// Bytes of response a downstream connection buffers before writing (pingora flushes where a
-/// response needs it).
-const DOWNSTREAM_WRITE_BUFFER: usize = 16 * 1024;
+/// response needs it): a short answer with its header leaves in one write.
+const DOWNSTREAM_WRITE_BUFFER: usize = 8 * 1024;
+
+/// Bytes a downstream connection reads at once. Every connection holds this buffer for its
+/// whole life, idle or not (pingora's default is 64 KiB); a request header and a typical
+/// body fit, a large body takes a few more reads.
+const DOWNSTREAM_READ_BUFFER: usize = 8 * 1024;
 
 /// The proxy service listening on `listen`.
 pub fn service(
@@ -71,7 +76,10 @@ pub fn service(
     // MSS, 1460 bytes), so that a whole short answer leaves in one write.
     service.add_listener(
         ListenerConfig::tcp(listen.to_string())
-            .l4_buffer(L4BufferSettings::default().write(DOWNSTREAM_WRITE_BUFFER)),
+            .l4_buffer(L4BufferSettings::new(
+                DOWNSTREAM_READ_BUFFER,
+                DOWNSTREAM_WRITE_BUFFER,
+            )),
     );
     service
 }

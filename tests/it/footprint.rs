@@ -26,3 +26,27 @@ async fn request_future_fits_its_budget() {
     eprintln!("request_filter future: {size} bytes");
     assert!(size <= BUDGET, "request_filter future is {size} bytes");
 }
+
+#[tokio::test]
+async fn connection_future_size() {
+    use pingora::apps::{HttpServerApp, ServerApp};
+    let config = "[[providers]]\nid = \"mock\"\nprovider_type = \"mock\"\n";
+    let config = llm_gateway::config::load_str(config, "test.toml").unwrap();
+    let built = llm_gateway::app::build(config, AccessLog::disabled()).unwrap();
+    let conf = std::sync::Arc::new(pingora::server::configuration::ServerConf::default());
+    let app = std::sync::Arc::new(pingora::proxy::HttpProxy::new(
+        GatewayProxy {
+            gateway: built.gateway.clone(),
+        },
+        conf,
+    ));
+    let (client, _server) = tokio::io::duplex(1024);
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let fut = app.process_new(Box::new(client), &rx);
+    eprintln!("connection future: {} bytes", std::mem::size_of_val(&*fut));
+    drop(fut);
+    let (client, _server) = tokio::io::duplex(1024);
+    let session = pingora::protocols::http::ServerSession::new_http1(Box::new(client));
+    let fut = app.process_new_http(session, &rx);
+    eprintln!("process_new_http future: {} bytes", std::mem::size_of_val(&*fut));
+}
