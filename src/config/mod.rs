@@ -14,6 +14,7 @@ pub mod model;
 mod path;
 mod problem;
 mod schema;
+pub mod served;
 mod validate;
 
 pub use load::{load_file, load_file_with_env, load_str, load_str_with_env};
