@@ -10,13 +10,13 @@ use std::path::Path;
 
 use toml::{Table, Value};
 
-use super::interpolate::interpolate_table;
+use super::interpolate::{bare_references, interpolate_table};
 use super::model::Config;
 use super::path::{KeyPath, LineIndex, Segment, position_of_offset};
 use super::problem::{ConfigError, Problem};
 use super::shape::Shapes;
 use super::typecheck;
-use super::validate::check;
+use super::validate::{check, inactive, warnings};
 
 /// A configuration that loaded, and what it may not do as its author meant.
 #[derive(Debug)]
@@ -95,7 +95,7 @@ pub fn load_str_checked(
             });
         }
     };
-    let warned: Vec<(KeyPath, String)> = Vec::new();
+    let mut warned = bare_references(&table);
     let mut errors = interpolate_table(&mut table, env);
     // Values with a broken `${...}` or a wrong type were replaced: what is found below them
     // later is a follow-up, not news.
@@ -103,9 +103,11 @@ pub fn load_str_checked(
     let typed = typecheck::check(&mut table, &Shapes::of_config());
     errors.extend(fresh(typed.problems, &tainted));
     tainted.extend(typed.tainted);
+    warned.extend(inactive(&table));
     match serde_path_to_error::deserialize::<_, Config>(Value::Table(table)) {
         Ok(config) => {
             errors.extend(fresh(check(&config), &tainted));
+            warned.extend(fresh(warnings(&config), &tainted));
             if errors.is_empty() {
                 let lines = LineIndex::new(text);
                 let mut warnings = positioned(&lines, warned, Problem::warning);

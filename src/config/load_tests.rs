@@ -371,8 +371,10 @@ fn display_and_file_loading() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(
-        err.starts_with("test.toml:10:1: error: providers[1].provider_typ: unknown key"),
-        "{err}"
+        err.starts_with(
+            "test.toml:4:1: warning: providers[0].api_key: `api_key` is not set: requests to provider `a` (openai) will fail"
+        ) && err.contains("\ntest.toml:10:1: error: providers[1].provider_typ: unknown key"),
+        "warnings and errors in file order, one a line: {err}"
     );
     let missing = load_file(std::path::Path::new("/nonexistent/llm-gateway.toml"));
     let err = missing.err().map(|e| e.to_string()).unwrap_or_default();

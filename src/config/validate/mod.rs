@@ -1,7 +1,9 @@
 //! Semantic validation of a deserialized [`Config`]: everything the types alone cannot say
 //! (unique ids, URLs, cross references between sections, value ranges). All problems are
 //! collected, each with the key path it concerns. Providers are checked in `providers`,
-//! aliases, deprecations, model cards and pools in `routing`; the rest here.
+//! aliases, deprecations, model cards and pools in `routing`; the rest here. What loads but
+//! is probably not meant (a provider without its key, a name nobody serves, an inactive
+//! section) is a warning, found in `warnings`.
 
 use std::collections::HashSet;
 
@@ -11,6 +13,9 @@ use super::problem::Problem;
 
 mod providers;
 mod routing;
+mod warnings;
+
+pub(crate) use warnings::{inactive, warnings};
 
 /// Every semantic problem of `config`, without line numbers (use `load_*` for those).
 pub fn validate(config: &Config) -> Vec<Problem> {
