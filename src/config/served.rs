@@ -7,6 +7,7 @@
 
 use super::builtin_models;
 use super::model::{Config, ProviderConfig};
+use super::suggest::closest;
 
 /// Longest alias chain followed (`a` → `b` → `c`).
 pub const MAX_ALIAS_DEPTH: usize = 4;
@@ -27,6 +28,15 @@ pub fn listed_models(config: &Config, provider: &ProviderConfig) -> Vec<String> 
         .filter(|m| m.provider.as_deref() == Some(provider.id.as_str()))
         .map(|m| m.id.clone());
     listed.into_iter().chain(carded).collect()
+}
+
+/// "no provider `x` is configured", with the closest configured id when one is close.
+pub(crate) fn no_provider(config: &Config, id: &str) -> String {
+    let ids: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+    match closest(id, &ids) {
+        Some(near) => format!("no provider `{id}` is configured; did you mean `{near}`?"),
+        None => format!("no provider `{id}` is configured"),
+    }
 }
 
 /// Whether a request for a name finds a provider.
@@ -93,7 +103,7 @@ pub(crate) fn reach_target(config: &Config, name: &str) -> Reach {
         return Reach::Unserved("only disabled providers list it".into());
     }
     match name.split_once('/') {
-        Some((id, _)) => Reach::NoSuchProvider(format!("no provider `{id}` is configured")),
+        Some((id, _)) => Reach::NoSuchProvider(no_provider(config, id)),
         None => Reach::Unserved(
             "no provider lists it (add it to a provider's `models`, or write `provider_id/model`)"
                 .into(),

@@ -267,8 +267,15 @@ impl Walk<'_> {
             {
                 Some(format!("write each entry as [[{path}]] (double brackets)"))
             }
-            (Shape::List(_), Value::String(_) | Value::Integer(_) | Value::Float(_)) => {
-                Some("write a list in brackets, e.g. [\"a\", \"b\"]".into())
+            (Shape::List(item), Value::String(_) | Value::Integer(_) | Value::Float(_)) => {
+                let example = match self.shapes.resolve(item) {
+                    Shape::Text | Shape::Choice(_) => "[\"a\", \"b\"]",
+                    Shape::Whole { .. } => "[1, 2]",
+                    Shape::Number => "[0.5, 1]",
+                    Shape::Table(_) => "[{ ... }, { ... }]",
+                    _ => "[ ... ]",
+                };
+                Some(format!("write a list in brackets, e.g. {example}"))
             }
             (Shape::Table(_), Value::Array(_))
                 if path

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use super::model::*;
 use super::path::KeyPath;
 use super::problem::Problem;
+use super::served::no_provider;
 
 mod providers;
 mod routing;
@@ -240,7 +241,8 @@ impl<'a> Checker<'a> {
             let path = root("provider_quota")
                 .key("provider_limits")
                 .key(id.as_str());
-            self.add(path, format!("no provider `{id}` is configured"));
+            let message = no_provider(self.config, id);
+            self.add(path, message);
         }
     }
 
@@ -255,7 +257,7 @@ impl<'a> Checker<'a> {
                 if !ids.contains(id.as_str()) {
                     self.add(
                         at.key("provider_keys").key(id.as_str()),
-                        format!("no provider `{id}` is configured"),
+                        no_provider(self.config, id),
                     );
                 }
             }
