@@ -96,12 +96,17 @@ pub fn load_str_checked(
         }
     };
     let mut warned = bare_references(&table);
+    let written = table.clone();
     let mut errors = interpolate_table(&mut table, env);
     // Values with a broken `${...}` or a wrong type were replaced: what is found below them
     // later is a follow-up, not news.
     let mut tainted: Vec<KeyPath> = errors.iter().map(|(path, _)| path.clone()).collect();
     let typed = typecheck::check(&mut table, &Shapes::of_config());
-    errors.extend(fresh(typed.problems, &tainted));
+    errors.extend(
+        fresh(typed.problems, &tainted)
+            .into_iter()
+            .map(|(path, message)| from_variable(&written, path, message)),
+    );
     tainted.extend(typed.tainted);
     warned.extend(inactive(&table));
     match serde_path_to_error::deserialize::<_, Config>(Value::Table(table)) {
@@ -132,6 +137,33 @@ pub fn load_str_checked(
         source: source.to_string(),
         problems,
     })
+}
+
+/// A number or true/false written as `"${VAR}"`: the variable fills in text, so the hint to
+/// drop the quotes cannot be followed.
+fn from_variable(written: &Table, path: KeyPath, message: String) -> (KeyPath, String) {
+    let Some(stem) = message.strip_suffix("; write it without quotes") else {
+        return (path, message);
+    };
+    let mut value = Some(Value::Table(written.clone()));
+    for segment in path.segments() {
+        value = match (segment, value) {
+            (Segment::Key(key), Some(Value::Table(mut t))) => t.remove(key),
+            (Segment::Index(i), Some(Value::Array(mut items))) if *i < items.len() => {
+                Some(items.swap_remove(*i))
+            }
+            _ => None,
+        };
+    }
+    match value {
+        Some(Value::String(s)) if s.contains("${") => {
+            let message = format!(
+                "{stem} (from `${{...}}`, which fills in text only); write the value itself"
+            );
+            (path, message)
+        }
+        _ => (path, message),
+    }
 }
 
 /// The problems not below a tainted path.

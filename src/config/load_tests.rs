@@ -252,6 +252,19 @@ fn wrong_type_and_missing_required_key() {
 }
 
 #[test]
+fn a_number_from_a_variable_is_text() {
+    let env = |name: &str| (name == "PORT").then(|| "8080".to_string());
+    let err = load_str_with_env("[server]\nport = \"${PORT}\"\n", "t", &env).err();
+    let message = err
+        .map(|e| e.problems[0].message.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        "expected a whole number from 0 to 65535, found a string (from `${...}`, which fills in text only); write the value itself"
+    );
+}
+
+#[test]
 fn unquoted_toml_dates_are_read_as_strings() -> Result<(), ConfigError> {
     let c = load("[[model_routing.deprecations]]\nmodel = \"m\"\nsunset_date = 2026-06-01\n")?;
     assert_eq!(c.model_routing.deprecations[0].sunset_date, "2026-06-01");
