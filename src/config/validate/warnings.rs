@@ -7,7 +7,6 @@
 
 use toml::{Table, Value};
 
-use super::root;
 use crate::config::model::Config;
 use crate::config::path::KeyPath;
 use crate::config::served::{Reach, reach, reach_target};
@@ -24,6 +23,10 @@ const INACTIVE: &[&[&str]] = &[
     &["model_routing", "deprecations"],
     &["redis"],
 ];
+
+fn root(key: &str) -> KeyPath {
+    KeyPath::root().key(key)
+}
 
 /// Every warning about `config` as `(key path, message)`.
 pub(crate) fn warnings(config: &Config) -> Vec<(KeyPath, String)> {
