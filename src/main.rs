@@ -2,6 +2,7 @@
 //!
 //! Depends on the library's `app`, `cli`, `config`, `mock` and `observability` only.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// mimalloc: measurably less CPU than the system allocator for the many small, short-lived
@@ -21,22 +22,7 @@ fn main() -> ExitCode {
         Some(Command::Serve { config, port }) => {
             run_server(config.unwrap_or(cli.config), port.or(cli.port))
         }
-        Some(Command::CheckConfig { path }) => match config::load_file(&path) {
-            Ok(c) => {
-                println!(
-                    "{}: OK ({} providers, {} aliases, {} pools)",
-                    path.display(),
-                    c.providers.len(),
-                    c.model_routing.aliases.len(),
-                    c.pools.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        Some(Command::CheckConfig { path }) => check_config(&path),
         Some(Command::Schema) => match serde_json::to_string_pretty(&config::json_schema()) {
             Ok(s) => {
                 println!("{s}");
@@ -79,14 +65,60 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_server(path: std::path::PathBuf, port: Option<u16>) -> ExitCode {
-    let mut config = match config::load_file(&path) {
-        Ok(c) => c,
+/// `check-config`: every problem of the file on stderr, errors and warnings in file order,
+/// then a summary; the exit status is non-zero when there is an error.
+fn check_config(path: &Path) -> ExitCode {
+    let source = path.display().to_string();
+    match config::load_file_checked(path) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                eprintln!("{}", warning.render(&source));
+            }
+            let c = &loaded.config;
+            let warned = match loaded.warnings.len() {
+                0 => String::new(),
+                n => format!(", {}", count(n, "warning")),
+            };
+            println!(
+                "{source}: OK ({} providers, {} aliases, {} pools{warned})",
+                c.providers.len(),
+                c.model_routing.aliases.len(),
+                c.pools.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            let errors = e.errors();
+            let warned = match e.problems.len() - errors {
+                0 => String::new(),
+                n => format!(", {}", count(n, "warning")),
+            };
+            eprintln!("{source}: {}{warned}", count(errors, "error"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// "1 error", "3 warnings".
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn run_server(path: PathBuf, port: Option<u16>) -> ExitCode {
+    let source = path.display().to_string();
+    let loaded = match config::load_file_checked(&path) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
+    let mut config = loaded.config;
     if let Some(p) = port {
         config.server.port = p;
     }
@@ -98,6 +130,9 @@ fn run_server(path: std::path::PathBuf, port: Option<u16>) -> ExitCode {
         .with_env_filter(filter)
         .with_writer(writer)
         .try_init();
+    for warning in &loaded.warnings {
+        tracing::warn!("{}", warning.render(&source));
+    }
     let (access_log, _access_guard) = match AccessLog::to_writer(std::io::stdout()) {
         Ok(pair) => pair,
         Err(e) => {

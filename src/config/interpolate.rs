@@ -3,10 +3,13 @@
 //!
 //! TOML dates and times become strings here too (no configuration field is a datetime), so
 //! an unquoted `sunset_date = 2026-06-01` reads like the quoted one.
+//!
+//! [`bare_references`] finds `$VAR` written without braces (kept as written, not replaced): a
+//! warning, read from the file before interpolation.
 
 use toml::{Table, Value};
 
-use super::path::KeyPath;
+use super::path::{KeyPath, Segment};
 
 /// The environment lookup: variable name → value.
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -43,6 +46,87 @@ fn walk_value(value: &mut Value, path: &KeyPath, env: Env<'_>, out: &mut Vec<(Ke
         Value::Datetime(datetime) => *value = Value::String(datetime.to_string()),
         Value::Integer(_) | Value::Float(_) | Value::Boolean(_) => {}
     }
+}
+
+/// One warning per string value of `table` that holds `$NAME` without braces. Names are not
+/// echoed in values that may hold secrets (keys, tokens, URLs).
+pub(crate) fn bare_references(table: &Table) -> Vec<(KeyPath, String)> {
+    let mut out = Vec::new();
+    find_bare(&Value::Table(table.clone()), &KeyPath::root(), &mut out);
+    out
+}
+
+fn find_bare(value: &Value, path: &KeyPath, out: &mut Vec<(KeyPath, String)>) {
+    match value {
+        Value::String(s) => {
+            let names = bare_names(s);
+            if names.is_empty() {
+                return;
+            }
+            let message = if may_be_secret(path) {
+                "`$` before a name is kept as written: only `${NAME}` is replaced from the \
+                 environment"
+                    .to_string()
+            } else {
+                let written: Vec<String> = names.iter().map(|n| format!("`${n}`")).collect();
+                let braced: Vec<String> = names.iter().map(|n| format!("`${{{n}}}`")).collect();
+                format!(
+                    "{} kept as written: only {} would be replaced from the environment",
+                    written.join(", ") + if names.len() == 1 { " is" } else { " are" },
+                    braced.join(", ")
+                )
+            };
+            out.push((path.clone(), message));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_bare(item, &path.index(i), out);
+            }
+        }
+        Value::Table(table) => {
+            for (key, item) in table {
+                find_bare(item, &path.key(key.as_str()), out);
+            }
+        }
+        Value::Integer(_) | Value::Float(_) | Value::Boolean(_) | Value::Datetime(_) => {}
+    }
+}
+
+/// The names written as `$NAME` (not `${NAME}`, not `$${`) in `s`.
+fn bare_names(s: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        let after = &rest[pos + 1..];
+        // `${NAME}` is interpolation's; `$${` is its escape for a literal `${`.
+        if after.starts_with('{') {
+            rest = after;
+            continue;
+        }
+        if let Some(skip) = after.strip_prefix("${") {
+            rest = skip;
+            continue;
+        }
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..len];
+        if is_var_name(name) {
+            names.push(name);
+        }
+        rest = &after[len..];
+    }
+    names
+}
+
+/// Whether the value at `path` may be a secret, whose content is never echoed.
+fn may_be_secret(path: &KeyPath) -> bool {
+    path.segments().iter().any(|segment| match segment {
+        Segment::Key(key) => {
+            key.ends_with("key") || key.ends_with("keys") || key.contains("token") || key == "url"
+        }
+        Segment::Index(_) => false,
+    })
 }
 
 fn is_var_name(name: &str) -> bool {
@@ -143,6 +227,40 @@ mod tests {
         assert_eq!(run("${KEY").1.len(), 1);
         assert_eq!(run("${}").1.len(), 1);
         assert_eq!(run("${a b}").1.len(), 1);
+    }
+
+    #[test]
+    fn bare_dollar_names() {
+        assert_eq!(bare_names("$HOME/x"), ["HOME"]);
+        assert_eq!(bare_names("a $B and $c_1."), ["B", "c_1"]);
+        assert!(bare_names("${A} $${B} $ $5 $").is_empty());
+        assert_eq!(
+            bare_names("$$X"),
+            ["X"],
+            "`$$` is no escape: `$X` stays as written"
+        );
+    }
+
+    #[test]
+    fn bare_references_name_the_variable_unless_secret() {
+        let table: Table = toml::from_str(
+            "host = \"$HOST\"\nok = \"${HOST}\"\n[[providers]]\napi_key = \"$OPENAI_KEY\"\nendpoints = [\"http://x\", \"http://$H:$P\"]\n",
+        )
+        .unwrap_or_default();
+        let found = bare_references(&table);
+        let paths: Vec<String> = found.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(
+            paths,
+            ["host", "providers[0].api_key", "providers[0].endpoints[1]"]
+        );
+        assert!(
+            found[0]
+                .1
+                .starts_with("`$HOST` is kept as written: only `${HOST}`"),
+            "{found:?}"
+        );
+        assert!(!found[1].1.contains("OPENAI"), "{found:?}");
+        assert!(found[2].1.contains("`$H`, `$P` are kept"), "{found:?}");
     }
 
     #[test]

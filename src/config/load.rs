@@ -1,24 +1,43 @@
-//! Loading a configuration file: TOML syntax check, `${VAR}` interpolation, strict
-//! deserialization with key paths (`serde_path_to_error`), semantic validation, and a line
-//! number for every problem found.
+//! Loading a configuration file, every problem found in one pass: TOML syntax, `${VAR}`
+//! interpolation, the type check against the shape of [`Config`] (unknown keys, wrong types,
+//! values out of range, with "did you mean"), deserialization, semantic validation, then the
+//! warnings; each problem with its key path, line and column, in file order.
+//!
+//! Entry points: [`load_file_checked`] / [`load_str_checked`] (the configuration and its
+//! warnings, or every problem) and [`load_file`] / [`load_str`] (the configuration only).
 
 use std::path::Path;
 
 use toml::{Table, Value};
 
-use super::interpolate::interpolate_table;
+use super::interpolate::{bare_references, interpolate_table};
 use super::model::Config;
-use super::path::{KeyPath, LineIndex, Segment, line_of_offset};
+use super::path::{KeyPath, LineIndex, Segment, position_of_offset};
 use super::problem::{ConfigError, Problem};
-use super::validate::check;
+use super::shape::Shapes;
+use super::typecheck;
+use super::validate::{check, inactive, warnings};
+
+/// A configuration that loaded, and what it may not do as its author meant.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// In file order.
+    pub warnings: Vec<Problem>,
+}
 
 /// Loads and validates the file at `path`, interpolating `${VAR}` from the process environment.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    load_file_checked(path).map(|loaded| loaded.config)
+}
+
+/// [`load_file`] with its warnings.
+pub fn load_file_checked(path: &Path) -> Result<Loaded, ConfigError> {
     #[expect(
         clippy::disallowed_methods,
         reason = "config interpolation is where the environment is read"
     )]
-    load_file_with_env(path, &|name| std::env::var(name).ok())
+    load_file_checked_with_env(path, &|name| std::env::var(name).ok())
 }
 
 /// [`load_file`] with an injectable environment lookup.
@@ -26,11 +45,18 @@ pub fn load_file_with_env(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
+    load_file_checked_with_env(path, env).map(|loaded| loaded.config)
+}
+
+fn load_file_checked_with_env(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, ConfigError> {
     let source = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::whole_file(&source, format!("cannot read the configuration file: {e}"))
     })?;
-    load_str_with_env(&text, &source, env)
+    load_str_checked(&text, &source, env)
 }
 
 /// Loads and validates configuration text; `source` names it in messages.
@@ -48,183 +74,169 @@ pub fn load_str_with_env(
     source: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
+    load_str_checked(text, source, env).map(|loaded| loaded.config)
+}
+
+/// Loads configuration text with its warnings, or reports every problem (errors and
+/// warnings) found in it; `source` names it in messages.
+pub fn load_str_checked(
+    text: &str,
+    source: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, ConfigError> {
     let mut table: Table = match toml::from_str(text) {
         Ok(table) => table,
         Err(e) => {
-            let line = e.span().map(|span| line_of_offset(text, span.start));
+            let position = e.span().map(|span| position_of_offset(text, span.start));
             let message = e.message().trim().replace('\n', "; ");
             return Err(ConfigError {
                 source: source.to_string(),
-                problems: vec![Problem::new("", line, message)],
+                problems: vec![Problem::new("", None, message).at(position)],
             });
         }
     };
-    let mut found = interpolate_table(&mut table, env);
-    // Values with a broken `${...}` would only cause follow-up noise: skip problems below them.
-    let tainted: Vec<KeyPath> = found.iter().map(|(path, _)| path.clone()).collect();
-    let later = match deserialize(table) {
-        Ok(config) => {
-            let problems = check(&config);
-            if found.is_empty() && problems.is_empty() {
-                return Ok(config);
-            }
-            problems
-        }
-        Err(problems) => problems,
-    };
-    found.extend(
-        later
+    let mut warned = bare_references(&table);
+    let written = table.clone();
+    let mut errors = interpolate_table(&mut table, env);
+    // Values with a broken `${...}` or a wrong type were replaced: what is found below them
+    // later is a follow-up, not news.
+    let mut tainted: Vec<KeyPath> = errors.iter().map(|(path, _)| path.clone()).collect();
+    let typed = typecheck::check(&mut table, &Shapes::of_config());
+    errors.extend(
+        fresh(typed.problems, &tainted)
             .into_iter()
-            .filter(|(path, _)| !tainted.iter().any(|t| path.starts_with(t))),
+            .map(|(path, message)| from_variable(&written, path, message)),
     );
-    Err(to_error(text, source, found))
-}
-
-/// Attaches lines, sorts the problems into file order and builds the error.
-fn to_error(text: &str, source: &str, found: Vec<(KeyPath, String)>) -> ConfigError {
+    tainted.extend(typed.tainted);
+    warned.extend(inactive(&table));
+    match serde_path_to_error::deserialize::<_, Config>(Value::Table(table)) {
+        Ok(config) => {
+            errors.extend(fresh(check(&config), &tainted));
+            warned.extend(fresh(warnings(&config), &tainted));
+            if errors.is_empty() {
+                let lines = LineIndex::new(text);
+                let mut warnings = positioned(&lines, warned, Problem::warning);
+                sort(&mut warnings);
+                return Ok(Loaded { config, warnings });
+            }
+        }
+        Err(e) => {
+            let unforeseen = convert(&e);
+            if errors.is_empty() || !tainted.iter().any(|t| unforeseen.0.starts_with(t)) {
+                errors.push(unforeseen);
+            }
+        }
+    }
     let lines = LineIndex::new(text);
-    let mut problems: Vec<Problem> = found
-        .into_iter()
-        .map(|(path, message)| Problem::new(path.to_string(), lines.line(&path), message))
-        .collect();
-    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
-    ConfigError {
+    let mut problems = positioned(&lines, errors, |path, message| {
+        Problem::new(path, None, message)
+    });
+    problems.extend(positioned(&lines, warned, Problem::warning));
+    sort(&mut problems);
+    Err(ConfigError {
         source: source.to_string(),
         problems,
-    }
+    })
 }
 
-fn deserialize_one(value: Value) -> Result<Config, (KeyPath, String)> {
-    let (path, message) = match serde_path_to_error::deserialize(value.clone()) {
-        Ok(config) => return Ok(config),
-        Err(e) => convert(&e),
+/// A number or true/false written as `"${VAR}"`: the variable fills in text, so the hint to
+/// drop the quotes cannot be followed.
+fn from_variable(written: &Table, path: KeyPath, message: String) -> (KeyPath, String) {
+    let Some(stem) = message.strip_suffix("; write it without quotes") else {
+        return (path, message);
     };
-    // A non-string where an enum is expected: name the allowed values, found by retrying
-    // with a string no enum accepts.
-    if message.ends_with("expected string only") {
-        let mut probe = value;
-        if let Some(slot) = value_at(&mut probe, &path) {
-            *slot = Value::String("\u{1}".into());
-            if let Err(e) = serde_path_to_error::deserialize::<_, Config>(probe) {
-                let (probe_path, probe_message) = convert(&e);
-                if let Some((_, list)) = probe_message.split_once(", expected ") {
-                    if probe_path == path {
-                        return Err((path, format!("invalid type: expected a string, {list}")));
-                    }
-                }
-            }
-        }
-    }
-    Err((path, message))
-}
-
-/// The value at `path` inside `value`, if there is one.
-fn value_at<'v>(value: &'v mut Value, path: &KeyPath) -> Option<&'v mut Value> {
-    let mut current = value;
+    let mut value = Some(Value::Table(written.clone()));
     for segment in path.segments() {
-        current = match (segment, current) {
-            (Segment::Key(key), Value::Table(table)) => table.get_mut(key)?,
-            (Segment::Index(index), Value::Array(items)) => items.get_mut(*index)?,
-            _ => return None,
-        };
-    }
-    Some(current)
-}
-
-/// Deserializes the whole table; on failure, retries each top-level section (and each element
-/// of a top-level array) alone so that errors in several sections are all reported.
-fn deserialize(table: Table) -> Result<Config, Vec<(KeyPath, String)>> {
-    let first = match deserialize_one(Value::Table(table.clone())) {
-        Ok(config) => return Ok(config),
-        Err(problem) => problem,
-    };
-    let mut problems = Vec::new();
-    for (key, value) in table {
-        let single = |v: Value| {
-            let mut t = Table::new();
-            t.insert(key.clone(), v);
-            deserialize_one(Value::Table(t)).err()
-        };
-        match value {
-            Value::Array(items) => {
-                for (i, item) in items.into_iter().enumerate() {
-                    if let Some((mut path, message)) = single(Value::Array(vec![item])) {
-                        if let Some(Segment::Index(index)) = path.segments_mut().get_mut(1) {
-                            *index = i;
-                        }
-                        problems.push((path, message));
-                    }
-                }
+        value = match (segment, value) {
+            (Segment::Key(key), Some(Value::Table(mut t))) => t.remove(key),
+            (Segment::Index(i), Some(Value::Array(mut items))) if *i < items.len() => {
+                Some(items.swap_remove(*i))
             }
-            other => problems.extend(single(other)),
+            _ => None,
+        };
+    }
+    match value {
+        Some(Value::String(s)) if s.contains("${") => {
+            let message = format!(
+                "{stem} (from `${{...}}`, which fills in text only); write the value itself"
+            );
+            (path, message)
         }
-    }
-    if problems.is_empty() {
-        problems.push(first);
-    }
-    Err(problems)
-}
-
-/// The names between backticks in a serde message (`a`, `b` → ["a", "b"]).
-fn backticked(s: &str) -> Vec<&str> {
-    s.split('`').skip(1).step_by(2).collect()
-}
-
-/// "unknown key `x`, expected one of `a`, `b`" from serde's list of expected names.
-fn expected_list(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    match quoted.as_slice() {
-        [] => "this table takes no keys".to_string(),
-        [one] => format!("expected {one}"),
-        _ => format!("expected one of {}", quoted.join(", ")),
+        _ => (path, message),
     }
 }
 
-/// A deserialization error as (key path, readable message).
+/// The problems not below a tainted path.
+fn fresh(found: Vec<(KeyPath, String)>, tainted: &[KeyPath]) -> Vec<(KeyPath, String)> {
+    found
+        .into_iter()
+        .filter(|(path, _)| !tainted.iter().any(|t| path.starts_with(t)))
+        .collect()
+}
+
+fn positioned(
+    lines: &LineIndex<'_>,
+    found: Vec<(KeyPath, String)>,
+    make: fn(String, String) -> Problem,
+) -> Vec<Problem> {
+    found
+        .into_iter()
+        .map(|(path, message)| make(path.to_string(), message).at(lines.position(&path)))
+        .collect()
+}
+
+/// File order; problems without a line last. Stable: one line keeps the order found.
+fn sort(problems: &mut [Problem]) {
+    problems.sort_by_key(|p| (p.line.unwrap_or(usize::MAX), p.column.unwrap_or(0)));
+}
+
+/// A deserialization error the type check did not foresee (the shape read from the schema
+/// and the structs disagree): its key path and serde's message in plain words.
 fn convert(e: &serde_path_to_error::Error<toml::de::Error>) -> (KeyPath, String) {
     let mut path = KeyPath::root();
     for segment in e.path().iter() {
         match segment {
             serde_path_to_error::Segment::Seq { index } => path.push(Segment::Index(*index)),
-            serde_path_to_error::Segment::Map { key } => path.push(Segment::Key(key.clone())),
-            serde_path_to_error::Segment::Enum { variant } => {
-                path.push(Segment::Key(variant.clone()))
+            serde_path_to_error::Segment::Map { key }
+            | serde_path_to_error::Segment::Enum { variant: key } => {
+                path.push(Segment::Key(key.clone()))
             }
             serde_path_to_error::Segment::Unknown => {}
         }
     }
-    let raw = e.inner().message().trim().to_string();
-    let with_key = |mut path: KeyPath, key: &str| {
-        if path.segments().last() != Some(&Segment::Key(key.to_string())) {
-            path.push(Segment::Key(key.to_string()));
-        }
-        path
-    };
-    if let Some(rest) = raw.strip_prefix("unknown field ") {
-        let names = backticked(rest);
-        if let Some((field, expected)) = names.split_first() {
-            let message = format!("unknown key `{field}`, {}", expected_list(expected));
-            return (with_key(path, field), message);
-        }
+    (path, plain(e.inner().message().trim()))
+}
+
+/// Serde's words for types (`u32`, `a sequence`, `struct ProviderConfig`) in a user's.
+fn plain(message: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut words = message.split_whitespace();
+    while let Some(word) = words.next() {
+        let core = word.trim_end_matches([',', ';', ':', '.']);
+        let tail = &word[core.len()..];
+        let replaced = match core {
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64"
+            | "i128" | "isize" => "a whole number".to_string(),
+            "f32" | "f64" => "a number".to_string(),
+            "sequence" => "list".to_string(),
+            "map" => "table".to_string(),
+            "boolean" => "true/false value".to_string(),
+            "struct" | "enum" => {
+                let name = words.next().unwrap_or_default();
+                let name_tail = name.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+                let noun = if core == "struct" {
+                    "a table"
+                } else {
+                    "a choice"
+                };
+                out.push(format!("{noun}{name_tail}"));
+                continue;
+            }
+            _ => core.to_string(),
+        };
+        out.push(format!("{replaced}{tail}"));
     }
-    if let Some(rest) = raw.strip_prefix("unknown variant ") {
-        let names = backticked(rest);
-        if let Some((value, expected)) = names.split_first() {
-            return (
-                path,
-                format!("invalid value `{value}`, {}", expected_list(expected)),
-            );
-        }
-    }
-    if let Some(rest) = raw.strip_prefix("missing field ") {
-        if let Some(field) = backticked(rest).first() {
-            return (
-                with_key(path, field),
-                format!("missing required key `{field}`"),
-            );
-        }
-    }
-    (path, raw.replace('\n', "; "))
+    out.join(" ").replace("a a ", "a ").replace("an a ", "a ")
 }
 
 #[cfg(test)]

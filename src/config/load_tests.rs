@@ -12,21 +12,23 @@ fn load(text: &str) -> Result<Config, ConfigError> {
     load_str_with_env(text, "test.toml", &no_env)
 }
 
-/// The problems of a text that must fail, as (path, line, message).
+/// The errors of a text that must fail, as (path, line, message); warnings left out.
 fn problems(text: &str) -> Vec<(String, Option<usize>, String)> {
     match load(text) {
         Ok(_) => Vec::new(),
         Err(e) => {
             assert_eq!(e.source, "test.toml");
+            assert!(e.errors() > 0, "an error holds an error: {e}");
             e.problems
                 .into_iter()
+                .filter(Problem::is_error)
                 .map(|p| (p.path, p.line, p.message))
                 .collect()
         }
     }
 }
 
-/// Asserts exactly one problem, at `path` and `line`, whose message contains every `needles`.
+/// Asserts exactly one error, at `path` and `line`, whose message contains every `needles`.
 fn one_problem(text: &str, path: &str, line: usize, needles: &[&str]) {
     let found = problems(text);
     assert_eq!(found.len(), 1, "{found:#?}");
@@ -90,11 +92,14 @@ fn empty_file_gives_the_documented_defaults() {
 }
 
 #[test]
-fn syntax_error_has_the_parser_message_and_line() {
-    let found = problems("[server]\nport = 1\nhost = \n");
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!((found[0].0.as_str(), found[0].1), ("", Some(3)));
-    assert!(!found[0].2.is_empty());
+fn syntax_error_has_the_parser_message_line_and_column() {
+    let err = load("[server]\nport = 1\nhost = \n").err();
+    let problem = err.as_ref().map(|e| e.problems.as_slice());
+    let Some([p]) = problem else {
+        panic!("one problem: {err:?}");
+    };
+    assert_eq!((p.path.as_str(), p.line, p.column), ("", Some(3), Some(8)));
+    assert!(p.is_error() && !p.message.is_empty());
     let found = problems("[server]\nport = 1\n[server]\n");
     assert_eq!(found[0].1, Some(3), "{found:?}");
 }
@@ -117,11 +122,7 @@ fn unknown_key_in_second_provider() {
         TWO_PROVIDERS,
         "providers[1].provider_typ",
         10,
-        &[
-            "unknown key `provider_typ`",
-            "`provider_type`",
-            "expected one of",
-        ],
+        &["unknown key `provider_typ`; did you mean `provider_type`?"],
     );
 }
 
@@ -131,13 +132,13 @@ fn unknown_keys_in_sections_inline_tables_and_dotted_keys() {
         "[server]\nport = 1\nprot = 2\n",
         "server.prot",
         3,
-        &["unknown key `prot`", "`port`"],
+        &["unknown key `prot`; did you mean `port`?"],
     );
     one_problem(
         "[nonsense]\na = 1\n",
         "nonsense",
         1,
-        &["unknown key `nonsense`", "`server`"],
+        &["unknown key `nonsense`; the keys here are: ", "server"],
     );
     one_problem(
         "resilience.hedge.enabld = true\n",
@@ -149,7 +150,7 @@ fn unknown_keys_in_sections_inline_tables_and_dotted_keys() {
         "[[pools]]\nname = \"p\"\nmembers = [\n  { model = \"a/b\" },\n  { model = \"a/c\", wieght = 2 },\n]\n",
         "pools[0].members[1].wieght",
         5,
-        &["unknown key `wieght`"],
+        &["unknown key `wieght`; did you mean `weight`?"],
     );
 }
 
@@ -200,25 +201,31 @@ fn bad_enum_value_names_the_allowed_values() {
         "[[providers]]\nid = \"a\"\nprovider_type = \"foo\"\n",
         "providers[0].provider_type",
         3,
-        &["`foo`", "`openai`", "`azure_openai`", "`mock`"],
+        &[
+            "`foo` is not one of: openai, anthropic, google, azure_openai",
+            "mock",
+        ],
     );
     one_problem(
         "[update]\nmode = \"sometimes\"\n",
         "update.mode",
         2,
-        &["`auto`", "`manual`"],
+        &["`sometimes` is not one of: auto, manual"],
     );
     one_problem(
         "[update]\nmode = 1\n",
         "update.mode",
         2,
-        &["invalid type", "expected a string, one of `auto`, `manual`"],
+        &["expected one of: auto, manual, found a whole number"],
     );
     one_problem(
         "[[models]]\nid = \"m\"\ncapabilities = [\"tools\", true]\n",
         "models[0].capabilities[1]",
         3,
-        &["`vision`"],
+        &[
+            "expected one of: streaming, tools, vision",
+            "found a true/false value",
+        ],
     );
 }
 
@@ -228,14 +235,32 @@ fn wrong_type_and_missing_required_key() {
         "[server]\nport = \"80\"\n",
         "server.port",
         2,
-        &["invalid type"],
+        &["expected a whole number from 0 to 65535, found a string; write it without quotes"],
     );
-    one_problem("[server]\nport = 70000\n", "server.port", 2, &["70000"]);
+    one_problem(
+        "[server]\nport = 70000\n",
+        "server.port",
+        2,
+        &["must be a whole number from 0 to 65535, not 70000"],
+    );
     one_problem(
         "[[providers]]\nprovider_type = \"openai\"\n",
         "providers[0].id",
         1,
         &["missing required key `id`"],
+    );
+}
+
+#[test]
+fn a_number_from_a_variable_is_text() {
+    let env = |name: &str| (name == "PORT").then(|| "8080".to_string());
+    let err = load_str_with_env("[server]\nport = \"${PORT}\"\n", "t", &env).err();
+    let message = err
+        .map(|e| e.problems[0].message.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        "expected a whole number from 0 to 65535, found a string (from `${...}`, which fills in text only); write the value itself"
     );
 }
 
@@ -342,7 +367,12 @@ fn deserialization_errors_in_several_sections_are_all_reported() {
     let paths: Vec<&str> = found.iter().map(|(p, _, _)| p.as_str()).collect();
     assert_eq!(
         paths,
-        ["server.port", "providers[1].kind", "cache.enabled"],
+        [
+            "server.port",
+            "providers[1].provider_type",
+            "providers[1].kind",
+            "cache.enabled"
+        ],
         "{found:#?}"
     );
 }
@@ -354,13 +384,15 @@ fn display_and_file_loading() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(
-        err.starts_with("test.toml:10: providers[1].provider_typ: unknown key"),
-        "{err}"
+        err.starts_with(
+            "test.toml:4:1: warning: providers[0].api_key: `api_key` is not set: requests to provider `a` (openai) will fail"
+        ) && err.contains("\ntest.toml:10:1: error: providers[1].provider_typ: unknown key"),
+        "warnings and errors in file order, one a line: {err}"
     );
     let missing = load_file(std::path::Path::new("/nonexistent/llm-gateway.toml"));
     let err = missing.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(
-        err.starts_with("/nonexistent/llm-gateway.toml: cannot read"),
+        err.starts_with("/nonexistent/llm-gateway.toml: error: cannot read"),
         "{err}"
     );
 }

@@ -491,6 +491,11 @@ impl ProviderType {
             Self::Mock => "mock",
         }
     }
+
+    /// Whether requests to providers of this type need an API key.
+    pub fn needs_key(self) -> bool {
+        !matches!(self, Self::Local | Self::Mock)
+    }
 }
 
 /// Wire formats a provider may speak.

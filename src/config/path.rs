@@ -1,5 +1,6 @@
 //! Key paths into a configuration file (`providers[1].api_key`) and the map from a key path to
-//! the line of the original text where that key (or its nearest existing ancestor) is defined.
+//! the line and column of the original text where that key (or its nearest existing ancestor)
+//! is defined.
 
 use std::fmt;
 
@@ -46,10 +47,6 @@ impl KeyPath {
         &self.0
     }
 
-    pub(crate) fn segments_mut(&mut self) -> &mut Vec<Segment> {
-        &mut self.0
-    }
-
     /// Whether `self` is `other` or lies below it.
     pub fn starts_with(&self, other: &KeyPath) -> bool {
         self.0.starts_with(&other.0)
@@ -90,13 +87,17 @@ impl fmt::Display for KeyPath {
     }
 }
 
-/// 1-based line of a byte offset into `text`.
-pub(crate) fn line_of_offset(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()
-        .get(..end)
-        .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
-        + 1
+/// 1-based line and column (in characters) of a byte offset into `text`.
+pub(crate) fn position_of_offset(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = text.get(..end).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.bytes().filter(|&c| c == b'\n').count() + 1;
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
 }
 
 /// Maps key paths to lines of the original text (spans kept by `toml_edit`).
@@ -152,7 +153,14 @@ impl<'a> LineIndex<'a> {
     }
 
     /// The line where the key at `path` is defined, or where its nearest existing ancestor is.
+    #[cfg(test)]
     pub(crate) fn line(&self, path: &KeyPath) -> Option<usize> {
+        self.position(path).map(|(line, _)| line)
+    }
+
+    /// The line and column where the key at `path` is defined, or where its nearest existing
+    /// ancestor is.
+    pub(crate) fn position(&self, path: &KeyPath) -> Option<(usize, usize)> {
         let doc = self.doc.as_ref()?;
         let mut node = Node::Item(doc.as_item());
         let mut best: Option<usize> = None;
@@ -181,7 +189,7 @@ impl<'a> LineIndex<'a> {
             }
             node = next;
         }
-        best.map(|offset| line_of_offset(self.text, offset))
+        best.map(|offset| position_of_offset(self.text, offset))
     }
 }
 
@@ -271,8 +279,14 @@ cache.enabled = true
     #[test]
     fn unparsable_text_has_no_lines() {
         assert_eq!(LineIndex::new("a = ").line(&p(&["a"])), None);
-        assert_eq!(line_of_offset("a\nb\nc", 4), 3);
-        assert_eq!(line_of_offset("a", 99), 1);
+        assert_eq!(position_of_offset("a\nb\nc", 4), (3, 1));
+        assert_eq!(position_of_offset("a", 99), (1, 2));
+        assert_eq!(
+            position_of_offset("ab\n  cé d", 9),
+            (2, 6),
+            "columns count characters"
+        );
+        assert_eq!(position_of_offset("é", 1), (1, 1), "inside a character");
         let _ = ImDocument::parse(TEXT).expect("parses");
     }
 }

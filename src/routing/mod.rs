@@ -20,11 +20,9 @@ pub use needs::Needs;
 pub use profile::Profile;
 pub use stats::RouteStats;
 
+use crate::config::served::MAX_ALIAS_DEPTH;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::runtime::snapshot::Snapshot;
-
-/// Longest alias chain followed (`a` → `b` → `c`).
-const MAX_ALIAS_DEPTH: usize = 4;
 
 /// The candidates a request will walk, and why others were left out.
 #[derive(Debug, Default)]

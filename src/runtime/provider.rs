@@ -230,7 +230,7 @@ impl Provider {
 
     /// Whether requests to this provider need an API key.
     pub fn needs_key(&self) -> bool {
-        !matches!(self.provider_type, ProviderType::Local | ProviderType::Mock)
+        self.provider_type.needs_key()
     }
 
     /// The catalog model a pinned `model` is priced as when it is not listed itself: the

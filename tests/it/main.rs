@@ -16,6 +16,7 @@
 mod harness;
 
 mod chat;
+mod check_config;
 mod edge;
 mod errors;
 mod footprint;

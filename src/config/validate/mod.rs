@@ -1,16 +1,22 @@
 //! Semantic validation of a deserialized [`Config`]: everything the types alone cannot say
 //! (unique ids, URLs, cross references between sections, value ranges). All problems are
 //! collected, each with the key path it concerns. Providers are checked in `providers`,
-//! aliases, deprecations, model cards and pools in `routing`; the rest here.
+//! aliases, deprecations, model cards and pools in `routing`; the rest here. What loads but
+//! is probably not meant (a provider without its key, a name nobody serves, an inactive
+//! section) is a warning, found in `warnings`.
 
 use std::collections::HashSet;
 
 use super::model::*;
 use super::path::KeyPath;
 use super::problem::Problem;
+use super::served::no_provider;
 
 mod providers;
 mod routing;
+mod warnings;
+
+pub(crate) use warnings::{inactive, warnings};
 
 /// Every semantic problem of `config`, without line numbers (use `load_*` for those).
 pub fn validate(config: &Config) -> Vec<Problem> {
@@ -235,7 +241,8 @@ impl<'a> Checker<'a> {
             let path = root("provider_quota")
                 .key("provider_limits")
                 .key(id.as_str());
-            self.add(path, format!("no provider `{id}` is configured"));
+            let message = no_provider(self.config, id);
+            self.add(path, message);
         }
     }
 
@@ -250,7 +257,7 @@ impl<'a> Checker<'a> {
                 if !ids.contains(id.as_str()) {
                     self.add(
                         at.key("provider_keys").key(id.as_str()),
-                        format!("no provider `{id}` is configured"),
+                        no_provider(self.config, id),
                     );
                 }
             }

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Checker, is_valid_date, root};
 use crate::config::builtin_models;
 use crate::config::model::PoolStrategy;
+use crate::config::served::no_provider;
 
 impl Checker<'_> {
     pub(super) fn routing(&mut self) {
@@ -41,7 +42,10 @@ impl Checker<'_> {
                 {
                     self.add(
                         path,
-                        format!("alias `{name}` points to `{target}`, but no provider `{provider}` is configured"),
+                        format!(
+                            "alias `{name}` points to `{target}`, but {}",
+                            no_provider(config, provider)
+                        ),
                     );
                 }
             }
@@ -72,10 +76,7 @@ impl Checker<'_> {
             }
             if let Some(provider) = &card.provider {
                 if !ids.contains(provider.as_str()) {
-                    self.add(
-                        at.key("provider"),
-                        format!("no provider `{provider}` is configured"),
-                    );
+                    self.add(at.key("provider"), no_provider(self.config, provider));
                 }
             }
             for (field, price) in [

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::{Capability, Classification, Config, ModelCardConfig, QualityScores};
+use crate::config::{Capability, Classification, Config, ModelCardConfig, QualityScores, served};
 
 /// One model as served by one provider.
 #[derive(Debug, Clone, Serialize)]
@@ -55,20 +55,8 @@ impl Catalog {
     pub fn build(config: &Config) -> Catalog {
         let mut catalog = Catalog::default();
         for p in config.providers.iter().filter(|p| p.enabled) {
-            let listed: Vec<String> = match &p.models {
-                Some(models) => models.clone(),
-                None => builtin::cards_for(p.provider_type)
-                    .iter()
-                    .map(|c| c.id.to_string())
-                    .collect(),
-            };
-            // Cards in [[models]] for this provider add their model to its list.
-            let extra = config
-                .models
-                .iter()
-                .filter(|m| m.provider.as_deref() == Some(p.id.as_str()))
-                .map(|m| m.id.clone());
-            for id in listed.into_iter().chain(extra) {
+            // Its list (or the built-in one), then the [[models]] cards that name it.
+            for id in served::listed_models(config, p) {
                 if catalog
                     .by_provider_model
                     .contains_key(&(p.id.clone(), id.clone()))
