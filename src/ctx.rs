@@ -42,6 +42,8 @@ pub struct Trace {
     /// Provider and model that served (or last tried) the request.
     pub provider: Option<Arc<str>>,
     pub model: Option<Arc<str>>,
+    /// The model's name in metrics and per-model state (bounded: catalog ids and `other`).
+    pub model_label: Option<Arc<str>>,
     /// Whether an upstream answer reached the client.
     pub served: bool,
     pub ttft: Option<Duration>,

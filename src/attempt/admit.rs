@@ -76,7 +76,7 @@ pub(super) fn admit(gw: &Gateway, cand: &Candidate) -> Result<bool, Duration> {
 
 /// The circuit breaker of a candidate: one per `provider/model`.
 pub(super) fn breaker_key(cand: &Candidate) -> String {
-    format!("{}/{}", cand.provider.id, cand.model)
+    format!("{}/{}", cand.provider.id, cand.label())
 }
 
 /// Counts a failed attempt and tells `cand`'s circuit breaker: a provider failure counts
@@ -122,6 +122,7 @@ pub(super) fn start_attempt(trace: &mut Trace, cand: &Candidate) {
 pub(super) fn served_by(trace: &mut Trace, cand: &Candidate) {
     trace.provider = Some(Arc::from(cand.provider.id.as_str()));
     trace.model = Some(Arc::from(cand.model.as_str()));
+    trace.model_label = Some(Arc::from(cand.label()));
 }
 
 /// When `cand`'s response header must have arrived: its time-to-first-token limit (from the

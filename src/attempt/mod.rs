@@ -261,6 +261,11 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         classified.trips_breaker = false;
                     }
                 }
+                // "No such model" about a name the catalog does not list says nothing about
+                // the provider: such names share one breaker per provider.
+                if classified.kind == FailureKind::NotFound && cand.card.is_none() {
+                    classified.trips_breaker = false;
+                }
                 admit::report(self.gw, cand, probe, &classified, &failed.last.describe());
                 if classified.kind == FailureKind::ContextLength {
                     window_need = Some(window_need_after(&failed.last, cand));

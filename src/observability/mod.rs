@@ -37,14 +37,14 @@ pub fn finish(
     let trace = &ctx.trace;
     let empty = empty_label();
     let provider = trace.provider.clone().unwrap_or_else(|| empty.clone());
-    let model = trace.model.clone().unwrap_or(empty);
+    let model = trace.model_label.clone().unwrap_or(empty);
     let usage = trace.usage.unwrap_or_default();
     let elapsed = ctx.started.elapsed();
     if trace.served {
         // Served by a fallback: attributed to the model asked for and to the one that served.
         let first = ctx.plan.candidates.first();
-        let fallback = first
-            .is_some_and(|c| c.provider.id.as_str() != &*provider || c.model.as_str() != &*model);
+        let fallback =
+            first.is_some_and(|c| c.provider.id.as_str() != &*provider || c.label() != &*model);
         if let (true, Some(requested)) = (fallback, ctx.requested_model()) {
             metrics.fallback(requested, &provider, &model);
         }

@@ -70,7 +70,7 @@ async fn run(
     if let (true, Some(provider), Some(model), Some(ttft)) = (
         ctx.trace.served,
         &ctx.trace.provider,
-        &ctx.trace.model,
+        &ctx.trace.model_label,
         ctx.trace.ttft,
     ) {
         gw.routes.observe(provider, model, ttft);

@@ -75,11 +75,10 @@ pub fn service(
     // A write buffer that holds a response header and a short body (pingora's default is one
     // MSS, 1460 bytes), so that a whole short answer leaves in one write.
     service.add_listener(
-        ListenerConfig::tcp(listen.to_string())
-            .l4_buffer(L4BufferSettings::new(
-                DOWNSTREAM_READ_BUFFER,
-                DOWNSTREAM_WRITE_BUFFER,
-            )),
+        ListenerConfig::tcp(listen.to_string()).l4_buffer(L4BufferSettings::new(
+            DOWNSTREAM_READ_BUFFER,
+            DOWNSTREAM_WRITE_BUFFER,
+        )),
     );
     service
 }

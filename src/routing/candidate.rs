@@ -15,3 +15,15 @@ pub struct Candidate {
     /// The catalog card; `None` for a pinned model the catalog does not list.
     pub card: Option<Arc<ModelCard>>,
 }
+
+/// The name metrics, circuit breakers and latency state use for models the catalog does not
+/// list: a client may pin any name (`provider/<anything>`), and each must not become a
+/// permanent series or state of its own.
+pub const UNLISTED: &str = "other";
+
+impl Candidate {
+    /// The model's name in metrics and per-model state: its catalog id, else [`UNLISTED`].
+    pub fn label(&self) -> &str {
+        self.card.as_deref().map_or(UNLISTED, |c| c.id.as_str())
+    }
+}

@@ -88,7 +88,7 @@ pub fn order(
                 .into_iter()
                 .enumerate()
                 .map(|(i, (c, _))| {
-                    let observed = stats.get(&c.provider.id, &c.model);
+                    let observed = stats.get(&c.provider.id, c.label());
                     let card = c.card.as_ref().and_then(|k| k.ttft_ms).map(|t| t as f64);
                     (observed.or(card).unwrap_or(f64::MAX), i, c)
                 })

@@ -48,5 +48,8 @@ async fn connection_future_size() {
     let (client, _server) = tokio::io::duplex(1024);
     let session = pingora::protocols::http::ServerSession::new_http1(Box::new(client));
     let fut = app.process_new_http(session, &rx);
-    eprintln!("process_new_http future: {} bytes", std::mem::size_of_val(&*fut));
+    eprintln!(
+        "process_new_http future: {} bytes",
+        std::mem::size_of_val(&*fut)
+    );
 }

@@ -249,3 +249,54 @@ async fn an_invalid_upstream_status_is_a_502() {
         "{v}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invented_model_names_share_one_label_and_one_breaker() {
+    let mock = crate::harness::Mock::start().await;
+    let cfg = format!(
+        "[server]\nadmin_token = \"admin-token-0123456789\"\n[[providers]]\nid = \"m\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n",
+        mock.v1()
+    );
+    let gw = Gateway::start(&cfg).await;
+    let client = reqwest::Client::new();
+    let url = gw.url("/v1/chat/completions");
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..50 {
+        let (client, url) = (client.clone(), url.clone());
+        tasks.spawn(async move {
+            for i in 0..100 {
+                let model = format!("m/invented-{worker}-{i}");
+                let body = json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+                let r = client.post(&url).json(&body).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let requests = gw
+        .metric("gateway_requests_total{endpoint=\"chat_completions\",provider=\"m\",model=\"other\",status=\"200\"}")
+        .await;
+    assert_eq!(requests, 5000.0);
+    let metrics = gw.get("/metrics").await.text().await.unwrap();
+    assert!(
+        !metrics.contains("invented"),
+        "a client-chosen name became a series"
+    );
+    assert!(
+        metrics.len() < 64 * 1024,
+        "/metrics is {} bytes",
+        metrics.len()
+    );
+    let backends = client
+        .get(gw.url("/admin/backends"))
+        .bearer_auth("admin-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!backends.contains("invented"), "{backends}");
+}
