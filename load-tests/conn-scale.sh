@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # conn-scale.sh: memory and file descriptors per connection at scale. Starts the mock upstream
-# and the gateway (release build; GATEWAY_BIN to choose) on free ports, then for each COUNT
-# (default "1000 10000") opens that many idle keep-alive connections, then that many open
-# streams (one token a second), and prints the gateway's RSS and fds with them
-# (load-tests/conn_scale.py), plus its idle RSS at start.
+# and, for each measurement, a fresh gateway (release build; GATEWAY_BIN to choose) on free
+# ports; for each COUNT (default "1000 10000") opens that many idle keep-alive connections,
+# then (on another fresh gateway) that many open streams (one token a second), and prints the
+# gateway's RSS at start, RSS and fds with them, and KiB per connection (conn_scale.py).
 #
 # Run: load-tests/conn-scale.sh [COUNT...]
 # 10,000 streams hold 20,000 sockets in the gateway (client side and upstream side): the script
@@ -40,12 +40,17 @@ wait_health() {
 }
 
 MOCK_PORT=$(free_port)
-GW_PORT=$(free_port)
 "$BIN" mock-upstream --port "$MOCK_PORT" >"$WORK/mock.log" 2>&1 &
 PIDS+=($!)
-cat >"$WORK/gw.toml" <<TOML
+echo "binary $BIN; descriptor limit $(ulimit -n)"
+
+# measure MODE COUNT: one measurement on a fresh gateway.
+measure() {
+    local port pid
+    port=$(free_port)
+    cat >"$WORK/gw.toml" <<TOML
 [server]
-port = $GW_PORT
+port = $port
 [[providers]]
 id = "mock"
 provider_type = "openai"
@@ -53,11 +58,16 @@ endpoint = "http://127.0.0.1:$MOCK_PORT/v1"
 api_key = "k"
 models = ["tokens;n=2000;delay=1000"]
 TOML
-RUST_LOG=warn "$BIN" -c "$WORK/gw.toml" >"$WORK/gw.log" 2>&1 &
-GW_PID=$!
-PIDS+=("$GW_PID")
-wait_health "http://127.0.0.1:$GW_PORT/health" "$GW_PID"
-echo "binary $BIN; descriptor limit $(ulimit -n)"
-echo "idle RSS at start: $(awk '/VmRSS/ {print $2}' "/proc/$GW_PID/status") KiB"
-# shellcheck disable=SC2086
-python3 "$HERE/conn_scale.py" "http://127.0.0.1:$GW_PORT" "$GW_PID" $COUNTS
+    RUST_LOG=warn "$BIN" -c "$WORK/gw.toml" >"$WORK/gw.log" 2>&1 &
+    pid=$!
+    wait_health "http://127.0.0.1:$port/health" "$pid"
+    python3 "$HERE/conn_scale.py" "http://127.0.0.1:$port" "$pid" "$1" "$2"
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+
+for count in $COUNTS; do
+    for mode in idle stream; do
+        measure "$mode" "$count"
+    done
+done

@@ -78,34 +78,29 @@ async def settle(pid):
     return last
 
 
-async def measure(url, pid, count, model):
+async def measure(url, pid, what, count, model):
     u = urlparse(url)
     host, port = u.hostname, u.port
-    for what in ("idle", "stream"):
-        base = await settle(pid)
-        base_fds = fds(pid)
-        start = time.monotonic()
-        if what == "idle":
-            conns = await gather_limited([lambda: open_idle(host, port)] * count)
-        else:
-            conns = await gather_limited([lambda: open_stream(host, port, model)] * count)
-        took = time.monotonic() - start
-        now = await settle(pid)
-        now_fds = fds(pid)
-        per = (now - base) / count
-        print(f"{what:6} {count:6d} rss_before_kib={base} rss_kib={now} per_conn_kib={per:.1f} "
-              f"fds={now_fds} (+{now_fds - base_fds}) open_s={took:.1f}", flush=True)
-        for _, w in conns:
-            w.close()
-        await asyncio.sleep(1.0)
+    base = await settle(pid)
+    base_fds = fds(pid)
+    start = time.monotonic()
+    if what == "idle":
+        conns = await gather_limited([lambda: open_idle(host, port)] * count)
+    else:
+        conns = await gather_limited([lambda: open_stream(host, port, model)] * count)
+    took = time.monotonic() - start
+    now = await settle(pid)
+    now_fds = fds(pid)
+    per = (now - base) / count
+    print(f"{what:6} {count:6d} rss_before_kib={base} rss_kib={now} per_conn_kib={per:.1f} "
+          f"fds={now_fds} (+{now_fds - base_fds}) open_s={took:.1f}", flush=True)
+    for _, w in conns:
+        w.close()
 
 
 def main():
-    url, pid = sys.argv[1], int(sys.argv[2])
-    counts = [int(c) for c in sys.argv[3:]]
-    model = "mock/tokens;n=2000;delay=1000"
-    for count in counts:
-        asyncio.run(measure(url, pid, count, model))
+    url, pid, what, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    asyncio.run(measure(url, pid, what, count, "mock/tokens;n=2000;delay=1000"))
 
 
 if __name__ == "__main__":

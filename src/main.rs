@@ -128,7 +128,7 @@ fn run_server(path: PathBuf, port: Option<u16>) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(llm_gateway::observability::redact::Redacting(writer))
         .try_init();
     for warning in &loaded.warnings {
         tracing::warn!("{}", warning.render(&source));

@@ -1,7 +1,9 @@
 //! Secrets out of log text: what a provider or a broken connection said can carry request
 //! headers (an upstream that echoes the request sends back its `authorization` header) and
 //! keys. [`secrets`] masks the values of credential headers, bearer tokens, `key=` query
-//! parameters and strings shaped like provider keys, keeping the rest readable. Pure.
+//! parameters and strings shaped like provider keys, keeping the rest readable. Pure, but for
+//! [`Redacting`], the log writer that passes every line through it (at any log level, the
+//! libraries' debug and trace lines included).
 
 /// Header names whose values are credentials (compared case-insensitively).
 const CREDENTIAL_HEADERS: &[&str] = &[
@@ -19,6 +21,36 @@ const CREDENTIAL_HEADERS: &[&str] = &[
 const KEY_PREFIXES: &[&str] = &["sk-", "AIza", "gsk_", "xai-"];
 
 const MASK: &str = "[redacted]";
+
+/// A log writer maker whose writers mask secrets in every line before it is written.
+#[derive(Debug, Clone)]
+pub struct Redacting<M>(pub M);
+
+impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a>
+    for Redacting<M>
+{
+    type Writer = RedactingWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter(self.0.make_writer())
+    }
+}
+
+/// Writes what it is given with secrets masked (a log line arrives in one write).
+#[derive(Debug)]
+pub struct RedactingWriter<W>(W);
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let clean = secrets(&String::from_utf8_lossy(buf));
+        self.0.write_all(clean.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
 
 /// `text` with every credential masked.
 pub fn secrets(text: &str) -> String {
@@ -124,5 +156,16 @@ mod tests {
             "nothing secret: ünïcode"
         );
         assert_eq!(secrets("sk-short"), "sk-short");
+    }
+
+    #[test]
+    fn the_log_writer_masks_every_line() {
+        use std::io::Write as _;
+        let mut out = RedactingWriter(Vec::new());
+        out.write_all(br#"{"message":"Response header: x-api-key: sk-ant-api03-abcdefghijkl"}"#)
+            .unwrap();
+        let text = String::from_utf8(out.0).unwrap();
+        assert!(!text.contains("abcdefghijkl"), "{text}");
+        assert!(text.contains("x-api-key: [redacted]"), "{text}");
     }
 }
