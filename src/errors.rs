@@ -30,6 +30,8 @@ pub enum ErrorKind {
     MethodNotAllowed,
     /// The total deadline passed before the upstream answered.
     Timeout,
+    /// The client did not send its request in time.
+    RequestTimeout,
     /// The upstream could not be reached or answered garbage.
     BadGateway,
     /// No provider can take the request now.
@@ -49,6 +51,7 @@ impl ErrorKind {
             Self::Forbidden => 403,
             Self::NotFound | Self::ModelNotFound => 404,
             Self::MethodNotAllowed => 405,
+            Self::RequestTimeout => 408,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::ClientClosed => 499,
@@ -71,7 +74,7 @@ impl ErrorKind {
             | Self::MethodNotAllowed => "invalid_request_error",
             Self::Unauthorized => "authentication_error",
             Self::Forbidden => "permission_error",
-            Self::Timeout => "timeout_error",
+            Self::Timeout | Self::RequestTimeout => "timeout_error",
             Self::BadGateway | Self::Unavailable | Self::ClientClosed | Self::Internal => {
                 "api_error"
             }
@@ -91,6 +94,7 @@ impl ErrorKind {
             Self::ModelNotFound => "model_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Timeout => "timeout",
+            Self::RequestTimeout => "request_timeout",
             Self::BadGateway => "upstream_error",
             Self::Unavailable => "service_unavailable",
             Self::ClientClosed => "client_closed_request",
@@ -104,7 +108,8 @@ impl ErrorKind {
             Self::BadRequest
             | Self::InvalidJson
             | Self::UnsupportedMediaType
-            | Self::MethodNotAllowed => "invalid_request_error",
+            | Self::MethodNotAllowed
+            | Self::RequestTimeout => "invalid_request_error",
             Self::PayloadTooLarge => "request_too_large",
             Self::Unauthorized => "authentication_error",
             Self::Forbidden => "permission_error",

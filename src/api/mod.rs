@@ -244,7 +244,7 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
     let segment = segment.to_string();
     let body = if route.method == Method::POST && route.op == Op::ChangeEndpoints {
         crate::inbound::body::check_json_content_type(&client.head().headers)?;
-        crate::inbound::body::read_body(client, MAX_API_BODY).await?
+        crate::inbound::body::read_body(client, MAX_API_BODY, snap.edge.request_head).await?
     } else {
         Bytes::new()
     };

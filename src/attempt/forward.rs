@@ -24,22 +24,23 @@ use crate::translate::openai::usage_of_json;
 use crate::translate::{Codec, Splice, continuation_relay, relay_for};
 use crate::upstream::{Upstream, UpstreamResponse};
 
-/// Largest non-streamed upstream body accepted (large embedding batches fit).
-const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
-
 /// Why reading a body stopped early.
 pub(super) enum ReadStop {
     Deadline,
+    /// Nothing arrived for the idle limit.
+    Idle,
     Broken(String),
     TooLarge,
     ClientGone,
 }
 
-/// Reads a whole upstream body (up to `limit`) before `deadline`, watching the client.
+/// Reads a whole upstream body (up to `limit`) before `deadline`, with at most `idle`
+/// between two reads, watching the client.
 pub(super) async fn read_all<R: UpstreamResponse, D: Downstream>(
     down: &mut D,
     resp: &mut R,
     deadline: Instant,
+    idle: std::time::Duration,
     limit: usize,
 ) -> Result<Bytes, ReadStop> {
     let mut buf = BytesMut::new();
@@ -47,12 +48,13 @@ pub(super) async fn read_all<R: UpstreamResponse, D: Downstream>(
         let read = match resp.read_body().now_or_never() {
             Some(r) => Ok(r),
             None => tokio::select! {
-                r = tokio::time::timeout_at(deadline, resp.read_body()) => r,
+                r = tokio::time::timeout_at(deadline.min(Instant::now() + idle), resp.read_body()) => r,
                 () = down.gone() => return Err(ReadStop::ClientGone),
             },
         };
         match read {
-            Err(_) => return Err(ReadStop::Deadline),
+            Err(_) if Instant::now() >= deadline => return Err(ReadStop::Deadline),
+            Err(_) => return Err(ReadStop::Idle),
             Ok(Err(e)) => return Err(ReadStop::Broken(e)),
             Ok(Ok(None)) => return Ok(buf.freeze()),
             Ok(Ok(Some(chunk))) => {
@@ -144,7 +146,11 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         mode: Mode,
     ) -> Result<Outcome, Failure> {
         let deadline = self.settings.deadline;
-        let body = match read_all(self.down, &mut resp, deadline, MAX_RESPONSE_BYTES).await {
+        let (idle, limit) = (
+            self.snap.timeouts.upstream_idle,
+            self.snap.max_upstream_body_bytes,
+        );
+        let body = match read_all(self.down, &mut resp, deadline, idle, limit).await {
             Ok(b) => b,
             Err(ReadStop::ClientGone) => return Err(Failure::ClientGone),
             Err(ReadStop::Deadline) => return Err(GatewayError::new(
@@ -152,10 +158,18 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 "the provider's response did not finish before the deadline (x-gateway-timeout)",
             )
             .into()),
+            Err(ReadStop::Idle) => {
+                let message = format!(
+                    "provider `{}` sent nothing for {} ms mid-response (resilience.timeout.upstream_idle_ms)",
+                    cand.provider.id,
+                    idle.as_millis()
+                );
+                return Ok(Outcome::broken(FailureKind::Timeout, message));
+            }
             Err(ReadStop::TooLarge) => {
                 return Err(GatewayError::new(
                     ErrorKind::BadGateway,
-                    "the provider's response is too large",
+                    "the provider's response is larger than server.max_upstream_body_bytes",
                 )
                 .into());
             }

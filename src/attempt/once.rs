@@ -121,15 +121,22 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             };
         }
         let retry_after_header = resp.header("retry-after").map(str::to_string);
-        let body =
-            match read_all(self.down, &mut resp, self.settings.deadline, MAX_ERROR_BODY).await {
-                Ok(b) => b,
-                Err(ReadStop::ClientGone) => {
-                    admit::release(gw, cand, probe);
-                    return Err(Failure::ClientGone);
-                }
-                Err(_) => Bytes::new(),
-            };
+        let body = match read_all(
+            self.down,
+            &mut resp,
+            self.settings.deadline,
+            self.snap.timeouts.upstream_idle,
+            MAX_ERROR_BODY,
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(ReadStop::ClientGone) => {
+                admit::release(gw, cand, probe);
+                return Err(Failure::ClientGone);
+            }
+            Err(_) => Bytes::new(),
+        };
         self.upstream.release(resp).await;
         let classified = classify::classify_status(status, &body, &cand.provider.retry);
         #[expect(

@@ -173,6 +173,21 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 Ok(Err(e)) => Some(Err((FailureKind::StreamBroken, e))),
                 Err(_) => Some(Err((FailureKind::Timeout, String::new()))),
             };
+            // What a provider makes the gateway hold is bounded: an event without its end, or
+            // a prefix without content, past the limit ends the attempt.
+            let max = self.snap.max_sse_line_bytes;
+            let end = if end.is_none()
+                && (relay.pending() > max || (header.is_some() && held.len() + out.len() > max))
+            {
+                Some(Err((
+                    FailureKind::StreamBroken,
+                    format!(
+                        "an event or a content-free prefix grew past {max} bytes (server.max_sse_line_bytes)"
+                    ),
+                )))
+            } else {
+                end
+            };
             // Until the answer's (or the continuation's) first content the attempt may still
             // fail over: nothing of it has reached the client. From then on the client gets
             // what arrived, and a break is continued or ends with an error event. Content, not

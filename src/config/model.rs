@@ -75,6 +75,18 @@ pub struct ServerConfig {
     pub threads: Option<usize>,
     /// Seconds in-flight requests get to finish on SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Seconds an idle keep-alive connection is kept open.
+    pub keepalive_timeout_secs: u64,
+    /// Seconds the request body may take to arrive (whole), and each read of the request
+    /// head at most.
+    pub request_head_timeout_secs: u64,
+    /// Seconds a write to a client may wait (a client that stops reading a stream is
+    /// dropped, and the provider's stream with it).
+    pub client_write_timeout_secs: u64,
+    /// Largest SSE event (or content-free stream prefix) a provider may send, in bytes.
+    pub max_sse_line_bytes: usize,
+    /// Largest non-streamed provider response, in bytes.
+    pub max_upstream_body_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +98,11 @@ impl Default for ServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             threads: None,
             shutdown_grace_secs: 10,
+            keepalive_timeout_secs: 60,
+            request_head_timeout_secs: 30,
+            client_write_timeout_secs: 30,
+            max_sse_line_bytes: 1024 * 1024,
+            max_upstream_body_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -273,6 +290,8 @@ pub struct TimeoutConfig {
     pub ttft_ms: Option<u64>,
     /// Longest gap between two chunks of a streamed upstream response.
     pub stream_idle_ms: u64,
+    /// Longest gap between two reads of a non-streamed upstream response body.
+    pub upstream_idle_ms: u64,
 }
 
 impl Default for TimeoutConfig {
@@ -282,6 +301,7 @@ impl Default for TimeoutConfig {
             default_total_ms: 300_000,
             ttft_ms: None,
             stream_idle_ms: 60_000,
+            upstream_idle_ms: 60_000,
         }
     }
 }

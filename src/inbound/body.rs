@@ -66,7 +66,30 @@ fn too_large(limit: usize) -> GatewayError {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes.
-pub async fn read_body<C: ClientRequest>(client: &mut C, limit: usize) -> Result<Bytes, Failure> {
+pub async fn read_body<C: ClientRequest>(
+    client: &mut C,
+    limit: usize,
+    within: std::time::Duration,
+) -> Result<Bytes, Failure> {
+    match tokio::time::timeout(within, read_body_now(client, limit)).await {
+        Ok(read) => read,
+        Err(_) => {
+            // The rest of the body may still come: the connection cannot be reused.
+            client.close_after_response();
+            Err(GatewayError::new(
+                ErrorKind::RequestTimeout,
+                format!(
+                    "the request body did not arrive within {} s (server.request_head_timeout_secs)",
+                    within.as_secs()
+                ),
+            )
+            .into())
+        }
+    }
+}
+
+/// [`read_body`] without its deadline.
+async fn read_body_now<C: ClientRequest>(client: &mut C, limit: usize) -> Result<Bytes, Failure> {
     let declared = client
         .head()
         .headers

@@ -77,7 +77,7 @@ pub async fn accept<C: ClientRequest>(
     let caller = auth::authenticate(snap, &head.headers)?;
     body::check_json_content_type(&head.headers)?;
     let controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
-    let body = body::read_body(client, snap.max_body_bytes).await?;
+    let body = body::read_body(client, snap.max_body_bytes, snap.edge.request_head).await?;
     let raw = RawRequest::parse(body)?;
     let summary = raw.summary()?;
     match endpoint.op {

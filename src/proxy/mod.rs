@@ -132,6 +132,12 @@ impl ProxyHttp for GatewayProxy {
         }
         // Requests a client pipelines on one connection are answered in order.
         io.0.set_pipelining_enabled(true);
+        // Connection lifetimes (`[server]`): how long an idle connection stays, how long a
+        // read of the request and a write of the response may wait.
+        let edge = gw.snapshot.load().edge;
+        io.0.set_keepalive(Some(edge.keepalive_secs));
+        io.0.set_read_timeout(Some(edge.request_head));
+        io.0.set_write_timeout(Some(edge.client_write));
         match endpoint {
             Some(endpoint) => llm::serve(gw, &mut io, ctx, endpoint).await,
             None => {

@@ -59,6 +59,8 @@ pub struct Timeouts {
     pub ttft: Option<Duration>,
     /// Longest gap between two chunks of a stream.
     pub stream_idle: Duration,
+    /// Longest gap between two reads of a whole (non-streamed) response body.
+    pub upstream_idle: Duration,
 }
 
 impl From<&TimeoutConfig> for Timeouts {
@@ -68,6 +70,7 @@ impl From<&TimeoutConfig> for Timeouts {
             total: Duration::from_millis(t.default_total_ms),
             ttft: t.ttft_ms.map(Duration::from_millis),
             stream_idle: Duration::from_millis(t.stream_idle_ms),
+            upstream_idle: Duration::from_millis(t.upstream_idle_ms),
         }
     }
 }
@@ -89,6 +92,22 @@ pub struct Snapshot {
     /// Continuations of a broken stream allowed per request (0: stream rescue is off).
     pub max_continuations: u32,
     pub max_body_bytes: usize,
+    /// Connection limits of the client side (`[server]`).
+    pub edge: Edge,
+    /// Largest SSE event or content-free stream prefix from a provider.
+    pub max_sse_line_bytes: usize,
+    /// Largest non-streamed provider response.
+    pub max_upstream_body_bytes: usize,
+}
+
+/// Time limits of a client connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Edge {
+    pub keepalive_secs: u64,
+    /// The whole request body; each read of the request head.
+    pub request_head: Duration,
+    /// Each write to the client.
+    pub client_write: Duration,
 }
 
 /// SHA-256 of a secret, the form in which keys are held and compared.
@@ -164,6 +183,13 @@ impl Snapshot {
                 0
             },
             max_body_bytes: config.server.max_body_bytes,
+            edge: Edge {
+                keepalive_secs: config.server.keepalive_timeout_secs,
+                request_head: Duration::from_secs(config.server.request_head_timeout_secs),
+                client_write: Duration::from_secs(config.server.client_write_timeout_secs),
+            },
+            max_sse_line_bytes: config.server.max_sse_line_bytes,
+            max_upstream_body_bytes: config.server.max_upstream_body_bytes,
         })
     }
 

@@ -115,6 +115,10 @@ impl<W: Watch> Relay for Passthrough<W> {
         &self.status
     }
 
+    fn pending(&self) -> usize {
+        self.framer.pending()
+    }
+
     fn rescue(&self) -> Option<RescuePoint> {
         if self.ended || self.watch.terminated() {
             return None;

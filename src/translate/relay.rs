@@ -195,6 +195,8 @@ pub trait Relay: Send {
     fn fail(&mut self, error: &ErrorInfo) -> Bytes;
     /// What the relay has seen so far.
     fn status(&self) -> &RelayStatus;
+    /// Bytes held waiting for the end of an event.
+    fn pending(&self) -> usize;
     /// The stream broke mid-answer: the text the client has and where its stream stands, when
     /// the relay kept a transcript, the answer so far is text only and the client's stream
     /// has not been ended.

@@ -246,6 +246,10 @@ impl Relay for StreamTranslator {
         &self.status
     }
 
+    fn pending(&self) -> usize {
+        self.framer.pending()
+    }
+
     fn rescue(&self) -> Option<RescuePoint> {
         if self.ended || self.status.diverged {
             return None;

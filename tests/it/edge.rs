@@ -129,3 +129,74 @@ async fn a_body_that_repeats_a_key_is_refused() {
     );
     assert!(mock.log().is_empty());
 }
+
+/// A gateway with short connection limits in front of its own mock.
+async fn strict_gateway() -> (Mock, Gateway) {
+    let mock = Mock::start().await;
+    let cfg = format!(
+        "[server]\nkeepalive_timeout_secs = 1\nrequest_head_timeout_secs = 1\nclient_write_timeout_secs = 1\n\
+         [resilience.default_retry_policy]\nmax_attempts = 1\n\
+         [resilience.timeout]\nupstream_idle_ms = 300\n\
+         [[providers]]\nid = \"m\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n",
+        mock.v1()
+    );
+    let gw = Gateway::start(&cfg).await;
+    (mock, gw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_trickles_in_is_refused_in_time() {
+    let (mock, gw) = strict_gateway().await;
+    let addr = gw.addr();
+    let (text, took) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut conn = TcpStream::connect(addr).unwrap();
+        // The head and a third of the body, then nothing (a slow-loris client).
+        let req = post_head("") + &BODY[..BODY.len() / 3];
+        conn.write_all(req.as_bytes()).unwrap();
+        let text = read_all(&mut conn, Duration::from_secs(10));
+        (text, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(mock.log().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let (_mock, gw) = strict_gateway().await;
+    let addr = gw.addr();
+    let took = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")
+            .unwrap();
+        let started = std::time::Instant::now();
+        // Reads the answer, then waits for the gateway to close the idle connection.
+        let text = read_all(&mut conn, Duration::from_secs(10));
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        started.elapsed()
+    })
+    .await
+    .unwrap();
+    assert!(took < Duration::from_secs(5), "closed after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_answer_that_stops_arriving_ends_in_time() {
+    let (_mock, gw) = strict_gateway().await;
+    let started = std::time::Instant::now();
+    let r = gw
+        .post(
+            "/v1/chat/completions",
+            &serde_json::json!({"model": "m/echo;stall_at=1", "messages": [{"role": "user", "content": "one two three four"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 502, "{}", r.text().await.unwrap());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -300,3 +300,102 @@ async fn invented_model_names_share_one_label_and_one_breaker() {
         .unwrap();
     assert!(!backends.contains("invented"), "{backends}");
 }
+
+/// A raw upstream that answers every request with `head`, then writes `repeat` over and over
+/// until the gateway goes away.
+async fn endless_upstream(head: &'static [u8], repeat: &'static [u8]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let _ = conn.read(&mut buf).await;
+                if conn.write_all(head).await.is_err() {
+                    return;
+                }
+                while conn.write_all(repeat).await.is_ok() {}
+            });
+        }
+    });
+    format!("http://{addr}/v1")
+}
+
+const SSE_HEAD: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_events_and_prefixes_are_bounded() {
+    // One endless line (a chunk of 'a's, again and again); one endless stream of comments
+    // that never carries content.
+    let line: &'static [u8] = Box::leak(
+        format!("1000\r\n{}\r\n", "a".repeat(0x1000))
+            .into_bytes()
+            .into_boxed_slice(),
+    );
+    let cases: [&'static [u8]; 2] = [line, b"d\r\n: keep-alive\n\n\r\n"];
+    for repeat in cases {
+        let url = endless_upstream(SSE_HEAD, repeat).await;
+        let cfg = config(&url, "openai").replace(
+            "[resilience.default_retry_policy]",
+            "[server]\nmax_sse_line_bytes = 65536\n[resilience.default_retry_policy]",
+        );
+        let gw = Gateway::start(&cfg).await;
+        let started = std::time::Instant::now();
+        let body = json!({"model": "evil/m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+        let r = gw.post("/v1/chat/completions", &body).await;
+        assert_eq!(r.status(), 502, "{}", r.text().await.unwrap());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_with_its_upstream() {
+    // An endless, well-formed stream; the upstream reports when the gateway let it go.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let (released_tx, released) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 65536];
+        let _ = conn.read(&mut buf).await;
+        let event = format!(
+            "data: {{\"id\":\"x\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+            "a".repeat(4000)
+        );
+        let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+        if conn.write_all(SSE_HEAD).await.is_ok() {
+            while conn.write_all(chunk.as_bytes()).await.is_ok() {}
+        }
+        let _ = released_tx.send(());
+    });
+    let cfg = config(&url, "openai").replace(
+        "[resilience.default_retry_policy]",
+        "[server]\nclient_write_timeout_secs = 1\n[resilience.default_retry_policy]",
+    );
+    let gw = Gateway::start(&cfg).await;
+    let addr = gw.addr();
+    let body = r#"{"model":"evil/m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let req = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let conn = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.write_all(req.as_bytes()).unwrap();
+        let mut first = [0u8; 64];
+        let n = conn.read(&mut first).unwrap();
+        assert!(first[..n].starts_with(b"HTTP/1.1 200"));
+        conn // kept open, never read again
+    })
+    .await
+    .unwrap();
+    // Once the client's buffers are full, a write waits past the limit: the gateway gives up
+    // on the client and drops the provider's stream.
+    tokio::time::timeout(std::time::Duration::from_secs(20), released)
+        .await
+        .expect("the provider's stream is released")
+        .unwrap();
+    drop(conn);
+}
