@@ -24,6 +24,11 @@ ensure_build_tools() {
   command -v cc >/dev/null 2>&1 || apt_install build-essential
 }
 
+ensure_test_tools() {
+  # The README's curl examples are run by the test suite.
+  command -v curl >/dev/null 2>&1 || apt_install curl
+}
+
 ensure_python_sdks() {
   # A virtualenv in .venv with the official OpenAI and Anthropic SDKs for the SDK tests.
   command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv python3-pip

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/prereqs.sh
 ensure_build_tools
+ensure_test_tools
 ensure_python_sdks
 
 cargo fmt --all -- --check

@@ -23,6 +23,7 @@ mod footprint;
 mod golden;
 mod hostile;
 mod ops;
+mod readme;
 mod replicas;
 mod rescue;
 mod resilience;

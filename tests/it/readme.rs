@@ -1,0 +1,79 @@
+//! The README's examples, run as a new user would run them against the demo config: its
+//! OpenAI and Anthropic SDK snippets (with `python`, `LLMGW_PYTHON`) and its curl commands,
+//! each taken from README.md as written, only the address changed to the test gateway's.
+
+use crate::harness::Gateway;
+
+const README: &str = include_str!("../../README.md");
+const DEMO: &str = include_str!("../../conf/demo.toml");
+
+/// The fenced code blocks of `lang` in the README section titled `heading`.
+fn blocks(heading: &str, lang: &str) -> Vec<String> {
+    let start = README
+        .find(&format!("\n## {heading}\n"))
+        .unwrap_or_else(|| panic!("README has no section `{heading}`"));
+    let section = &README[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let fence = format!("```{lang}\n");
+    section
+        .split(&fence)
+        .skip(1)
+        .map(|rest| rest[..rest.find("```").expect("closed block")].to_string())
+        .collect()
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_examples_run_unchanged_against_the_demo() {
+    let gw = Gateway::start(DEMO).await;
+    let base = format!("http://{}", gw.addr());
+    let python = std::env::var("LLMGW_PYTHON").unwrap_or_else(|_| "python3".into());
+    for heading in ["With the OpenAI SDK", "With the Anthropic SDK"] {
+        let snippets = blocks(heading, "python");
+        assert!(!snippets.is_empty(), "{heading}: no python example");
+        for code in snippets {
+            let code = code.replace("http://localhost:8930", &base);
+            let python = python.clone();
+            let out = tokio::task::spawn_blocking(move || run(&python, &["-c", &code]))
+                .await
+                .unwrap();
+            assert!(
+                !out.trim().is_empty(),
+                "{heading}: the example printed nothing"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_curl_examples_run_against_the_demo() {
+    let gw = Gateway::start(DEMO).await;
+    let commands = blocks("The two commands", "sh");
+    let curl = commands
+        .iter()
+        .find(|b| b.contains("curl "))
+        .expect("a block of curl commands")
+        .replace("localhost:8930", &gw.addr().to_string());
+    let out = tokio::task::spawn_blocking(move || run("sh", &["-ec", &curl]))
+        .await
+        .unwrap();
+    assert!(out.contains("Hello!"), "the echo example: {out}");
+    assert!(out.contains("data: [DONE]"), "the stream example: {out}");
+    assert!(
+        out.contains("gateway_requests_total"),
+        "the metrics example: {out}"
+    );
+}
