@@ -105,11 +105,9 @@ fn run_server(path: std::path::PathBuf, port: Option<u16>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match app::build(config, access_log) {
-        Ok(built) => {
-            app::serve(built);
-            ExitCode::SUCCESS
-        }
+    let served = app::build(config, access_log).and_then(app::serve);
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cannot start: {e}");
             ExitCode::FAILURE

@@ -13,12 +13,14 @@
     reason = "the harness spawns its own tasks and threads and reads test switches from the environment"
 )]
 
+mod binary;
 mod harness;
 
 mod chat;
 mod errors;
 mod footprint;
 mod golden;
+mod lifecycle;
 mod ops;
 mod replicas;
 mod rescue;
