@@ -24,6 +24,7 @@
 //! | [`errors`] | every client-visible error and how a request can end | nothing |
 //! | [`uri`] | percent-encoding of path segments | nothing |
 //! | [`mock`] | the mock upstream provider | hyper |
+//! | [`probe`] | `llm-gateway health`: a plain-TCP check of `/health` | nothing |
 
 #![cfg_attr(
     test,
@@ -53,5 +54,6 @@ pub mod upstream;
 pub mod config;
 pub mod errors;
 pub mod mock;
+pub mod probe;
 pub mod runtime;
 pub mod uri;

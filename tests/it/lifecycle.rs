@@ -1,7 +1,7 @@
 //! The process, driven as a user drives it: the real binary started with a config file, flags
-//! and environment, stopped with signals. A listener that cannot bind is an error; SIGTERM
-//! exits as soon as nothing is in flight and waits for a stream that is; the open-files limit
-//! is raised.
+//! and environment, stopped with signals. A listener that cannot bind is an error; flags beat
+//! the environment, which beats the file; SIGTERM exits as soon as nothing is in flight and
+//! waits for a stream that is; the open-files limit is raised; `llm-gateway health` probes.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -51,9 +51,9 @@ async fn a_port_in_use_is_an_error_that_names_it_and_exits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_this_machine_lacks_is_an_error() {
     let port = free_port();
+    let cfg = config("127.0.0.1", port, 30);
     // TEST-NET-1: no machine has it.
-    let cfg = config("192.0.2.1", port, 30);
-    let mut gw = Child::run(&["-c", cfg.path()], &[]);
+    let mut gw = Child::run(&["-c", cfg.path(), "--host", "192.0.2.1"], &[]);
     let status = gw.exit_within(Duration::from_secs(5)).expect("exits");
     assert!(!status.success());
     let stderr = gw.stderr();
@@ -61,6 +61,58 @@ async fn an_address_this_machine_lacks_is_an_error() {
         stderr.contains(&format!("cannot listen on 192.0.2.1:{port}: ")),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_beat_the_environment_which_beats_the_file() {
+    // The file names an address no machine has: starting at all proves it was overridden.
+    let (file_port, env_port, flag_port) = (free_port(), free_port(), free_port());
+    let cfg = config("192.0.2.1", file_port, 0);
+    let env = [
+        ("LLM_GATEWAY_HOST", "127.0.0.1"),
+        ("LLM_GATEWAY_PORT", &env_port.to_string()),
+    ];
+    let mut gw = Child::run(&["-c", cfg.path()], &env);
+    gw.listening();
+    assert_eq!(health(env_port).await["port"], env_port);
+    gw.signal(Signal::SIGINT);
+    gw.exit_within(START).unwrap();
+
+    let flag = flag_port.to_string();
+    let env = [
+        ("LLM_GATEWAY_HOST", "192.0.2.1"),
+        ("LLM_GATEWAY_PORT", &env_port.to_string()),
+    ];
+    let mut gw = Child::run(
+        &[
+            "-c",
+            cfg.path(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "-p",
+            &flag,
+        ],
+        &env,
+    );
+    gw.listening();
+    assert_eq!(health(flag_port).await["port"], flag_port);
+    // The probe finds the gateway where `serve` would put it: flags and environment first.
+    let probe = Command::new(bin())
+        .args([
+            "-c",
+            cfg.path(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &flag,
+            "health",
+        ])
+        .output()
+        .unwrap();
+    assert!(probe.status.success(), "{probe:?}");
+    gw.signal(Signal::SIGINT);
+    gw.exit_within(START).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,4 +197,31 @@ async fn the_soft_open_files_limit_is_raised_to_the_hard_limit() {
     assert_eq!(open_files[3], hard.to_string(), "soft limit: {limits}");
     gw.signal(Signal::SIGINT);
     gw.exit_within(START).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_command_exits_zero_only_for_a_healthy_gateway() {
+    let port = free_port();
+    let cfg = config("127.0.0.1", port, 0);
+    let mut gw = Child::run(&["-c", cfg.path()], &[]);
+    gw.listening();
+    let probe = |args: &[&str]| {
+        Command::new(bin())
+            .args(args)
+            .env_remove("LLM_GATEWAY_HOST")
+            .env_remove("LLM_GATEWAY_PORT")
+            .output()
+            .unwrap()
+    };
+    let url = format!("http://127.0.0.1:{port}/health");
+    let ok = probe(&["health", "--url", &url]);
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("200"));
+    // Without --url: the address from the config file.
+    assert!(probe(&["-c", cfg.path(), "health"]).status.success());
+    gw.signal(Signal::SIGINT);
+    gw.exit_within(START).unwrap();
+    let down = probe(&["health", "--url", &url, "--timeout-secs", "2"]);
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
+    assert!(String::from_utf8_lossy(&down.stderr).starts_with("unhealthy: "));
 }
