@@ -9,17 +9,14 @@ use super::{Reply, json};
 use crate::gateway::Gateway;
 use crate::runtime::snapshot::Snapshot;
 
-pub(super) fn index() -> Reply {
+/// `GET /`: the name, the version and every endpoint (`METHOD path`, from the route tables).
+pub(super) fn index(endpoints: &[String]) -> Reply {
     json(
         StatusCode::OK,
         &json!({
             "name": "llm-gateway",
             "version": env!("CARGO_PKG_VERSION"),
-            "endpoints": [
-                "POST /v1/chat/completions", "POST /v1/completions", "POST /v1/embeddings",
-                "GET /v1/models", "GET /v1/catalog", "GET /health", "GET /ready", "GET /metrics",
-                "GET /admin/providers", "GET /admin/backends", "POST /admin/backends/{name}/reset"
-            ],
+            "endpoints": endpoints,
         }),
     )
 }
