@@ -309,7 +309,7 @@ async fn answer(
     match op {
         Op::Index => Ok(status::index(&endpoint_list())),
         Op::Health => Ok(status::health(gw, snap)),
-        Op::Ready => Ok(status::ready(snap)),
+        Op::Ready => Ok(status::ready(gw, snap)),
         Op::Metrics => Ok(status::metrics(gw)),
         Op::Models => Ok(models::models(snap)),
         Op::Catalog => Ok(models::catalog(snap)),

@@ -35,15 +35,30 @@ pub(super) fn health(gw: &Gateway, snap: &Snapshot) -> Reply {
     )
 }
 
-pub(super) fn ready(snap: &Snapshot) -> Reply {
-    let usable = snap.usable_providers();
+/// `GET /ready`: 200 while some provider can take a request, else 503 with the reasons.
+pub(super) fn ready(gw: &Gateway, snap: &Snapshot) -> Reply {
+    let usable = gw.usable_providers(snap);
     if usable.is_empty() {
+        let configured = snap.usable_providers();
+        let unusable: serde_json::Map<String, serde_json::Value> = snap
+            .providers
+            .iter()
+            .map(|p| {
+                let why = if configured.contains(&p.id.as_str()) {
+                    "no replica of its `endpoints` has passed the health check"
+                } else {
+                    "it needs an API key and has none"
+                };
+                (p.id.clone(), why.into())
+            })
+            .collect();
         json(
             StatusCode::SERVICE_UNAVAILABLE,
             &json!({
                 "status": "not_ready",
-                "reason": "no provider is usable: configure at least one enabled provider with its API key (or a local/mock provider)",
+                "reason": "no provider is usable: configure at least one enabled provider with its API key (or a local/mock provider), and for replica `endpoints` at least one that answers its health check",
                 "usable_providers": usable,
+                "unusable_providers": unusable,
             }),
         )
     } else {
