@@ -15,7 +15,7 @@
 //! | [`routing`] | model addressing, pools, capability gate → candidates (pure) | runtime, config |
 //! | [`attempt`] | the attempt loop: admission, retries, failover, hedging, forwarding | downstream, upstream, translate, resilience, routing |
 //! | [`resilience`] | retry verdicts, backoff, circuit breakers (pure, injected clock) | config |
-//! | [`upstream`] | the `Upstream` contract, pooled pingora client, DNS cache, replicas | runtime |
+//! | [`upstream`] | the `Upstream` contract, pooled pingora client, DNS cache, replicas | runtime, uri |
 //! | [`translate`] | canonical IR, codecs, SSE framing, relays (pure) | config, errors |
 //! | [`observability`] | metrics, access log, cost | ctx, translate (usage) |
 //! | [`api`] | operational and admin endpoints over `http` types | gateway, inbound, runtime |
