@@ -10,7 +10,9 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
-RUN cargo build --release --bin llm-gateway && strip target/release/llm-gateway
+# The release profile already strips debug info; `strip` would also drop the symbol table,
+# which panic backtraces need to name functions.
+RUN cargo build --release --bin llm-gateway
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \

@@ -29,8 +29,7 @@ use crate::observability::access_log::AccessLog;
 use crate::proxy;
 use crate::runtime::snapshot::Snapshot;
 use crate::upstream::replicas::Replicas;
-use listener::ProxyListener;
-pub use listener::address;
+use listener::{ProxyListener, address};
 use shutdown::{Lifecycle, SignalWatch};
 
 /// A built server and the state its requests share.
