@@ -1,5 +1,9 @@
 //! Command-line arguments (seed 001 §10). Only definitions; `main.rs` dispatches them.
 //!
+//! The listen address comes from, in order: a flag of `serve`, the same flag before the
+//! command, its environment variable (`LLM_GATEWAY_HOST`, `LLM_GATEWAY_PORT`; clap reads
+//! them), then `[server]` in the config file.
+//!
 //! Depends on nothing else of the crate.
 
 use std::path::PathBuf;
@@ -13,8 +17,11 @@ pub struct Cli {
     /// Path to the TOML config file.
     #[arg(short, long, default_value = "config.toml")]
     pub config: PathBuf,
-    /// Override the listen port from the config.
-    #[arg(short, long)]
+    /// Listen address; overrides `[server] host`.
+    #[arg(long, env = "LLM_GATEWAY_HOST")]
+    pub host: Option<String>,
+    /// Listen port; overrides `[server] port`.
+    #[arg(short, long, env = "LLM_GATEWAY_PORT")]
     pub port: Option<u16>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -27,9 +34,22 @@ pub enum Command {
         /// Path to the TOML config file (overrides the one before `serve`).
         #[arg(short, long)]
         config: Option<PathBuf>,
-        /// Override the listen port from the config.
+        /// Listen address; overrides `[server] host` and LLM_GATEWAY_HOST.
+        #[arg(long)]
+        host: Option<String>,
+        /// Listen port; overrides `[server] port` and LLM_GATEWAY_PORT.
         #[arg(short, long)]
         port: Option<u16>,
+    },
+    /// Exit 0 when the gateway answers `GET /health` with 200, else 1 (for container health
+    /// checks). Without `--url`, probes the local gateway at the address `serve` would use.
+    Health {
+        /// The URL to probe (plain http).
+        #[arg(long)]
+        url: Option<String>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3)]
+        timeout_secs: u64,
     },
     /// Validate a config file: print every problem with its key path and line.
     CheckConfig {
@@ -67,13 +87,43 @@ mod tests {
         let c = Cli::try_parse_from(["llm-gateway"]).unwrap();
         assert_eq!(c.config, PathBuf::from("config.toml"));
         assert!(c.command.is_none());
-        let c =
-            Cli::try_parse_from(["llm-gateway", "--config", "a.toml", "--port", "9000"]).unwrap();
-        assert_eq!((c.config.to_str(), c.port), (Some("a.toml"), Some(9000)));
+        let c = Cli::try_parse_from([
+            "llm-gateway",
+            "--config",
+            "a.toml",
+            "--port",
+            "9000",
+            "--host",
+            "0.0.0.0",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.config.to_str(), c.port, c.host.as_deref()),
+            (Some("a.toml"), Some(9000), Some("0.0.0.0"))
+        );
         let c = Cli::try_parse_from(["llm-gateway", "serve", "-c", "b.toml", "-p", "1"]).unwrap();
         assert!(matches!(
             c.command,
             Some(Command::Serve { port: Some(1), .. })
+        ));
+        let c = Cli::try_parse_from(["llm-gateway", "serve", "--host", "::"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Serve { host: Some(h), .. }) if h == "::"
+        ));
+        let c = Cli::try_parse_from(["llm-gateway", "health"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Health {
+                url: None,
+                timeout_secs: 3
+            })
+        ));
+        let c =
+            Cli::try_parse_from(["llm-gateway", "health", "--url", "http://h:1/health"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Health { url: Some(_), .. })
         ));
         let c = Cli::try_parse_from(["llm-gateway", "check-config", "x.toml"]).unwrap();
         assert!(matches!(c.command, Some(Command::CheckConfig { .. })));

@@ -75,6 +75,14 @@ impl Gateway {
             .unwrap_or_else(|| provider.endpoint.clone())
     }
 
+    /// Providers that can take a request now: usable by configuration (enabled, holding a key
+    /// when they need one) and, for a replica pool, with a replica that passes its health check.
+    pub fn usable_providers<'s>(&self, snap: &'s Snapshot) -> Vec<&'s str> {
+        let mut usable = snap.usable_providers();
+        usable.retain(|id| self.replicas.get(*id).is_none_or(|r| r.any_healthy()));
+        usable
+    }
+
     /// A new request id: `req_` + the process prefix + a counter.
     pub fn next_request_id(&self) -> String {
         let n = self.id_counter.fetch_add(1, Ordering::Relaxed);

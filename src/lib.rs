@@ -15,7 +15,7 @@
 //! | [`routing`] | model addressing, pools, capability gate → candidates (pure) | runtime, config |
 //! | [`attempt`] | the attempt loop: admission, retries, failover, hedging, forwarding | downstream, upstream, translate, resilience, routing |
 //! | [`resilience`] | retry verdicts, backoff, circuit breakers (pure, injected clock) | config |
-//! | [`upstream`] | the `Upstream` contract, pooled pingora client, DNS cache, replicas | runtime |
+//! | [`upstream`] | the `Upstream` contract, pooled pingora client, DNS cache, replicas | runtime, uri |
 //! | [`translate`] | canonical IR, codecs, SSE framing, relays (pure) | config, errors |
 //! | [`observability`] | metrics, access log, cost | ctx, translate (usage) |
 //! | [`api`] | operational and admin endpoints over `http` types | gateway, inbound, runtime |
@@ -24,6 +24,7 @@
 //! | [`errors`] | every client-visible error and how a request can end | nothing |
 //! | [`uri`] | percent-encoding of path segments | nothing |
 //! | [`mock`] | the mock upstream provider | hyper |
+//! | [`probe`] | `llm-gateway health`: a plain-TCP check of `/health` | nothing |
 
 #![cfg_attr(
     test,
@@ -53,5 +54,6 @@ pub mod upstream;
 pub mod config;
 pub mod errors;
 pub mod mock;
+pub mod probe;
 pub mod runtime;
 pub mod uri;

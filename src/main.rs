@@ -1,6 +1,6 @@
 //! `llm-gateway`: parses the command line and hands over to the library.
 //!
-//! Depends on the library's `app`, `cli`, `config`, `mock` and `observability` only.
+//! Depends on the library's `app`, `cli`, `config`, `mock`, `observability` and `probe` only.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,14 +13,42 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 use llm_gateway::cli::{Cli, Command};
 use llm_gateway::observability::access_log::AccessLog;
-use llm_gateway::{app, config, mock};
+use llm_gateway::{app, config, mock, probe};
+
+/// Where to listen: flags and environment (already merged by clap) over the file.
+struct Listen {
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+impl Listen {
+    fn apply(self, server: &mut config::ServerConfig) {
+        if let Some(h) = self.host {
+            server.host = h;
+        }
+        if let Some(p) = self.port {
+            server.port = p;
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let listen = Listen {
+        host: cli.host,
+        port: cli.port,
+    };
     match cli.command {
-        None => run_server(cli.config, cli.port),
-        Some(Command::Serve { config, port }) => {
-            run_server(config.unwrap_or(cli.config), port.or(cli.port))
+        None => run_server(cli.config, listen),
+        Some(Command::Serve { config, host, port }) => run_server(
+            config.unwrap_or(cli.config),
+            Listen {
+                host: host.or(listen.host),
+                port: port.or(listen.port),
+            },
+        ),
+        Some(Command::Health { url, timeout_secs }) => {
+            health(url, &cli.config, listen, timeout_secs)
         }
         Some(Command::CheckConfig { path }) => check_config(&path),
         Some(Command::Schema) => match serde_json::to_string_pretty(&config::json_schema()) {
@@ -100,6 +128,39 @@ fn check_config(path: &Path) -> ExitCode {
     }
 }
 
+/// `llm-gateway health`: probes `url`, or the local gateway at the address `serve` would use
+/// (the config file counts when it exists).
+fn health(url: Option<String>, path: &std::path::Path, listen: Listen, timeout: u64) -> ExitCode {
+    let url = match url {
+        Some(u) => u,
+        None => {
+            let mut server = if path.exists() {
+                match config::load_file(path) {
+                    Ok(c) => c.server,
+                    Err(e) => {
+                        eprintln!("unhealthy: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else {
+                config::ServerConfig::default()
+            };
+            listen.apply(&mut server);
+            probe::local_url(&server.host, server.port)
+        }
+    };
+    match probe::check(&url, std::time::Duration::from_secs(timeout)) {
+        Ok(status) => {
+            println!("healthy: {url}: {status}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// "1 error", "3 warnings".
 fn count(n: usize, what: &str) -> String {
     if n == 1 {
@@ -109,7 +170,7 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
-fn run_server(path: PathBuf, port: Option<u16>) -> ExitCode {
+fn run_server(path: PathBuf, listen: Listen) -> ExitCode {
     let source = path.display().to_string();
     let loaded = match config::load_file_checked(&path) {
         Ok(loaded) => loaded,
@@ -119,9 +180,7 @@ fn run_server(path: PathBuf, port: Option<u16>) -> ExitCode {
         }
     };
     let mut config = loaded.config;
-    if let Some(p) = port {
-        config.server.port = p;
-    }
+    listen.apply(&mut config.server);
     let (writer, _guard) = tracing_appender::non_blocking(std::io::stdout());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -140,11 +199,9 @@ fn run_server(path: PathBuf, port: Option<u16>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match app::build(config, access_log) {
-        Ok(built) => {
-            app::serve(built);
-            ExitCode::SUCCESS
-        }
+    let served = app::build(config, access_log).and_then(app::serve);
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cannot start: {e}");
             ExitCode::FAILURE

@@ -1,6 +1,9 @@
 //! Percent-encoding of URL path segments, both ways: a model id put in an upstream path is
 //! encoded (unreserved characters stay), a name taken from a request path is decoded (invalid
-//! escapes are kept as they are). Pure; depends on nothing.
+//! escapes are kept as they are). And URLs as the gateway shows them: credentials masked.
+//! Pure; depends on nothing.
+
+use std::borrow::Cow;
 
 /// Percent-encodes a path segment (RFC 3986 unreserved characters stay). A segment of dots
 /// only (`.`, `..`) has its dots encoded too: left as it is, it would move up the path.
@@ -42,9 +45,32 @@ pub fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `url` with its userinfo (`user:password@`) replaced by `***@`, for responses and logs. Works
+/// on text that is not a valid URL too (it is often shown in the error saying so).
+pub fn masked(url: &str) -> Cow<'_, str> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
+    let authority = rest.find(['/', '?', '#']).map_or(rest, |end| &rest[..end]);
+    match authority.rfind('@') {
+        Some(at) => Cow::Owned(format!("{}***{}", &url[..start], &rest[at..])),
+        None => Cow::Borrowed(url),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_masked() {
+        assert_eq!(masked("http://u:p@h:1/v1"), "http://***@h:1/v1");
+        assert_eq!(masked("https://tok@h/v1?x=a@b"), "https://***@h/v1?x=a@b");
+        assert_eq!(masked("http://a@b:c@h"), "http://***@h");
+        assert_eq!(masked("user:pass@host/x"), "***@host/x");
+        assert_eq!(masked("http://h:1/v1@x"), "http://h:1/v1@x");
+        assert!(matches!(masked("http://h:1/v1"), Cow::Borrowed(_)));
+        assert_eq!(masked(""), "");
+    }
 
     #[test]
     fn both_ways() {

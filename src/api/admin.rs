@@ -12,7 +12,7 @@ use crate::upstream::replicas::Replicas;
 
 /// `GET /admin/providers`.
 pub(super) fn providers(gw: &Gateway, snap: &Snapshot) -> Reply {
-    let usable = snap.usable_providers();
+    let usable = gw.usable_providers(snap);
     let list: Vec<_> = snap
         .providers
         .iter()
@@ -113,7 +113,10 @@ pub(super) async fn change_endpoints(
             if !removed {
                 return Err(GatewayError::new(
                     ErrorKind::NotFound,
-                    format!("`{url}` is not an endpoint of `{id}`"),
+                    format!(
+                        "`{}` is not an endpoint of `{id}`",
+                        crate::uri::masked(&url)
+                    ),
                 ));
             }
         }

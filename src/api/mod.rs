@@ -17,6 +17,7 @@ use crate::errors::{ErrorKind, Failure, GatewayError};
 use crate::gateway::Gateway;
 use crate::inbound::auth;
 use crate::inbound::body::ClientRequest;
+use crate::inbound::endpoint::ENDPOINTS;
 use crate::runtime::snapshot::Snapshot;
 
 /// Largest body an api endpoint reads.
@@ -27,8 +28,12 @@ const MAX_API_BODY: usize = 64 * 1024;
 enum Path {
     /// One of these paths.
     Exact(&'static [&'static str]),
-    /// `prefix{segment}suffix`, the segment handed to the handler.
-    Around(&'static str, &'static str),
+    /// `prefix{param}suffix`, the segment handed to the handler (`param` names it in `GET /`).
+    Around {
+        prefix: &'static str,
+        param: &'static str,
+        suffix: &'static str,
+    },
 }
 
 /// Who may call a route.
@@ -136,21 +141,33 @@ const ROUTES: &[Route] = &[
         Op::Backends,
     ),
     route(
-        Path::Around("/admin/backends/", "/reset"),
+        Path::Around {
+            prefix: "/admin/backends/",
+            param: "{name}",
+            suffix: "/reset",
+        },
         Method::POST,
         Access::Admin,
         "admin",
         Op::ResetBackend,
     ),
     route(
-        Path::Around("/admin/providers/", "/endpoints"),
+        Path::Around {
+            prefix: "/admin/providers/",
+            param: "{id}",
+            suffix: "/endpoints",
+        },
         Method::GET,
         Access::Admin,
         "admin",
         Op::ListEndpoints,
     ),
     route(
-        Path::Around("/admin/providers/", "/endpoints"),
+        Path::Around {
+            prefix: "/admin/providers/",
+            param: "{id}",
+            suffix: "/endpoints",
+        },
         Method::POST,
         Access::Admin,
         "admin",
@@ -163,11 +180,38 @@ impl Path {
     fn matches(self, path: &str) -> Option<&str> {
         match self {
             Path::Exact(paths) => paths.contains(&path).then_some(""),
-            Path::Around(prefix, suffix) => path
+            Path::Around { prefix, suffix, .. } => path
                 .strip_prefix(prefix)
                 .and_then(|rest| rest.strip_suffix(suffix)),
         }
     }
+
+    /// The paths as `GET /` shows them.
+    fn shown(self) -> Vec<String> {
+        match self {
+            Path::Exact(paths) => paths.iter().map(|p| p.to_string()).collect(),
+            Path::Around {
+                prefix,
+                param,
+                suffix,
+            } => vec![format!("{prefix}{param}{suffix}")],
+        }
+    }
+}
+
+/// Every endpoint the gateway answers, as `METHOD path`: the LLM endpoints, then the route
+/// table (`GET` routes answer `HEAD` too).
+fn endpoint_list() -> Vec<String> {
+    let llm = ENDPOINTS
+        .iter()
+        .flat_map(|r| r.paths.iter().map(|p| format!("POST {p}")));
+    let api = ROUTES.iter().flat_map(|r| {
+        r.path
+            .shown()
+            .into_iter()
+            .map(move |p| format!("{} {p}", r.method))
+    });
+    llm.chain(api).collect()
 }
 
 impl Route {
@@ -263,9 +307,9 @@ async fn answer(
     req: &ApiRequest<'_>,
 ) -> Result<Reply, GatewayError> {
     match op {
-        Op::Index => Ok(status::index()),
+        Op::Index => Ok(status::index(&endpoint_list())),
         Op::Health => Ok(status::health(gw, snap)),
-        Op::Ready => Ok(status::ready(snap)),
+        Op::Ready => Ok(status::ready(gw, snap)),
         Op::Metrics => Ok(status::metrics(gw)),
         Op::Models => Ok(models::models(snap)),
         Op::Catalog => Ok(models::catalog(snap)),
@@ -300,12 +344,36 @@ mod tests {
         assert_eq!(label_of("/admin/backends/a%2Fb/reset"), "admin");
         assert_eq!(label_of("/admin/nothing"), "admin");
         assert_eq!(label_of("/nope"), "not_found");
+        let around = ROUTES
+            .iter()
+            .find(|r| r.op == Op::ListEndpoints)
+            .unwrap()
+            .path;
         assert_eq!(
-            Path::Around("/admin/providers/", "/endpoints")
-                .matches("/admin/providers/vllm/endpoints"),
+            around.matches("/admin/providers/vllm/endpoints"),
             Some("vllm")
         );
         let get = ROUTES.iter().find(|r| r.op == Op::Health).unwrap();
         assert!(get.answers(&Method::HEAD) && !get.answers(&Method::POST));
+    }
+
+    #[test]
+    fn the_index_lists_every_route_of_both_tables() {
+        let list = endpoint_list();
+        for r in ENDPOINTS {
+            for p in r.paths {
+                assert!(list.contains(&format!("POST {p}")), "{p}");
+            }
+        }
+        for r in ROUTES {
+            for p in r.path.shown() {
+                assert!(list.contains(&format!("{} {p}", r.method)), "{p}");
+            }
+        }
+        assert!(list.contains(&"POST /admin/backends/{name}/reset".to_string()));
+        assert!(list.contains(&"GET /admin/providers/{id}/endpoints".to_string()));
+        assert!(list.contains(&"POST /admin/providers/{id}/endpoints".to_string()));
+        let unique: std::collections::HashSet<_> = list.iter().collect();
+        assert_eq!(unique.len(), list.len(), "no duplicates");
     }
 }

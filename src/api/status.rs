@@ -9,17 +9,14 @@ use super::{Reply, json};
 use crate::gateway::Gateway;
 use crate::runtime::snapshot::Snapshot;
 
-pub(super) fn index() -> Reply {
+/// `GET /`: the name, the version and every endpoint (`METHOD path`, from the route tables).
+pub(super) fn index(endpoints: &[String]) -> Reply {
     json(
         StatusCode::OK,
         &json!({
             "name": "llm-gateway",
             "version": env!("CARGO_PKG_VERSION"),
-            "endpoints": [
-                "POST /v1/chat/completions", "POST /v1/completions", "POST /v1/embeddings",
-                "GET /v1/models", "GET /v1/catalog", "GET /health", "GET /ready", "GET /metrics",
-                "GET /admin/providers", "GET /admin/backends", "POST /admin/backends/{name}/reset"
-            ],
+            "endpoints": endpoints,
         }),
     )
 }
@@ -38,15 +35,30 @@ pub(super) fn health(gw: &Gateway, snap: &Snapshot) -> Reply {
     )
 }
 
-pub(super) fn ready(snap: &Snapshot) -> Reply {
-    let usable = snap.usable_providers();
+/// `GET /ready`: 200 while some provider can take a request, else 503 with the reasons.
+pub(super) fn ready(gw: &Gateway, snap: &Snapshot) -> Reply {
+    let usable = gw.usable_providers(snap);
     if usable.is_empty() {
+        let configured = snap.usable_providers();
+        let unusable: serde_json::Map<String, serde_json::Value> = snap
+            .providers
+            .iter()
+            .map(|p| {
+                let why = if configured.contains(&p.id.as_str()) {
+                    "no replica of its `endpoints` has passed the health check"
+                } else {
+                    "it needs an API key and has none"
+                };
+                (p.id.clone(), why.into())
+            })
+            .collect();
         json(
             StatusCode::SERVICE_UNAVAILABLE,
             &json!({
                 "status": "not_ready",
-                "reason": "no provider is usable: configure at least one enabled provider with its API key (or a local/mock provider)",
+                "reason": "no provider is usable: configure at least one enabled provider with its API key (or a local/mock provider), and for replica `endpoints` at least one that answers its health check",
                 "usable_providers": usable,
+                "unusable_providers": unusable,
             }),
         )
     } else {

@@ -1,5 +1,5 @@
-//! The path table of the LLM endpoints: which operation a path asks for and which wire format
-//! its caller speaks. Pure.
+//! The path table of the LLM endpoints ([`ENDPOINTS`]): which operation a path asks for and
+//! which wire format its caller speaks. Pure.
 
 use crate::config::ApiFormat;
 use crate::errors::ErrorFormat;
@@ -14,27 +14,60 @@ pub struct Endpoint {
     pub label: &'static str,
 }
 
+/// One row of the LLM endpoint table: the paths that serve it (the `/v1` one first).
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointRoute {
+    pub paths: &'static [&'static str],
+    pub endpoint: Endpoint,
+}
+
+const fn row(
+    paths: &'static [&'static str],
+    op: Operation,
+    format: ApiFormat,
+    label: &'static str,
+) -> EndpointRoute {
+    EndpointRoute {
+        paths,
+        endpoint: Endpoint { op, format, label },
+    }
+}
+
+/// Every LLM endpoint (all `POST`). `GET /` lists them from here.
+pub const ENDPOINTS: &[EndpointRoute] = &[
+    row(
+        &["/v1/chat/completions", "/chat/completions"],
+        Operation::ChatCompletions,
+        ApiFormat::Openai,
+        "chat_completions",
+    ),
+    row(
+        &["/v1/messages", "/messages"],
+        Operation::ChatCompletions,
+        ApiFormat::Anthropic,
+        "messages",
+    ),
+    row(
+        &["/v1/completions", "/completions"],
+        Operation::Completions,
+        ApiFormat::Openai,
+        "completions",
+    ),
+    row(
+        &["/v1/embeddings", "/embeddings"],
+        Operation::Embeddings,
+        ApiFormat::Openai,
+        "embeddings",
+    ),
+];
+
 impl Endpoint {
     /// The LLM endpoint served at `path`, if any.
     pub fn for_path(path: &str) -> Option<Endpoint> {
-        let (op, format, label) = match path {
-            "/v1/chat/completions" | "/chat/completions" => (
-                Operation::ChatCompletions,
-                ApiFormat::Openai,
-                "chat_completions",
-            ),
-            "/v1/messages" | "/messages" => {
-                (Operation::ChatCompletions, ApiFormat::Anthropic, "messages")
-            }
-            "/v1/completions" | "/completions" => {
-                (Operation::Completions, ApiFormat::Openai, "completions")
-            }
-            "/v1/embeddings" | "/embeddings" => {
-                (Operation::Embeddings, ApiFormat::Openai, "embeddings")
-            }
-            _ => return None,
-        };
-        Some(Endpoint { op, format, label })
+        ENDPOINTS
+            .iter()
+            .find(|r| r.paths.contains(&path))
+            .map(|r| r.endpoint)
     }
 
     /// How errors are rendered to this endpoint's callers.

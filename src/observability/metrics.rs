@@ -230,6 +230,11 @@ impl Metrics {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// Requests between `request_started` and `request_finished`.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     /// Prometheus text exposition format 0.0.4, with the circuit breakers' state.
     pub fn render(
         &self,

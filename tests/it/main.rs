@@ -13,6 +13,7 @@
     reason = "the harness spawns its own tasks and threads and reads test switches from the environment"
 )]
 
+mod binary;
 mod harness;
 
 mod chat;
@@ -22,6 +23,7 @@ mod errors;
 mod footprint;
 mod golden;
 mod hostile;
+mod lifecycle;
 mod ops;
 mod readme;
 mod replicas;

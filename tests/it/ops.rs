@@ -90,3 +90,52 @@ async fn completions_and_embeddings() {
     assert_eq!(v["data"].as_array().unwrap().len(), 2);
     assert!(gw.metric("gateway_requests_total{endpoint=\"embeddings\",provider=\"mock\",model=\"echo\",status=\"200\"}").await >= 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_lists_every_endpoint() {
+    let gw = Gateway::start(DEMO).await;
+    let index: Value = gw.get("/").await.json().await.unwrap();
+    assert_eq!(index["name"], "llm-gateway");
+    let listed: Vec<&str> = index["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    for endpoint in [
+        "POST /v1/chat/completions",
+        "POST /v1/messages",
+        "POST /messages",
+        "POST /v1/completions",
+        "POST /v1/embeddings",
+        "GET /",
+        "GET /health",
+        "GET /ready",
+        "GET /metrics",
+        "GET /v1/models",
+        "GET /models",
+        "GET /v1/catalog",
+        "GET /admin/providers",
+        "GET /admin/backends",
+        "POST /admin/backends/{name}/reset",
+        "GET /admin/providers/{id}/endpoints",
+        "POST /admin/providers/{id}/endpoints",
+    ] {
+        assert!(
+            listed.contains(&endpoint),
+            "{endpoint} missing from {listed:?}"
+        );
+    }
+    // Each listed path answers something other than "no endpoint here".
+    for entry in &listed {
+        let (method, path) = entry.split_once(' ').unwrap();
+        let path = path.replace("{name}", "x").replace("{id}", "x");
+        let r = reqwest::Client::new()
+            .request(method.parse().unwrap(), gw.url(&path))
+            .send()
+            .await
+            .unwrap();
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("No endpoint at"), "{entry}: {body}");
+    }
+}

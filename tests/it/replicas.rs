@@ -1,10 +1,13 @@
 //! A `local` provider with several `endpoints`: round robin across healthy replicas, active
-//! health checks taking a dead replica out, and runtime membership through the admin API.
+//! health checks taking a dead replica out, runtime membership through the admin API (a new
+//! replica unhealthy until checked, credentials in its URL never shown), and `/ready` while no
+//! replica is healthy.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::binary::free_port;
 use crate::harness::{Gateway, Mock, chat};
 
 const TOKEN: &str = "admin-token-for-replicas";
@@ -167,4 +170,142 @@ health_check_interval_ms = 100
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+}
+
+async fn admin(gw: &Gateway, path: &str, change: Option<Value>) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let req = match change {
+        Some(body) => client.post(gw.url(path)).json(&body),
+        None => client.get(gw.url(path)),
+    };
+    let r = req.bearer_auth(TOKEN).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_whose_replicas_are_all_down_is_not_ready() {
+    let (a, b) = (free_port(), free_port());
+    let cfg = format!(
+        r#"
+[[providers]]
+id = "vllm"
+provider_type = "local"
+endpoints = ["http://127.0.0.1:{a}/v1", "http://127.0.0.1:{b}/v1"]
+models = ["echo"]
+health_check_interval_ms = 100
+"#
+    );
+    let gw = Gateway::start(&cfg).await;
+    let r = gw.get("/ready").await;
+    assert_eq!(r.status(), 503);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["usable_providers"], json!([]));
+    assert!(
+        v["unusable_providers"]["vllm"]
+            .as_str()
+            .unwrap()
+            .contains("health check"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_is_ready_once_a_replica_passes_its_check() {
+    let m1 = Mock::start().await;
+    let down = free_port();
+    let cfg = format!(
+        r#"
+[server]
+admin_token = "{TOKEN}"
+[[providers]]
+id = "vllm"
+provider_type = "local"
+endpoints = ["{}", "http://127.0.0.1:{down}/v1"]
+models = ["echo"]
+health_check_interval_ms = 100
+"#,
+        m1.v1()
+    );
+    let gw = Gateway::start(&cfg).await;
+    until(&gw, "m1 healthy", |v| {
+        v["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["url"] == m1.v1().as_str() && e["healthy"] == true)
+    })
+    .await;
+    let r = gw.get("/ready").await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["usable_providers"], json!(["vllm"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_added_replica_is_unhealthy_until_checked_and_its_credentials_never_show() {
+    let (m1, m2) = (Mock::start().await, Mock::start().await);
+    let cfg = format!(
+        r#"
+[server]
+admin_token = "{TOKEN}"
+[[providers]]
+id = "vllm"
+provider_type = "local"
+endpoints = ["{}", "http://ops:cfg-s3cret@127.0.0.1:{}/v1"]
+models = ["echo"]
+health_check_interval_ms = 200
+"#,
+        m1.v1(),
+        free_port()
+    );
+    let gw = Gateway::start(&cfg).await;
+    let added = format!("http://ops:add-s3cret@{}/v1", m2.addr);
+    let shown = format!("http://***@{}/v1", m2.addr);
+    let (status, body) = admin(
+        &gw,
+        "/admin/providers/vllm/endpoints",
+        Some(json!({"add": added})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("s3cret") && !body.contains("ops:"), "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let entry = v["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["url"] == shown.as_str())
+        .unwrap_or_else(|| panic!("{shown} in {v}"));
+    assert_eq!(entry["healthy"], false, "not checked yet: {v}");
+    until(&gw, "the added replica passes its check", |v| {
+        v["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["url"] == shown.as_str() && e["healthy"] == true)
+    })
+    .await;
+    for path in ["/admin/providers/vllm/endpoints", "/admin/providers"] {
+        let (status, body) = admin(&gw, path, None).await;
+        assert_eq!(status, 200);
+        assert!(!body.contains("s3cret") && !body.contains("ops:"), "{body}");
+    }
+    // Errors do not echo them either.
+    for bad in [
+        json!({"add": "http://ops:bad-s3cret@[nope/v1"}),
+        json!({"remove": "http://ops:bad-s3cret@127.0.0.1:1/v1"}),
+    ] {
+        let (status, body) = admin(&gw, "/admin/providers/vllm/endpoints", Some(bad)).await;
+        assert!(status == 400 || status == 404, "{status} {body}");
+        assert!(!body.contains("s3cret"), "{body}");
+    }
+    // The URL with its credentials, or as shown, removes it.
+    let (status, body) = admin(
+        &gw,
+        "/admin/providers/vllm/endpoints",
+        Some(json!({"remove": added})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains(&shown), "{body}");
 }

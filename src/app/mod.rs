@@ -1,13 +1,20 @@
-//! Builds the Pingora server: the proxy service on the configured address, plus one
-//! in-process mock upstream per `provider_type = "mock"` provider (bound to a loopback port
-//! before the snapshot is built, so the provider's endpoint is known).
+//! Builds the Pingora server: the proxy service on the configured address (bound here, so a
+//! bad address is an error before the server runs: `listener`), plus one in-process mock
+//! upstream per `provider_type = "mock"` provider (bound to a loopback port before the snapshot
+//! is built, so the provider's endpoint is known). Runs it until a signal (`shutdown`), after
+//! raising the open-files limit (`limits`).
 //!
 //! Entry points: [`build`] (also used by tests) and [`serve`] (the CLI's blocking run).
 //!
 //! The composition root: may depend on every module; nothing depends on it.
 
+mod limits;
+mod listener;
+mod shutdown;
+
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -22,15 +29,20 @@ use crate::observability::access_log::AccessLog;
 use crate::proxy;
 use crate::runtime::snapshot::Snapshot;
 use crate::upstream::replicas::Replicas;
+use listener::{ProxyListener, address};
+use shutdown::{Lifecycle, SignalWatch};
 
 /// A built server and the state its requests share.
 pub struct Built {
     pub server: Server,
     pub gateway: Arc<Gateway>,
-    /// The address the proxy listens on.
+    /// The address the proxy listens on (already bound).
     pub listen: String,
     /// In-process mock upstreams by provider id.
     pub mocks: HashMap<String, Arc<MockState>>,
+    /// How long a SIGTERM waits for requests in flight.
+    pub grace: Duration,
+    lifecycle: Arc<Lifecycle>,
 }
 
 /// Builds the server for `config` (not yet running).
@@ -54,12 +66,13 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
             state,
         });
     }
-    let listen = format!("{}:{}", config.server.host, config.server.port);
+    let listen = address(&config.server.host, config.server.port);
+    let socket = listener::bind(&listen)?;
     let threads = config
         .server
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let grace = config.server.shutdown_grace_secs;
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let port = config.server.port;
     let mut replicas = HashMap::new();
     let mut replica_services = Vec::new();
@@ -84,14 +97,22 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
 
     let conf = ServerConf {
         threads,
-        grace_period_seconds: Some(grace),
+        // The drain happens before pingora's grace period (`shutdown`), which would otherwise
+        // sleep its whole length whatever is in flight.
+        grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
+    let lifecycle = Lifecycle::new();
     let proxy = proxy::service(&server.configuration, gateway.clone(), &listen);
-    server.add_service(proxy);
+    server.add_service(ProxyListener::new(
+        proxy,
+        listen.clone(),
+        socket,
+        lifecycle.clone(),
+    ));
     for svc in replica_services {
         server.add_service(svc);
     }
@@ -103,13 +124,25 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         gateway,
         listen,
         mocks,
+        grace,
+        lifecycle,
     })
 }
 
-/// Runs the server until SIGTERM (graceful) or SIGINT (fast).
-pub fn serve(built: Built) {
+/// Runs the server until SIGTERM (stop accepting, drain, exit) or SIGINT (exit now). An error
+/// says why the server stopped on its own.
+pub fn serve(built: Built) -> Result<(), String> {
+    limits::raise_open_files_and_log();
     tracing::info!(listen = %built.listen, "llm-gateway listening");
-    built.server.run(RunArgs::default());
+    let watch = SignalWatch {
+        lifecycle: built.lifecycle.clone(),
+        gateway: built.gateway,
+        grace: built.grace,
+    };
+    built.server.run(RunArgs {
+        shutdown_signal: Box::new(watch),
+    });
+    built.lifecycle.failure().map_or(Ok(()), Err)
 }
 
 /// Serves one in-process mock upstream.
