@@ -12,7 +12,8 @@ const BUDGET: usize = 16 * 1024;
 
 #[tokio::test]
 async fn request_future_fits_its_budget() {
-    let config = "[[providers]]\nid = \"mock\"\nprovider_type = \"mock\"\n";
+    // Port 0: building the server binds its listener, and tests run in parallel.
+    let config = "[server]\nport = 0\n[[providers]]\nid = \"mock\"\nprovider_type = \"mock\"\n";
     let config = llm_gateway::config::load_str(config, "test.toml").unwrap();
     let built = llm_gateway::app::build(config, AccessLog::disabled()).unwrap();
     let proxy = GatewayProxy {
@@ -30,7 +31,8 @@ async fn request_future_fits_its_budget() {
 #[tokio::test]
 async fn connection_future_size() {
     use pingora::apps::{HttpServerApp, ServerApp};
-    let config = "[[providers]]\nid = \"mock\"\nprovider_type = \"mock\"\n";
+    // Port 0: building the server binds its listener, and tests run in parallel.
+    let config = "[server]\nport = 0\n[[providers]]\nid = \"mock\"\nprovider_type = \"mock\"\n";
     let config = llm_gateway::config::load_str(config, "test.toml").unwrap();
     let built = llm_gateway::app::build(config, AccessLog::disabled()).unwrap();
     let conf = std::sync::Arc::new(pingora::server::configuration::ServerConf::default());
