@@ -17,8 +17,23 @@ apt_install() {
   fi
 }
 
+# The oldest Rust the crate builds with (Cargo.toml `rust-version`: let-chains need 1.88).
+MIN_RUST_MINOR=88
+
 ensure_build_tools() {
   command -v cargo >/dev/null 2>&1 || { echo "prereqs: cargo not found; install Rust from https://rustup.rs" >&2; exit 1; }
+  local minor
+  minor=$(rustc --version | sed -n 's/^rustc 1\.\([0-9]*\).*/\1/p')
+  if [ -z "$minor" ] || [ "$minor" -lt "$MIN_RUST_MINOR" ]; then
+    echo "prereqs: Rust 1.$MIN_RUST_MINOR or newer is needed ($(rustc --version)); run: rustup update stable" >&2
+    exit 1
+  fi
+  for tool in fmt clippy; do
+    cargo "$tool" --version >/dev/null 2>&1 || {
+      echo "prereqs: cargo $tool is missing; run: rustup component add rustfmt clippy" >&2
+      exit 1
+    }
+  done
   # pingora-core builds zlib-ng (libz-ng-sys) with cmake and ring/zstd with a C compiler.
   command -v cmake >/dev/null 2>&1 || apt_install cmake
   command -v cc >/dev/null 2>&1 || apt_install build-essential
@@ -32,8 +47,13 @@ ensure_test_tools() {
 ensure_python_sdks() {
   # A virtualenv in .venv with the official OpenAI and Anthropic SDKs for the SDK tests.
   command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv python3-pip
+  # A venv an interrupted or failed run left half made (no python, or no pip) is made again.
+  if [ -d .venv ] && ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+    echo "prereqs: .venv is incomplete; making it again" >&2
+    rm -rf .venv
+  fi
   if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv 2>/dev/null || { apt_install python3-venv && python3 -m venv .venv; }
+    python3 -m venv .venv 2>/dev/null || { rm -rf .venv; apt_install python3-venv && python3 -m venv .venv; }
   fi
   if ! .venv/bin/python -c "import openai, anthropic" >/dev/null 2>&1; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt

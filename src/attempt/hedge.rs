@@ -105,15 +105,14 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 }
                 r = &mut hedge_fut, if hedge_started && !hedge_done => {
                     hedge_done = true;
-                    if let Ok(Ok(resp)) = r {
-                        if (200..300).contains(&resp.status()) {
+                    if let Ok(Ok(resp)) = r
+                        && (200..300).contains(&resp.status()) {
                             gw.metrics.hedge("hedge_won");
                             self.first_content_by = h_deadline;
                             admit::release(gw, p_cand, p_probe);
                             let (index, mode) = (partner.prepared.index, partner.prepared.mode);
                             return self.settle(index, resp, mode, h_probe).await;
                         }
-                    }
                     admit::release(gw, h_cand, h_probe);
                     if primary_done {
                         break;

@@ -182,12 +182,12 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     }
                 };
                 admitted_any = true;
-                if attempt_no == 0 {
-                    if let Some(p) = previous.filter(|p| *p != index) {
-                        self.gw
-                            .metrics
-                            .failover(&candidates[p].provider.id, &cand.provider.id);
-                    }
+                if attempt_no == 0
+                    && let Some(p) = previous.filter(|p| *p != index)
+                {
+                    self.gw
+                        .metrics
+                        .failover(&candidates[p].provider.id, &cand.provider.id);
                 }
                 // A continuation's request carries the answer so far: made for each attempt.
                 let continuation = if self.rescue.is_some() {
@@ -236,15 +236,15 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     }
                     Outcome::Failed(failed) => failed,
                 };
-                if let Last::Http { status, .. } = &failed.last {
-                    if self.prefill_refused(index, *status) {
-                        // Asked again at once, without the prefill (not counted as a retry).
-                        self.gw.metrics.attempt(&label(cand), "prefill_refused");
-                        admit::release(self.gw, cand, probe);
-                        attempt_no -= 1;
-                        last = Some(failed.last);
-                        continue;
-                    }
+                if let Last::Http { status, .. } = &failed.last
+                    && self.prefill_refused(index, *status)
+                {
+                    // Asked again at once, without the prefill (not counted as a retry).
+                    self.gw.metrics.attempt(&label(cand), "prefill_refused");
+                    admit::release(self.gw, cand, probe);
+                    attempt_no -= 1;
+                    last = Some(failed.last);
+                    continue;
                 }
                 let mut classified = failed.classified;
                 // A silent provider (nothing within its time-to-first-token limit) is not
@@ -307,12 +307,10 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             };
             return self.end_rescue(&why).await;
         }
-        if !admitted_any {
-            if let Some(wait) = circuit_wait {
-                return Err(Failure::CircuitOpen {
-                    retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
-                });
-            }
+        if !admitted_any && let Some(wait) = circuit_wait {
+            return Err(Failure::CircuitOpen {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            });
         }
         match last {
             Some(Last::Http {

@@ -274,17 +274,18 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             };
             held.extend_from_slice(&out);
             let usage = self.end_stream(cand, relay.as_ref(), false);
-            if broke.continuable && self.may_continue() {
-                if let Some(point) = relay.rescue().filter(|p| !p.text.is_empty()) {
-                    // The client keeps what arrived; the next attempt continues the stream.
-                    self.commit(&mut header, &mut held, false).await?;
-                    return Ok(Outcome::Cut(Box::new(Cut {
-                        kind: broke.kind,
-                        message: broke.error.message,
-                        point,
-                        usage,
-                    })));
-                }
+            if broke.continuable
+                && self.may_continue()
+                && let Some(point) = relay.rescue().filter(|p| !p.text.is_empty())
+            {
+                // The client keeps what arrived; the next attempt continues the stream.
+                self.commit(&mut header, &mut held, false).await?;
+                return Ok(Outcome::Cut(Box::new(Cut {
+                    kind: broke.kind,
+                    message: broke.error.message,
+                    point,
+                    usage,
+                })));
             }
             held.extend_from_slice(&relay.fail(&broke.error));
             self.trace.error = Some(if relay.status().diverged {

@@ -78,16 +78,16 @@ pub(crate) fn reach(config: &Config, name: &str) -> Reach {
 /// Whether a pool member or a resolved name (a pin or a model id, no alias or pool) finds
 /// a provider.
 pub(crate) fn reach_target(config: &Config, name: &str) -> Reach {
-    if let Some((id, model)) = name.split_once('/') {
-        if let Some(provider) = config.providers.iter().find(|p| p.id == id) {
-            if !provider.enabled {
-                return Reach::Unserved(format!("provider `{id}` is disabled (`enabled = false`)"));
-            }
-            if model.is_empty() {
-                return Reach::Unserved(format!("the model after `{id}/` is empty"));
-            }
-            return Reach::Served;
+    if let Some((id, model)) = name.split_once('/')
+        && let Some(provider) = config.providers.iter().find(|p| p.id == id)
+    {
+        if !provider.enabled {
+            return Reach::Unserved(format!("provider `{id}` is disabled (`enabled = false`)"));
         }
+        if model.is_empty() {
+            return Reach::Unserved(format!("the model after `{id}/` is empty"));
+        }
+        return Reach::Served;
     }
     let listing = |enabled: bool| {
         config

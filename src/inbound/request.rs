@@ -236,10 +236,10 @@ impl RawRequest {
             }
         }
         for (key, value) in replace {
-            if let Some(value) = value {
-                if self.find(key).is_none() {
-                    push_field(&mut out, key, value.as_bytes());
-                }
+            if let Some(value) = value
+                && self.find(key).is_none()
+            {
+                push_field(&mut out, key, value.as_bytes());
             }
         }
         out.push(b'}');

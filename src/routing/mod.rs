@@ -137,27 +137,27 @@ fn resolve_with(
 }
 
 fn resolve_target(snap: &Snapshot, name: &str) -> Result<Vec<Candidate>, &'static str> {
-    if let Some((provider_id, model)) = name.split_once('/') {
-        if let Some(provider) = snap.provider(provider_id) {
-            if model.is_empty() {
-                return Err("the model part after `provider/` is empty");
-            }
-            let card = snap
-                .catalog
-                .lookup(provider_id, model)
-                .or_else(|| {
-                    snap.catalog
-                        .lookup(provider_id, provider.card_model(model)?)
-                })
-                .cloned();
-            return Ok(vec![Candidate {
-                provider: provider.clone(),
-                model: model.to_string(),
-                card,
-            }]);
+    if let Some((provider_id, model)) = name.split_once('/')
+        && let Some(provider) = snap.provider(provider_id)
+    {
+        if model.is_empty() {
+            return Err("the model part after `provider/` is empty");
         }
-        // Not a provider prefix: model ids may contain `/` (`meta-llama/Llama-3.3-70B-Instruct`).
+        let card = snap
+            .catalog
+            .lookup(provider_id, model)
+            .or_else(|| {
+                snap.catalog
+                    .lookup(provider_id, provider.card_model(model)?)
+            })
+            .cloned();
+        return Ok(vec![Candidate {
+            provider: provider.clone(),
+            model: model.to_string(),
+            card,
+        }]);
     }
+    // Not a provider prefix: model ids may contain `/` (`meta-llama/Llama-3.3-70B-Instruct`).
     let found: Vec<Candidate> = snap
         .catalog
         .providers_of(name)

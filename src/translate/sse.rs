@@ -85,10 +85,10 @@ pub fn event_data(event: &[u8]) -> Option<Cow<'_, [u8]>> {
         let body = rest
             .strip_suffix(b"\n\n")
             .or_else(|| rest.strip_suffix(b"\r\n\r\n"));
-        if let Some(body) = body {
-            if memchr::memchr2(b'\n', b'\r', body).is_none() {
-                return Some(Cow::Borrowed(body));
-            }
+        if let Some(body) = body
+            && memchr::memchr2(b'\n', b'\r', body).is_none()
+        {
+            return Some(Cow::Borrowed(body));
         }
     }
     let mut found: Option<Cow<'_, [u8]>> = None;

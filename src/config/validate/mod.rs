@@ -119,25 +119,24 @@ impl<'a> Checker<'a> {
         if s.threads == Some(0) {
             self.add(at.key("threads"), "must be at least 1");
         }
-        if let Some(token) = &s.admin_token {
-            if token.expose().chars().count() < 16 {
-                self.add(at.key("admin_token"), "must be at least 16 characters long");
-            }
+        if let Some(token) = &s.admin_token
+            && token.expose().chars().count() < 16
+        {
+            self.add(at.key("admin_token"), "must be at least 16 characters long");
         }
     }
 
     fn database(&mut self) {
         let db = &self.config.database;
-        if let Some(url) = &db.url {
-            if !["postgres://", "postgresql://", "sqlite:"]
+        if let Some(url) = &db.url
+            && !["postgres://", "postgresql://", "sqlite:"]
                 .iter()
                 .any(|p| url.starts_with(p))
-            {
-                self.add(
-                    root("database").key("url"),
-                    "must start with `postgres://`, `postgresql://` or `sqlite:`",
-                );
-            }
+        {
+            self.add(
+                root("database").key("url"),
+                "must start with `postgres://`, `postgresql://` or `sqlite:`",
+            );
         }
         if db.max_connections == 0 {
             self.add(
@@ -265,13 +264,13 @@ impl<'a> Checker<'a> {
     }
 
     fn redis(&mut self) {
-        if let Some(redis) = &self.config.redis {
-            if !(redis.url.starts_with("redis://") || redis.url.starts_with("rediss://")) {
-                self.add(
-                    root("redis").key("url"),
-                    "must start with `redis://` or `rediss://`",
-                );
-            }
+        if let Some(redis) = &self.config.redis
+            && !(redis.url.starts_with("redis://") || redis.url.starts_with("rediss://"))
+        {
+            self.add(
+                root("redis").key("url"),
+                "must start with `redis://` or `rediss://`",
+            );
         }
     }
 }

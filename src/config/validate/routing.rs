@@ -35,19 +35,18 @@ impl Checker<'_> {
                 self.add(path, format!("alias `{name}` has an empty target"));
                 continue;
             }
-            if let Some((provider, _)) = target.split_once('/') {
-                if !ids.contains(provider)
-                    && !pools.contains(provider)
-                    && !listed.contains(target.as_str())
-                {
-                    self.add(
-                        path,
-                        format!(
-                            "alias `{name}` points to `{target}`, but {}",
-                            no_provider(config, provider)
-                        ),
-                    );
-                }
+            if let Some((provider, _)) = target.split_once('/')
+                && !ids.contains(provider)
+                && !pools.contains(provider)
+                && !listed.contains(target.as_str())
+            {
+                self.add(
+                    path,
+                    format!(
+                        "alias `{name}` points to `{target}`, but {}",
+                        no_provider(config, provider)
+                    ),
+                );
             }
         }
         for (i, d) in config.model_routing.deprecations.iter().enumerate() {
@@ -74,22 +73,22 @@ impl Checker<'_> {
             if card.id.trim().is_empty() {
                 self.add(at.key("id"), "model id must not be empty");
             }
-            if let Some(provider) = &card.provider {
-                if !ids.contains(provider.as_str()) {
-                    self.add(at.key("provider"), no_provider(self.config, provider));
-                }
+            if let Some(provider) = &card.provider
+                && !ids.contains(provider.as_str())
+            {
+                self.add(at.key("provider"), no_provider(self.config, provider));
             }
             for (field, price) in [
                 ("input_price_per_mtok", card.input_price_per_mtok),
                 ("output_price_per_mtok", card.output_price_per_mtok),
             ] {
-                if let Some(price) = price {
-                    if !(price.is_finite() && price >= 0.0) {
-                        self.add(
-                            at.key(field),
-                            format!("must be a number >= 0 (got {price})"),
-                        );
-                    }
+                if let Some(price) = price
+                    && !(price.is_finite() && price >= 0.0)
+                {
+                    self.add(
+                        at.key(field),
+                        format!("must be a number >= 0 (got {price})"),
+                    );
                 }
             }
         }

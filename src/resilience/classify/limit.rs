@@ -20,10 +20,10 @@ const AFTER: &[&str] = &[" maximum"];
 pub fn stated_context_limit(body: &[u8]) -> Option<u32> {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     for phrase in BEFORE {
-        if let Some(at) = text.find(phrase) {
-            if let Some(n) = number_after(&text[at + phrase.len()..]) {
-                return Some(n);
-            }
+        if let Some(at) = text.find(phrase)
+            && let Some(n) = number_after(&text[at + phrase.len()..])
+        {
+            return Some(n);
         }
     }
     for phrase in AFTER {

@@ -215,10 +215,10 @@ impl PartWriter {
                 Part::Text(text) if text.is_empty() => continue,
                 Part::Text(text) => vec![json!({ "text": text })],
                 Part::Thinking { text, signature } if text.is_empty() => {
-                    if let Some(sig) = signature {
-                        if let Some(earlier) = pending.replace(sig) {
-                            out.push(signature_part(earlier));
-                        }
+                    if let Some(sig) = signature
+                        && let Some(earlier) = pending.replace(sig)
+                    {
+                        out.push(signature_part(earlier));
                     }
                     continue;
                 }

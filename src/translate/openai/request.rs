@@ -242,15 +242,14 @@ fn content_part(p: &Value) -> Result<Part, GatewayError> {
 
 /// A `data:` URL becomes inline base64; anything else stays a URL.
 fn parse_image_url(url: &str) -> ImageSource {
-    if let Some(rest) = url.strip_prefix("data:") {
-        if let Some((meta, data)) = rest.split_once(',') {
-            if let Some(media_type) = meta.strip_suffix(";base64") {
-                return ImageSource::Base64 {
-                    media_type: media_type.to_string(),
-                    data: data.to_string(),
-                };
-            }
-        }
+    if let Some(rest) = url.strip_prefix("data:")
+        && let Some((meta, data)) = rest.split_once(',')
+        && let Some(media_type) = meta.strip_suffix(";base64")
+    {
+        return ImageSource::Base64 {
+            media_type: media_type.to_string(),
+            data: data.to_string(),
+        };
     }
     ImageSource::Url(url.to_string())
 }

@@ -77,14 +77,14 @@ impl StreamDecoder {
             return self.decode_serde(data, out);
         };
         // A template is kept only from a chunk decoded whole, which started the stream.
-        if self.started {
-            if let Some((kind, text)) = self.template.text(chunk) {
-                match kind {
-                    Text::Content => push_texts(None, Some(text), out),
-                    Text::Reasoning => push_texts(Some(text), None, out),
-                }
-                return;
+        if self.started
+            && let Some((kind, text)) = self.template.text(chunk)
+        {
+            match kind {
+                Text::Content => push_texts(None, Some(text), out),
+                Text::Reasoning => push_texts(Some(text), None, out),
             }
+            return;
         }
         let mut skipped = Skipped::default();
         match stream_fast::read(chunk, &mut skipped) {

@@ -209,10 +209,9 @@ fn delta(g: &mut Gen) -> J {
             !g.one_in(10)
         } else {
             g.one_in(20)
-        } {
-            if let Some(value) = text(g, Gen::text) {
-                members.push((key.into(), value));
-            }
+        } && let Some(value) = text(g, Gen::text)
+        {
+            members.push((key.into(), value));
         }
     }
     g.object(members)

@@ -214,10 +214,10 @@ fn delta(g: &mut Gen) -> J {
     if let Some(text) = optional_text(g, Gen::text) {
         members.push(("content".into(), text));
     }
-    if g.one_in(4) {
-        if let Some(text) = optional_text(g, Gen::text) {
-            members.push(("reasoning_content".into(), text));
-        }
+    if g.one_in(4)
+        && let Some(text) = optional_text(g, Gen::text)
+    {
+        members.push(("reasoning_content".into(), text));
     }
     if g.one_in(5) {
         members.push(("refusal".into(), J::Raw("null")));
