@@ -37,6 +37,9 @@ pub struct Gateway {
     pub access_log: AccessLog,
     pub started: Instant,
     pub port: u16,
+    /// Set when the shutdown grace period is over: streams still open end now, with an error
+    /// event.
+    closing: tokio::sync::watch::Sender<bool>,
     /// Request-id prefix, random per process, so ids are unique across restarts.
     id_prefix: String,
     id_counter: AtomicU64,
@@ -62,9 +65,20 @@ impl Gateway {
             access_log,
             started: Instant::now(),
             port,
+            closing: tokio::sync::watch::Sender::new(false),
             id_prefix: format!("{id_seed:08x}"),
             id_counter: AtomicU64::new(0),
         }
+    }
+
+    /// The shutdown grace period is over: every open stream ends with an error event.
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// What an open stream watches to learn that it must end (see [`Gateway::close_streams`]).
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Where an attempt to `provider` goes: a healthy replica when it has several endpoints.

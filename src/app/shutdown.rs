@@ -26,6 +26,9 @@ use crate::gateway::Gateway;
 /// path pays for it).
 const DRAIN_POLL: Duration = Duration::from_millis(20);
 
+/// How long streams still open at the end of the grace period get to write their error event.
+const FLUSH: Duration = Duration::from_millis(500);
+
 /// The stop signal of the proxy's listener and the first failure of a service.
 pub struct Lifecycle {
     stop: watch::Sender<bool>,
@@ -97,6 +100,13 @@ impl SignalWatch {
                     in_flight,
                     "the grace period is over; ending the requests still in flight"
                 );
+                // Open streams end with an error event rather than a cut: a moment for them
+                // to write it.
+                self.gateway.close_streams();
+                let flushed = Instant::now() + FLUSH;
+                while self.gateway.metrics.in_flight() > 0 && Instant::now() < flushed {
+                    tokio::time::sleep(DRAIN_POLL).await;
+                }
                 return;
             }
             tokio::time::sleep(DRAIN_POLL.min(deadline - now)).await;

@@ -15,7 +15,7 @@ use super::Walk;
 use super::forward::{gateway_headers, gone, record_usage};
 use super::outcome::{Cut, Outcome, logged};
 use crate::downstream::{Downstream, Head, Value};
-use crate::errors::Failure;
+use crate::errors::{ErrorKind, Failure, GatewayError};
 use crate::resilience::classify::FailureKind;
 use crate::routing::Candidate;
 use crate::translate::ir::{ErrorInfo, Usage};
@@ -133,6 +133,8 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         // Output held back until the answer's first content (or its clean end).
         let mut held = BytesMut::new();
         let mut first_chunk = !continuing;
+        // Set when the gateway shuts down past its grace period.
+        let mut closing = self.gw.closing();
         loop {
             // Data already buffered needs no timer and no client watch (which costs a read).
             let read = match resp.read_body().now_or_never() {
@@ -143,9 +145,16 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         // No content yet: the time-to-first-token limit still runs.
                         wait_until = wait_until.min(self.first_content_by);
                     }
-                    tokio::select! {
-                        r = tokio::time::timeout_at(wait_until, resp.read_body()) => r,
+                    let read = tokio::select! {
+                        r = tokio::time::timeout_at(wait_until, resp.read_body()) => Some(r),
                         () = self.down.gone() => return Err(Failure::ClientGone),
+                        _ = closing.wait_for(|closing| *closing) => None,
+                    };
+                    match read {
+                        Some(r) => r,
+                        None => {
+                            return self.shut_down(&mut header, &mut held, relay.as_mut()).await;
+                        }
                     }
                 }
             };
@@ -296,6 +305,28 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             self.commit(&mut header, &mut held, true).await?;
             return Ok(Outcome::Served);
         }
+    }
+
+    /// The gateway is shutting down past its grace period: a stream that has begun ends with an
+    /// error event now; one that has not is answered 503.
+    async fn shut_down(
+        &mut self,
+        header: &mut Option<Head>,
+        held: &mut BytesMut,
+        relay: &mut dyn Relay,
+    ) -> Result<Outcome, Failure> {
+        let error = ErrorInfo {
+            status: 503,
+            message: "the gateway is shutting down; the stream ended before it was complete".into(),
+            code: Some("shutting_down".into()),
+        };
+        self.trace.error = Some("shutting_down");
+        if !relay.status().content_seen {
+            return Err(GatewayError::new(ErrorKind::Unavailable, error.message).into());
+        }
+        held.extend_from_slice(&relay.fail(&error));
+        self.commit(header, held, true).await?;
+        Ok(Outcome::Served)
     }
 
     /// Usage, cost and malformed-event count of a stream that reached the client; returns the

@@ -225,3 +225,41 @@ async fn the_health_command_exits_zero_only_for_a_healthy_gateway() {
     assert_eq!(down.status.code(), Some(1), "{down:?}");
     assert!(String::from_utf8_lossy(&down.stderr).starts_with("unhealthy: "));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_past_the_grace_period_ends_with_an_error_event() {
+    let port = free_port();
+    let cfg = config("127.0.0.1", port, 1);
+    let mut gw = Child::run(&["-c", cfg.path()], &[]);
+    gw.listening();
+    let body = serde_json::json!({
+        "model": "mock/tokens;n=100;delay=200",
+        "stream": true,
+        "messages": [{"role": "user", "content": "hi"}],
+    });
+    let mut resp = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut text = String::new();
+    let first = resp.chunk().await.unwrap().unwrap();
+    text.push_str(std::str::from_utf8(&first).unwrap());
+    let signalled = Instant::now();
+    gw.signal(Signal::SIGTERM);
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    // A 20-second stream, a 1-second grace period: it ends with an error event, not a cut.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+    assert!(text.contains("\"shutting_down\""), "{text}");
+    assert!(!text.contains("[DONE]"), "{text}");
+    let status = gw.exit_within(Duration::from_secs(5)).expect("exits");
+    assert!(status.success(), "{status:?}");
+}
