@@ -56,7 +56,7 @@ id = "mock"
 provider_type = "openai"
 endpoint = "http://127.0.0.1:$MOCK_PORT/v1"
 api_key = "k"
-models = ["tokens;n=2000;delay=1000"]
+models = ["tokens;n=300;delay=1000"]
 TOML
     RUST_LOG=warn "$BIN" -c "$WORK/gw.toml" >"$WORK/gw.log" 2>&1 &
     pid=$!

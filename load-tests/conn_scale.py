@@ -6,7 +6,7 @@ Usage: conn_scale.py GATEWAY_URL GATEWAY_PID COUNT [COUNT...]
 
 For each COUNT it opens COUNT keep-alive connections, each after one `GET /health`, and reads
 the gateway's RSS (VmRSS) and open fds with them idle; closes them; then opens COUNT streams
-(`POST /v1/chat/completions`, model `mock/tokens;n=2000;delay=1000`: one token a second) and
+(`POST /v1/chat/completions`, model `mock/tokens;n=300;delay=1000`: one token a second) and
 reads RSS and fds once every stream has sent its first event; closes them. Prints one line per
 measurement: what, count, RSS before and with them (KiB), KiB per connection, fds.
 """
@@ -100,7 +100,7 @@ async def measure(url, pid, what, count, model):
 
 def main():
     url, pid, what, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    asyncio.run(measure(url, pid, what, count, "mock/tokens;n=2000;delay=1000"))
+    asyncio.run(measure(url, pid, what, count, "mock/tokens;n=300;delay=1000"))
 
 
 if __name__ == "__main__":
