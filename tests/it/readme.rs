@@ -77,3 +77,18 @@ async fn the_curl_examples_run_against_the_demo() {
         "the metrics example: {out}"
     );
 }
+
+#[test]
+fn the_first_provider_config_is_valid_and_complete() {
+    let blocks = blocks("Your first real provider", "toml");
+    assert_eq!(blocks.len(), 1);
+    assert!(blocks[0].lines().count() <= 5, "{}", blocks[0]);
+    let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "sk-test".to_string());
+    let loaded = llm_gateway::config::load_str_checked(&blocks[0], "README.md", &env)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        loaded.warnings.is_empty(),
+        "warnings for the README's config"
+    );
+    assert_eq!(loaded.config.providers.len(), 1);
+}
