@@ -33,6 +33,7 @@ impl Listen {
 }
 
 fn main() -> ExitCode {
+    llm_gateway::app::limits::no_huge_pages();
     let cli = Cli::parse();
     let listen = Listen {
         host: cli.host,

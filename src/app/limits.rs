@@ -35,6 +35,15 @@ pub fn raise_open_files() -> Result<OpenFiles, String> {
     })
 }
 
+/// Keeps the process's memory in normal pages. With transparent huge pages set to `always`
+/// (common on Linux distributions), the allocator's first touch of its arena brings in 2 MiB
+/// pages: an idle gateway held 25 MiB instead of 17. The few requests a gateway buffers at once
+/// gain nothing from huge pages. Called first thing in `main`; a failure changes nothing.
+pub fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
+}
+
 /// Raises the limit and logs the outcome in one line.
 pub fn raise_open_files_and_log() {
     match raise_open_files() {

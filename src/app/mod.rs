@@ -8,7 +8,7 @@
 //!
 //! The composition root: may depend on every module; nothing depends on it.
 
-mod limits;
+pub mod limits;
 mod listener;
 mod shutdown;
 
