@@ -1,8 +1,7 @@
 //! The LLM endpoints' flow, stage by stage: inbound → (policy) → routing → attempt → record
 //! what routing learns; a failure is answered once, in the caller's format.
 
-use pingora::{Error, ErrorType};
-
+use super::Broken;
 use super::session::SessionIo;
 use crate::attempt;
 use crate::ctx::RequestCtx;
@@ -18,23 +17,20 @@ pub async fn serve(
     io: &mut SessionIo<'_>,
     ctx: &mut RequestCtx,
     endpoint: Endpoint,
-) -> pingora::Result<bool> {
+) -> Result<(), Broken> {
     ctx.endpoint = endpoint.label;
     let result = run(gw, io, ctx, endpoint).await;
     if let Err(failure) = result {
+        let gone = matches!(failure, Failure::ClientGone);
         let format = endpoint.error_format();
-        if downstream::failure(io, &mut ctx.trace, &ctx.id, failure, format)
+        downstream::failure(io, &mut ctx.trace, &ctx.id, failure, format)
             .await
-            .is_err()
-        {
-            return Err(Error::explain(
-                ErrorType::ConnectionClosed,
-                "client closed the connection",
-            )
-            .into_down());
+            .map_err(|_| Broken)?;
+        if gone {
+            return Err(Broken);
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 async fn run(

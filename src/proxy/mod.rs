@@ -1,8 +1,16 @@
-//! The only module that knows `pingora::proxy`. Each phase delegates to a stage; the request's
-//! state is one [`RequestCtx`]. May depend on every stage; no stage depends on it.
+//! The only module that knows pingora's HTTP server side. [`GatewayProxy`] is the HTTP
+//! application pingora runs for each client connection: it reads a request's head (under the
+//! head deadline), serves it through the stages, records it, and hands the connection back for
+//! the next request. Each step delegates to a stage; the request's state is one
+//! [`RequestCtx`]. May depend on every stage; no stage depends on it.
+//!
+//! The gateway answers every request itself, so it runs as a plain `HttpServerApp` rather than
+//! pingora's proxy: an idle keep-alive connection holds only the wait for its next request,
+//! not the proxy's per-request state (docs/architecture.md, finding 12), and the request head
+//! gets a deadline of its own.
 //!
 //! ```text
-//! client ──► pingora listener ──► GatewayProxy::request_filter
+//! client ──► pingora listener ──► GatewayProxy::process_new_http: read the head ──► handle
 //!   ├─ LLM endpoints (/v1/chat/completions /v1/messages /v1/completions /v1/embeddings)
 //!   │    llm::serve, over SessionIo (the Session as ClientRequest + Downstream):
 //!   │      1 inbound::accept      method, virtual key, content type, x-gateway-* controls,
@@ -18,14 +26,13 @@
 //!   │      6 RouteStats::observe  what routing learns (time to first token)
 //!   │    failures: downstream::failure, in the caller's format
 //!   └─ everything else: api::handle (route table over http types) → write the reply
-//! GatewayProxy::logging → observability::finish (metrics + one access line, from ctx once)
+//! GatewayProxy::log → observability::finish (metrics + one access line, from ctx once)
 //! ```
 //!
-//! | phase            | stage                                                      |
+//! | step             | stage                                                      |
 //! |------------------|------------------------------------------------------------|
-//! | `request_filter` | `inbound`, `routing`, `attempt` (with `translate`), `api`  |
-//! | `logging`        | `observability`                                            |
-//! | `upstream_peer`  | unused: every route answers in `request_filter`            |
+//! | `handle`         | `inbound`, `routing`, `attempt` (with `translate`), `api`  |
+//! | `log`            | `observability`                                            |
 //!
 //! Extension points: a policy stage (limits, budgets) slots between inbound and routing in
 //! `llm::run`; a compliance filter wraps the relay inside `attempt::forward`; admin API and
@@ -35,17 +42,19 @@ mod llm;
 mod session;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use pingora::ErrorType;
+use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
 use pingora::http::ResponseHeader;
 use pingora::listeners::ListenerConfig;
+use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::stream::L4BufferSettings;
-use pingora::proxy::{HttpProxy, ProxyHttp, Session, http_proxy_service_with_name};
+use pingora::server::ShutdownWatch;
 use pingora::server::configuration::ServerConf;
 use pingora::services::listening::Service;
-use pingora::upstreams::peer::HttpPeer;
-use pingora::{Error, ErrorType};
 
 use crate::api;
 use crate::ctx::RequestCtx;
@@ -65,15 +74,13 @@ const DOWNSTREAM_WRITE_BUFFER: usize = 8 * 1024;
 /// body fit, a large body takes a few more reads.
 const DOWNSTREAM_READ_BUFFER: usize = 8 * 1024;
 
-/// The proxy service listening on `listen`.
+/// The gateway's listening service on `listen`.
 pub fn service(
-    conf: &Arc<ServerConf>,
+    _conf: &Arc<ServerConf>,
     gateway: Arc<Gateway>,
     listen: &str,
-) -> Service<HttpProxy<GatewayProxy>> {
-    let mut service = http_proxy_service_with_name(conf, GatewayProxy { gateway }, "llm-gateway");
-    // A write buffer that holds a response header and a short body (pingora's default is one
-    // MSS, 1460 bytes), so that a whole short answer leaves in one write.
+) -> Service<GatewayProxy> {
+    let mut service = Service::new("llm-gateway".to_string(), GatewayProxy { gateway });
     service.add_listener(
         ListenerConfig::tcp(listen.to_string()).l4_buffer(L4BufferSettings::new(
             DOWNSTREAM_READ_BUFFER,
@@ -83,13 +90,13 @@ pub fn service(
     service
 }
 
-/// The `ProxyHttp` implementation.
+/// The HTTP application of every client connection.
 pub struct GatewayProxy {
     pub gateway: Arc<Gateway>,
 }
 
 /// A request id the client sent, when it is usable (short, visible ASCII).
-fn client_request_id(session: &Session) -> Option<&str> {
+fn client_request_id(session: &ServerSession) -> Option<&str> {
     session
         .req_header()
         .headers
@@ -98,27 +105,81 @@ fn client_request_id(session: &Session) -> Option<&str> {
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
 }
 
-fn client_closed() -> Box<Error> {
-    Error::explain(ErrorType::ConnectionClosed, "client closed the connection").into_down()
-}
+/// The client went away or the connection broke: nothing more can be written.
+#[derive(Debug)]
+pub struct Broken;
 
 #[async_trait]
-impl ProxyHttp for GatewayProxy {
-    type CTX = RequestCtx;
+impl HttpServerApp for GatewayProxy {
+    /// One request of a connection: its head, under the head deadline (after the keep-alive
+    /// wait on a reused connection), then the request served and recorded; the connection is
+    /// handed back when it can serve another.
+    async fn process_new_http(
+        self: &Arc<Self>,
+        mut session: ServerSession,
+        shutdown: &ShutdownWatch,
+    ) -> Option<ReusedHttpStream> {
+        let edge = self.gateway.snapshot.load().edge;
+        // The connection may sit idle for the keep-alive time (pingora's default is 60 s on a
+        // new connection: ours applies from the first request on), then its head must arrive:
+        // a head that trickles in is cut off after both.
+        if session.get_keepalive().is_some() {
+            session.set_keepalive(Some(edge.keepalive_secs));
+        }
+        let wait = Duration::from_secs(edge.keepalive_secs);
+        let mut stop = shutdown.clone();
+        let read = tokio::select! {
+            biased;
+            read = tokio::time::timeout(wait + edge.request_head, session.read_request()) => read,
+            _ = stop.wait_for(|stopping| *stopping) => return None,
+        };
+        match read {
+            Ok(Ok(true)) => {}
+            // The client closed, or sent nothing in time: the connection ends quietly.
+            Ok(Ok(false)) | Err(_) => return None,
+            Ok(Err(e)) => {
+                if matches!(e.etype, ErrorType::InvalidHTTPHeader) {
+                    let _ = session.respond_error(400).await;
+                }
+                return None;
+            }
+        }
+        if *shutdown.borrow() {
+            // Shutting down: no further request on this connection.
+            session.set_keepalive(None);
+        }
+        // The request's own state lives on the heap only while it is served.
+        Box::pin(self.serve(session)).await
+    }
+}
 
-    fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::new(String::new())
+impl GatewayProxy {
+    /// Serves one request whose head was read, records it, and hands back the connection.
+    async fn serve(&self, mut session: ServerSession) -> Option<ReusedHttpStream> {
+        let mut ctx = RequestCtx::new(String::new());
+        self.gateway.metrics.request_started();
+        let served = self.handle(&mut session, &mut ctx).await;
+        self.log(&session, &mut ctx, served.is_err());
+        if served.is_err() {
+            return None;
+        }
+        let settings = HttpPersistentSettings::for_session(&session);
+        session
+            .finish()
+            .await
+            .ok()
+            .flatten()
+            .map(|s| ReusedHttpStream::from_reusable_stream(s, settings))
     }
 
-    /// Runs first for every request. Returns `Ok(true)`: the response was written here.
-    async fn request_filter(
+    /// Answers one request. `Err`: the connection broke before the answer was whole.
+    pub async fn handle(
         &self,
-        session: &mut Session,
+        session: &mut ServerSession,
         ctx: &mut RequestCtx,
-    ) -> pingora::Result<bool> {
+    ) -> Result<(), Broken> {
         let gw = &self.gateway;
         ctx.id = client_request_id(session).map_or_else(|| gw.next_request_id(), str::to_string);
-        gw.metrics.request_started();
         let endpoint = Endpoint::for_path(session.req_header().uri.path());
         if endpoint.is_none() {
             ctx.endpoint = api::label_of(session.req_header().uri.path());
@@ -126,9 +187,9 @@ impl ProxyHttp for GatewayProxy {
         let mut io = SessionIo(session);
         if let Err(e) = inbound::check_host(io.0.req_header()) {
             io.0.set_keepalive(None);
-            let _ =
-                downstream::error(&mut io, &mut ctx.trace, &ctx.id, &e, ErrorFormat::OpenAi).await;
-            return Ok(true);
+            return downstream::error(&mut io, &mut ctx.trace, &ctx.id, &e, ErrorFormat::OpenAi)
+                .await
+                .map_err(|_| Broken);
         }
         // Requests a client pipelines on one connection are answered in order.
         io.0.set_pipelining_enabled(true);
@@ -142,31 +203,18 @@ impl ProxyHttp for GatewayProxy {
             Some(endpoint) => llm::serve(gw, &mut io, ctx, endpoint).await,
             None => {
                 let reply = api::handle(gw, &mut io).await;
-                answer_api(&mut io, ctx, reply).await?;
-                Ok(true)
+                answer_api(&mut io, ctx, reply).await
             }
         }
     }
 
-    /// Never called: every route answers from `request_filter`.
-    async fn upstream_peer(
-        &self,
-        _session: &mut Session,
-        _ctx: &mut RequestCtx,
-    ) -> pingora::Result<Box<HttpPeer>> {
-        Err(Error::explain(
-            ErrorType::InternalError,
-            "no pass-through routes are configured",
-        ))
-    }
-
-    /// Runs once per request at the end, after success or failure.
-    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+    /// Records a finished request: metrics and the access line.
+    fn log(&self, session: &ServerSession, ctx: &mut RequestCtx, broken: bool) {
         self.gateway.metrics.request_finished();
         if ctx.trace.status == 0 {
             // The request failed before anything was written: the client left or the
             // connection broke.
-            ctx.trace.status = if e.is_some() { 499 } else { 200 };
+            ctx.trace.status = if broken { 499 } else { 200 };
         }
         let req = session.req_header();
         observability::finish(
@@ -177,11 +225,6 @@ impl ProxyHttp for GatewayProxy {
             req.uri.path(),
         );
     }
-
-    /// Client disconnects are expected; they are counted as 499, not logged as errors.
-    fn suppress_error_log(&self, _session: &Session, ctx: &RequestCtx, _error: &Error) -> bool {
-        ctx.trace.status == 499
-    }
 }
 
 /// Writes an api reply (or its error, in OpenAI's format).
@@ -189,24 +232,26 @@ async fn answer_api(
     io: &mut SessionIo<'_>,
     ctx: &mut RequestCtx,
     reply: Result<api::Reply, Failure>,
-) -> pingora::Result<()> {
+) -> Result<(), Broken> {
     let reply = match reply {
         Ok(reply) => reply,
         Err(failure) => {
             return downstream::failure(io, &mut ctx.trace, &ctx.id, failure, ErrorFormat::OpenAi)
                 .await
-                .map_err(|_| client_closed());
+                .map_err(|_| Broken);
         }
     };
     let (parts, body): (http::response::Parts, Bytes) = reply.into_parts();
     let mut h = ResponseHeader::from(parts);
-    h.insert_header("content-length", body.len().to_string())?;
-    h.insert_header("x-request-id", ctx.id.as_str())?;
+    h.insert_header("content-length", body.len().to_string())
+        .map_err(|_| Broken)?;
+    h.insert_header("x-request-id", ctx.id.as_str())
+        .map_err(|_| Broken)?;
     ctx.trace.status = h.status.as_u16();
-    let empty = body.is_empty();
-    io.0.write_response_header(Box::new(h), empty).await?;
-    if !empty {
-        io.0.write_response_body(Some(body), true).await?;
-    }
-    Ok(())
+    io.0.write_response_header(Box::new(h))
+        .await
+        .map_err(|_| Broken)?;
+    io.0.write_response_body(body, true)
+        .await
+        .map_err(|_| Broken)
 }

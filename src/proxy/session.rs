@@ -1,17 +1,17 @@
-//! pingora's `Session` as the pipeline's client connection: [`SessionIo`] implements the
+//! pingora's server session as the pipeline's client connection: [`SessionIo`] implements the
 //! inbound stage's [`ClientRequest`] (head and body) and the [`Downstream`] the attempt loop
 //! and the responders write to.
 
 use bytes::Bytes;
 use http::request::Parts;
 use pingora::http::ResponseHeader;
-use pingora::proxy::Session;
+use pingora::protocols::http::ServerSession;
 
 use crate::downstream::{ClientGone, Downstream, Head};
 use crate::inbound::body::ClientRequest;
 
-/// A request's connection, borrowed for the length of `request_filter`.
-pub struct SessionIo<'s>(pub &'s mut Session);
+/// A request's connection, borrowed while the request is served.
+pub struct SessionIo<'s>(pub &'s mut ServerSession);
 
 impl ClientRequest for SessionIo<'_> {
     fn head(&self) -> &Parts {
@@ -40,21 +40,28 @@ impl Downstream for SessionIo<'_> {
                 .map_err(|_| ClientGone)?;
         }
         self.0
-            .write_response_header(Box::new(h), end)
+            .write_response_header(Box::new(h))
             .await
-            .map_err(|_| ClientGone)
+            .map_err(|_| ClientGone)?;
+        if end {
+            self.0
+                .write_response_body(Bytes::new(), true)
+                .await
+                .map_err(|_| ClientGone)?;
+        }
+        Ok(())
     }
 
     async fn write_body(&mut self, body: Bytes, end: bool) -> Result<(), ClientGone> {
         self.0
-            .write_response_body(Some(body), end)
+            .write_response_body(body, end)
             .await
             .map_err(|_| ClientGone)
     }
 
     async fn gone(&mut self) {
         loop {
-            match self.0.as_downstream_mut().read_body_or_idle(true).await {
+            match self.0.read_body_or_idle(true).await {
                 Err(_) => return,
                 Ok(_) => std::future::pending::<()>().await,
             }

@@ -200,3 +200,30 @@ async fn a_whole_answer_that_stops_arriving_ends_in_time() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_that_trickles_in_is_cut_off_in_time() {
+    let (mock, gw) = strict_gateway().await;
+    let addr = gw.addr();
+    let took = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut conn = TcpStream::connect(addr).unwrap();
+        // A slow-loris head: a byte now and then, never finished.
+        for b in b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nX-Slow: " {
+            if conn.write_all(&[*b]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            if started.elapsed() > Duration::from_secs(8) {
+                break;
+            }
+        }
+        let _ = read_all(&mut conn, Duration::from_secs(10));
+        started.elapsed()
+    })
+    .await
+    .unwrap();
+    // request_head_timeout_secs = 1: the connection is closed long before the head could end.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(mock.log().is_empty());
+}
