@@ -1,4 +1,4 @@
-//! The one typed per-request context (pingora's `ProxyHttp::CTX`): everything a request learns
+//! The one typed per-request context: everything a request learns
 //! on its way through the stages. Inbound fills the caller, controls and [`Call`]; routing the
 //! [`Plan`]; the attempt stage the [`Trace`]; the logging phase reads it once to build the
 //! metrics record and the access line (`observability::record`).

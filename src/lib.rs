@@ -7,7 +7,7 @@
 //! | module | stage | may depend on |
 //! |---|---|---|
 //! | [`app`], [`cli`] | composition root: builds the server and the services | all |
-//! | [`proxy`] | the `ProxyHttp` impl; the only module that knows `pingora::proxy` | all stages |
+//! | [`proxy`] | the HTTP application of each client connection; the only module that knows pingora's server side | all stages |
 //! | [`ctx`] | the per-request context every stage reads and writes | stage data types |
 //! | [`gateway`] | shared services: snapshot, client, breakers, route stats, metrics | runtime, upstream, resilience, routing, observability |
 //! | [`downstream`] | the client side of a response, and whole-response writers | ctx, errors |
