@@ -40,6 +40,8 @@ pub struct Gateway {
     /// Set when the shutdown grace period is over: streams still open end now, with an error
     /// event.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Client connections open, against `[server] max_connections`.
+    pub connections: Arc<Connections>,
     /// Request-id prefix, random per process, so ids are unique across restarts.
     id_prefix: String,
     id_counter: AtomicU64,
@@ -66,6 +68,7 @@ impl Gateway {
             started: Instant::now(),
             port,
             closing: tokio::sync::watch::Sender::new(false),
+            connections: Arc::new(Connections::default()),
             id_prefix: format!("{id_seed:08x}"),
             id_counter: AtomicU64::new(0),
         }
@@ -101,5 +104,38 @@ impl Gateway {
     pub fn next_request_id(&self) -> String {
         let n = self.id_counter.fetch_add(1, Ordering::Relaxed);
         format!("req_{}{n:012x}", self.id_prefix)
+    }
+}
+
+/// The count of open client connections.
+#[derive(Debug, Default)]
+pub struct Connections {
+    open: AtomicU64,
+}
+
+/// One open connection's place in the count, given back when dropped.
+#[derive(Debug)]
+pub struct ConnectionSlot(Arc<Connections>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Connections {
+    /// A place for one more connection, unless `max` (0: no limit) are open.
+    pub fn open(self: &Arc<Self>, max: u64) -> Option<ConnectionSlot> {
+        let before = self.open.fetch_add(1, Ordering::Relaxed);
+        if max > 0 && before >= max {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(ConnectionSlot(self.clone()))
+    }
+
+    /// Connections open now.
+    pub fn count(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
     }
 }

@@ -87,6 +87,9 @@ pub struct ServerConfig {
     pub max_sse_line_bytes: usize,
     /// Largest non-streamed provider response, in bytes.
     pub max_upstream_body_bytes: usize,
+    /// Client connections open at once; one more is answered 503 and closed (0: no limit but
+    /// the process's descriptor limit).
+    pub max_connections: u64,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +106,7 @@ impl Default for ServerConfig {
             client_write_timeout_secs: 30,
             max_sse_line_bytes: 1024 * 1024,
             max_upstream_body_bytes: 64 * 1024 * 1024,
+            max_connections: 0,
         }
     }
 }

@@ -47,14 +47,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use pingora::ErrorType;
-use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
+use pingora::apps::{HttpPersistentSettings, ReusedHttpStream, ServerApp};
 use pingora::http::ResponseHeader;
 use pingora::listeners::ListenerConfig;
+use pingora::protocols::Stream;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::stream::L4BufferSettings;
 use pingora::server::ShutdownWatch;
 use pingora::server::configuration::ServerConf;
 use pingora::services::listening::Service;
+use tokio::io::AsyncWriteExt;
 
 use crate::api;
 use crate::ctx::RequestCtx;
@@ -109,12 +111,49 @@ fn client_request_id(session: &ServerSession) -> Option<&str> {
 #[derive(Debug)]
 pub struct Broken;
 
+/// The answer to a connection over `[server] max_connections`, written before closing it.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 148\r\n\r\n\
+{\"error\":{\"message\":\"the gateway has as many connections open as it allows (server.max_connections); retry\",\"type\":\"api_error\",\"code\":\"overloaded\"}}";
+
 #[async_trait]
-impl HttpServerApp for GatewayProxy {
+impl ServerApp for GatewayProxy {
+    /// One client connection (HTTP/1.1): refused with a 503 when `[server] max_connections`
+    /// are open, else its requests in turn until it closes or cannot serve another.
+    async fn process_new(
+        self: &Arc<Self>,
+        mut stream: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        let max = self.gateway.snapshot.load().edge.max_connections;
+        let Some(_slot) = self.gateway.connections.open(max) else {
+            let _ = stream.write_all(TOO_MANY_CONNECTIONS).await;
+            let _ = stream.flush().await;
+            return None;
+        };
+        let mut session = ServerSession::new_http1(stream);
+        if *shutdown.borrow() {
+            session.set_keepalive(None);
+        } else {
+            session.set_keepalive(Some(self.gateway.snapshot.load().edge.keepalive_secs));
+        }
+        let mut next = self.process_new_http(session, shutdown).await;
+        while let Some((stream, settings)) = next.map(ReusedHttpStream::consume) {
+            let mut session = ServerSession::new_http1(stream);
+            if let Some(settings) = settings {
+                settings.apply_to_session(&mut session);
+            }
+            next = self.process_new_http(session, shutdown).await;
+        }
+        None
+    }
+}
+
+impl GatewayProxy {
     /// One request of a connection: its head, under the head deadline (after the keep-alive
-    /// wait on a reused connection), then the request served and recorded; the connection is
-    /// handed back when it can serve another.
-    async fn process_new_http(
+    /// wait), then the request served and recorded; the connection is handed back when it can
+    /// serve another.
+    pub async fn process_new_http(
         self: &Arc<Self>,
         mut session: ServerSession,
         shutdown: &ShutdownWatch,
@@ -151,9 +190,7 @@ impl HttpServerApp for GatewayProxy {
         // The request's own state lives on the heap only while it is served.
         Box::pin(self.serve(session)).await
     }
-}
 
-impl GatewayProxy {
     /// Serves one request whose head was read, records it, and hands back the connection.
     async fn serve(&self, mut session: ServerSession) -> Option<ReusedHttpStream> {
         let mut ctx = RequestCtx::new(String::new());

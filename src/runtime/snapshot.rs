@@ -108,6 +108,8 @@ pub struct Edge {
     pub request_head: Duration,
     /// Each write to the client.
     pub client_write: Duration,
+    /// Client connections open at once (0: no limit).
+    pub max_connections: u64,
 }
 
 /// SHA-256 of a secret, the form in which keys are held and compared.
@@ -187,6 +189,7 @@ impl Snapshot {
                 keepalive_secs: config.server.keepalive_timeout_secs,
                 request_head: Duration::from_secs(config.server.request_head_timeout_secs),
                 client_write: Duration::from_secs(config.server.client_write_timeout_secs),
+                max_connections: config.server.max_connections,
             },
             max_sse_line_bytes: config.server.max_sse_line_bytes,
             max_upstream_body_bytes: config.server.max_upstream_body_bytes,

@@ -227,3 +227,53 @@ async fn a_head_that_trickles_in_is_cut_off_in_time() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(mock.log().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_are_refused_clearly() {
+    let mock = Mock::start().await;
+    let cfg = format!(
+        "[server]\nmax_connections = 2\n[[providers]]\nid = \"m\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n",
+        mock.v1()
+    );
+    let gw = Gateway::start(&cfg).await;
+    let addr = gw.addr();
+    tokio::task::spawn_blocking(move || {
+        let health = b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n";
+        // Two keep-alive connections, each after one answer: the limit is reached.
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut conn = TcpStream::connect(addr).unwrap();
+            conn.write_all(health).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = [0u8; 512];
+            let n = conn.read(&mut buf).unwrap();
+            assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+            held.push(conn);
+        }
+        // A third is answered 503 and closed at once.
+        let mut third = TcpStream::connect(addr).unwrap();
+        let text = read_all(&mut third, Duration::from_secs(5));
+        assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+        assert!(text.contains("max_connections"), "{text}");
+        let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["error"]["code"], "overloaded");
+        // One closes: a new connection is served again.
+        drop(held.pop());
+        let started = std::time::Instant::now();
+        loop {
+            let mut conn = TcpStream::connect(addr).unwrap();
+            conn.write_all(b"GET /health HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let text = read_all(&mut conn, Duration::from_secs(5));
+            if text.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            // The gateway notices the closed connection on its next read.
+            assert!(started.elapsed() < Duration::from_secs(5), "{text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+}

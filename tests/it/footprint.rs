@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use llm_gateway::observability::access_log::AccessLog;
 use llm_gateway::proxy::GatewayProxy;
-use pingora::apps::{HttpServerApp, ServerApp};
+use pingora::apps::ServerApp;
 use pingora::protocols::http::ServerSession;
 
 /// The request future may not grow past this (it was 15 KiB when the budget was set).
@@ -47,7 +47,7 @@ async fn an_idle_connection_holds_little() {
     let (client, _server) = tokio::io::duplex(1024);
     let session = ServerSession::new_http1(Box::new(client));
     let wait = proxy.process_new_http(session, &rx);
-    let size = std::mem::size_of_val(&*wait);
+    let size = std::mem::size_of_val(&wait);
     eprintln!("request wait (process_new_http) future: {size} bytes");
     assert!(
         size <= IDLE_BUDGET,
