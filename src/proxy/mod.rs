@@ -1,16 +1,17 @@
-//! The only module that knows pingora's HTTP server side. [`GatewayProxy`] is the HTTP
-//! application pingora runs for each client connection: it reads a request's head (under the
-//! head deadline), serves it through the stages, records it, and hands the connection back for
-//! the next request. Each step delegates to a stage; the request's state is one
+//! The only module that knows pingora's HTTP server side. [`GatewayProxy`] is the application
+//! pingora runs for each client connection: it counts the connection against
+//! `[server] max_connections` (one too many gets a 503), then for each request reads its head
+//! (under the head deadline), serves it through the stages and records it. Each step delegates to a stage; the request's state is one
 //! [`RequestCtx`]. May depend on every stage; no stage depends on it.
 //!
-//! The gateway answers every request itself, so it runs as a plain `HttpServerApp` rather than
+//! The gateway answers every request itself, so it runs as a plain `ServerApp` rather than
 //! pingora's proxy: an idle keep-alive connection holds only the wait for its next request,
 //! not the proxy's per-request state (docs/architecture.md, finding 12), and the request head
 //! gets a deadline of its own.
 //!
 //! ```text
-//! client ──► pingora listener ──► GatewayProxy::process_new_http: read the head ──► handle
+//! client ──► pingora listener ──► GatewayProxy::process_new (a connection slot)
+//!            ──► process_new_http (the head, under its deadline) ──► handle, per request
 //!   ├─ LLM endpoints (/v1/chat/completions /v1/messages /v1/completions /v1/embeddings)
 //!   │    llm::serve, over SessionIo (the Session as ClientRequest + Downstream):
 //!   │      1 inbound::accept      method, virtual key, content type, x-gateway-* controls,
