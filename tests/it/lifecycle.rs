@@ -20,6 +20,31 @@ fn config(host: &str, port: u16, grace_secs: u64) -> ConfigFile {
     ))
 }
 
+/// The gateway binary (grace period `grace_secs`) with a stream of `model` open and its first
+/// chunk read: the config file (kept while the process runs), the process, the response and
+/// the text so far.
+async fn streaming(grace_secs: u64, model: &str) -> (ConfigFile, Child, reqwest::Response, String) {
+    let port = free_port();
+    let cfg = config("127.0.0.1", port, grace_secs);
+    let mut gw = Child::run(&["-c", cfg.path()], &[]);
+    gw.listening();
+    let body = serde_json::json!({
+        "model": model,
+        "stream": true,
+        "messages": [{"role": "user", "content": "hi"}],
+    });
+    let mut resp = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let first = resp.chunk().await.unwrap().unwrap();
+    let text = std::str::from_utf8(&first).unwrap().to_string();
+    (cfg, gw, resp, text)
+}
+
 /// `/health` of a gateway on `port`.
 async fn health(port: u16) -> Value {
     reqwest::get(format!("http://127.0.0.1:{port}/health"))
@@ -133,25 +158,7 @@ async fn sigterm_with_nothing_in_flight_exits_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_waits_for_the_stream_in_flight_then_exits() {
-    let port = free_port();
-    let cfg = config("127.0.0.1", port, 30);
-    let mut gw = Child::run(&["-c", cfg.path()], &[]);
-    gw.listening();
-    let body = serde_json::json!({
-        "model": "mock/tokens;n=8;delay=100",
-        "stream": true,
-        "messages": [{"role": "user", "content": "hi"}],
-    });
-    let mut resp = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut text = String::new();
-    let first = resp.chunk().await.unwrap().unwrap();
-    text.push_str(std::str::from_utf8(&first).unwrap());
+    let (_cfg, mut gw, mut resp, mut text) = streaming(30, "mock/tokens;n=8;delay=100").await;
     gw.signal(Signal::SIGTERM);
     gw.line_with("waiting for the requests in flight", START);
     while let Some(chunk) = resp.chunk().await.unwrap() {
@@ -228,25 +235,7 @@ async fn the_health_command_exits_zero_only_for_a_healthy_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_past_the_grace_period_ends_with_an_error_event() {
-    let port = free_port();
-    let cfg = config("127.0.0.1", port, 1);
-    let mut gw = Child::run(&["-c", cfg.path()], &[]);
-    gw.listening();
-    let body = serde_json::json!({
-        "model": "mock/tokens;n=100;delay=200",
-        "stream": true,
-        "messages": [{"role": "user", "content": "hi"}],
-    });
-    let mut resp = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/v1/chat/completions"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut text = String::new();
-    let first = resp.chunk().await.unwrap().unwrap();
-    text.push_str(std::str::from_utf8(&first).unwrap());
+    let (_cfg, mut gw, mut resp, mut text) = streaming(1, "mock/tokens;n=100;delay=200").await;
     let signalled = Instant::now();
     gw.signal(Signal::SIGTERM);
     while let Ok(Some(chunk)) = resp.chunk().await {

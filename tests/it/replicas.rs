@@ -20,6 +20,17 @@ fn chats(m: &Mock) -> usize {
         .count()
 }
 
+/// A `local` provider `vllm` serving `echo` from the replicas at `endpoints`, checked every
+/// `interval_ms`, with the admin token set.
+fn vllm(endpoints: &[String], interval_ms: u64) -> String {
+    let list: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
+    format!(
+        "[server]\nadmin_token = \"{TOKEN}\"\n[[providers]]\nid = \"vllm\"\nprovider_type = \"local\"\n\
+         endpoints = [{}]\nmodels = [\"echo\"]\nhealth_check_interval_ms = {interval_ms}\n",
+        list.join(", ")
+    )
+}
+
 async fn replicas(gw: &Gateway) -> Value {
     let r = reqwest::Client::new()
         .get(gw.url("/admin/providers/vllm/endpoints"))
@@ -185,15 +196,12 @@ async fn admin(gw: &Gateway, path: &str, change: Option<Value>) -> (u16, String)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_whose_replicas_are_all_down_is_not_ready() {
     let (a, b) = (free_port(), free_port());
-    let cfg = format!(
-        r#"
-[[providers]]
-id = "vllm"
-provider_type = "local"
-endpoints = ["http://127.0.0.1:{a}/v1", "http://127.0.0.1:{b}/v1"]
-models = ["echo"]
-health_check_interval_ms = 100
-"#
+    let cfg = vllm(
+        &[
+            format!("http://127.0.0.1:{a}/v1"),
+            format!("http://127.0.0.1:{b}/v1"),
+        ],
+        100,
     );
     let gw = Gateway::start(&cfg).await;
     let r = gw.get("/ready").await;
@@ -213,19 +221,7 @@ health_check_interval_ms = 100
 async fn a_pool_is_ready_once_a_replica_passes_its_check() {
     let m1 = Mock::start().await;
     let down = free_port();
-    let cfg = format!(
-        r#"
-[server]
-admin_token = "{TOKEN}"
-[[providers]]
-id = "vllm"
-provider_type = "local"
-endpoints = ["{}", "http://127.0.0.1:{down}/v1"]
-models = ["echo"]
-health_check_interval_ms = 100
-"#,
-        m1.v1()
-    );
+    let cfg = vllm(&[m1.v1(), format!("http://127.0.0.1:{down}/v1")], 100);
     let gw = Gateway::start(&cfg).await;
     until(&gw, "m1 healthy", |v| {
         v["endpoints"]
@@ -244,19 +240,12 @@ health_check_interval_ms = 100
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_added_replica_is_unhealthy_until_checked_and_its_credentials_never_show() {
     let (m1, m2) = (Mock::start().await, Mock::start().await);
-    let cfg = format!(
-        r#"
-[server]
-admin_token = "{TOKEN}"
-[[providers]]
-id = "vllm"
-provider_type = "local"
-endpoints = ["{}", "http://ops:cfg-s3cret@127.0.0.1:{}/v1"]
-models = ["echo"]
-health_check_interval_ms = 200
-"#,
-        m1.v1(),
-        free_port()
+    let cfg = vllm(
+        &[
+            m1.v1(),
+            format!("http://ops:cfg-s3cret@127.0.0.1:{}/v1", free_port()),
+        ],
+        200,
     );
     let gw = Gateway::start(&cfg).await;
     let added = format!("http://ops:add-s3cret@{}/v1", m2.addr);
