@@ -74,6 +74,7 @@ pub(super) fn metrics(gw: &Gateway) -> Reply {
         gw.started.elapsed(),
         &gw.breakers.snapshot(),
         &gw.breakers.transitions(),
+        gw.connections.count(),
     );
     let mut resp = Response::new(Bytes::from(text));
     resp.headers_mut().insert(

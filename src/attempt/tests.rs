@@ -350,7 +350,7 @@ async fn retry_then_success() {
     assert!(ctx.trace.served);
     assert_eq!(ctx.trace.usage.map(|u| u.input_tokens), Some(3));
     // Every attempt is counted by outcome, the successful one too.
-    let metrics = gw.metrics.render(Duration::ZERO, &[], &[]);
+    let metrics = gw.metrics.render(Duration::ZERO, &[], &[], 0);
     for line in [
         "gateway_upstream_attempts_total{provider=\"a\",outcome=\"server_error\"} 1",
         "gateway_upstream_attempts_total{provider=\"a\",outcome=\"ok\"} 1",

@@ -241,6 +241,7 @@ impl Metrics {
         uptime: Duration,
         breakers: &[BreakerStatus],
         transitions: &[(CircuitState, u64)],
+        connections: u64,
     ) -> String {
         let mut out = String::with_capacity(4096);
         header(
@@ -434,6 +435,13 @@ impl Metrics {
         );
         header(
             &mut out,
+            "gateway_connections_open",
+            "gauge",
+            "Client connections open now (server.max_connections bounds them).",
+        );
+        let _ = writeln!(out, "gateway_connections_open {connections}");
+        header(
+            &mut out,
             "gateway_uptime_seconds",
             "gauge",
             "Seconds since the gateway started.",
@@ -499,7 +507,8 @@ mod tests {
         m.record(&rec);
         m.record(&rec);
         m.failover("a", "b");
-        let text = m.render(Duration::from_secs(3), &[], &[(CircuitState::Open, 2)]);
+        let text = m.render(Duration::from_secs(3), &[], &[(CircuitState::Open, 2)], 7);
+        assert!(text.contains("gateway_connections_open 7"));
         assert!(text.contains("gateway_requests_total{endpoint=\"chat_completions\",provider=\"openai\",model=\"gpt-\\\"4o\",status=\"200\"} 2"));
         assert!(text.contains(
             "gateway_request_duration_seconds_bucket{provider=\"openai\",le=\"0.05\"} 2"
@@ -513,7 +522,7 @@ mod tests {
         assert!(text.contains("gateway_failovers_total{from=\"a\",to=\"b\"} 1"));
         m.continuation(&Label::from("a"));
         m.fallback("pool", &Label::from("b"), &Label::from("m2"));
-        let later = m.render(Duration::ZERO, &[], &[]);
+        let later = m.render(Duration::ZERO, &[], &[], 0);
         assert!(later.contains("gateway_stream_continuations_total{provider=\"a\"} 1"));
         assert!(later.contains(
             "gateway_fallback_requests_total{requested=\"pool\",provider=\"b\",model=\"m2\"} 1"

@@ -250,6 +250,13 @@ async fn connections_past_the_limit_are_refused_clearly() {
             assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
             held.push(conn);
         }
+        // The gauge counts them (and the scrape's own connection).
+        let mut scrape = TcpStream::connect(addr).unwrap();
+        let text = read_all(&mut scrape, Duration::from_secs(5));
+        assert!(
+            text.starts_with("HTTP/1.1 503"),
+            "the limit holds for scrapes too: {text}"
+        );
         // A third is answered 503 and closed at once.
         let mut third = TcpStream::connect(addr).unwrap();
         let text = read_all(&mut third, Duration::from_secs(5));
@@ -276,4 +283,26 @@ async fn connections_past_the_limit_are_refused_clearly() {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_connections_are_a_gauge() {
+    let (_mock, gw) = gateway().await;
+    let addr = gw.addr();
+    // One idle keep-alive connection besides the scrape's own.
+    let held = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")
+            .unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 512];
+        let n = conn.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        conn
+    })
+    .await
+    .unwrap();
+    let open = gw.metric("gateway_connections_open ").await;
+    assert!(open >= 2.0, "{open}");
+    drop(held);
 }
