@@ -119,6 +119,24 @@ impl<'a> Checker<'a> {
         if s.threads == Some(0) {
             self.add(at.key("threads"), "must be at least 1");
         }
+        // A zero here would close every connection or end every stream at once.
+        for (key, value) in [
+            ("keepalive_timeout_secs", s.keepalive_timeout_secs),
+            ("request_head_timeout_secs", s.request_head_timeout_secs),
+            ("client_write_timeout_secs", s.client_write_timeout_secs),
+        ] {
+            if value == 0 {
+                self.add(at.key(key), "must be at least 1 (seconds)");
+            }
+        }
+        for (key, value) in [
+            ("max_sse_line_bytes", s.max_sse_line_bytes),
+            ("max_upstream_body_bytes", s.max_upstream_body_bytes),
+        ] {
+            if value < 1024 {
+                self.add(at.key(key), format!("must be at least 1024 (got {value})"));
+            }
+        }
         if let Some(token) = &s.admin_token
             && token.expose().chars().count() < 16
         {
@@ -210,6 +228,18 @@ impl<'a> Checker<'a> {
             Some(b.half_open_max_concurrent),
             Some(b.initial_open_secs),
         );
+        let t = &r.timeout;
+        for (key, value) in [
+            ("stream_idle_ms", t.stream_idle_ms),
+            ("upstream_idle_ms", t.upstream_idle_ms),
+        ] {
+            if value == 0 {
+                self.add(
+                    at.key("timeout").key(key),
+                    "must be at least 1 (milliseconds)",
+                );
+            }
+        }
     }
 
     fn cache_and_quota(&mut self) {

@@ -162,3 +162,25 @@ fn accepted_variants() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn connection_limits_of_zero_are_refused() {
+    let got = paths(
+        r#"
+        server = { keepalive_timeout_secs = 0, request_head_timeout_secs = 0, client_write_timeout_secs = 0, max_sse_line_bytes = 10, max_upstream_body_bytes = 0 }
+        resilience = { timeout = { stream_idle_ms = 0, upstream_idle_ms = 0 } }
+        "#,
+    );
+    assert_eq!(
+        got,
+        [
+            "resilience.timeout.stream_idle_ms",
+            "resilience.timeout.upstream_idle_ms",
+            "server.client_write_timeout_secs",
+            "server.keepalive_timeout_secs",
+            "server.max_sse_line_bytes",
+            "server.max_upstream_body_bytes",
+            "server.request_head_timeout_secs",
+        ]
+    );
+}
