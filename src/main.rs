@@ -171,6 +171,9 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
+/// Log lines (not access lines) waiting for the writer thread.
+const LOG_LINES: usize = 4096;
+
 fn run_server(path: PathBuf, listen: Listen) -> ExitCode {
     let source = path.display().to_string();
     let loaded = match config::load_file_checked(&path) {
@@ -182,7 +185,11 @@ fn run_server(path: PathBuf, listen: Listen) -> ExitCode {
     };
     let mut config = loaded.config;
     listen.apply(&mut config.server);
-    let (writer, _guard) = tracing_appender::non_blocking(std::io::stdout());
+    // The log channel holds LOG_LINES lines (the default, 128,000, is a 4 MiB array written
+    // through at start: a quarter of an idle gateway's memory); a burst beyond it is dropped.
+    let (writer, _guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_LINES)
+        .finish(std::io::stdout());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

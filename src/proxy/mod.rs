@@ -42,13 +42,16 @@
 mod llm;
 mod session;
 
+use std::mem::MaybeUninit;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use pingora::ErrorType;
-use pingora::apps::{HttpPersistentSettings, ReusedHttpStream, ServerApp};
+use pingora::apps::{HttpPersistentSettings, ServerApp};
 use pingora::http::ResponseHeader;
 use pingora::listeners::ListenerConfig;
 use pingora::protocols::Stream;
@@ -57,7 +60,7 @@ use pingora::protocols::l4::stream::L4BufferSettings;
 use pingora::server::ShutdownWatch;
 use pingora::server::configuration::ServerConf;
 use pingora::services::listening::Service;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use crate::api;
 use crate::ctx::RequestCtx;
@@ -69,13 +72,14 @@ use crate::observability;
 use session::SessionIo;
 
 /// Bytes of response a downstream connection buffers before writing (pingora flushes where a
-/// response needs it): a short answer with its header leaves in one write.
-const DOWNSTREAM_WRITE_BUFFER: usize = 8 * 1024;
+/// response needs it): a short answer with its header leaves in one write, a longer one
+/// goes straight from its own buffer. Every connection holds this buffer for its whole life.
+const DOWNSTREAM_WRITE_BUFFER: usize = 2 * 1024;
 
-/// Bytes a downstream connection reads at once. Every connection holds this buffer for its
-/// whole life, idle or not (pingora's default is 64 KiB); a request header and a typical
-/// body fit, a large body takes a few more reads.
-const DOWNSTREAM_READ_BUFFER: usize = 8 * 1024;
+/// No read buffer in front of a downstream connection (pingora's default is 64 KiB, held
+/// for the connection's whole life, idle or not): the HTTP layer reads the head and the
+/// body into buffers of its own, which live only while a request is read.
+const DOWNSTREAM_READ_BUFFER: usize = 0;
 
 /// The gateway's listening service on `listen`.
 pub fn service(
@@ -120,7 +124,8 @@ content-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent
 #[async_trait]
 impl ServerApp for GatewayProxy {
     /// One client connection (HTTP/1.1): refused with a 503 when `[server] max_connections`
-    /// are open, else its requests in turn until it closes or cannot serve another.
+    /// are open, else its requests in turn until it closes or cannot serve another. Between
+    /// requests the connection holds only its socket and this loop: no buffer, no session.
     async fn process_new(
         self: &Arc<Self>,
         mut stream: Stream,
@@ -132,50 +137,90 @@ impl ServerApp for GatewayProxy {
             let _ = stream.flush().await;
             return None;
         };
-        let mut session = ServerSession::new_http1(stream);
-        if *shutdown.borrow() {
-            session.set_keepalive(None);
-        } else {
-            session.set_keepalive(Some(self.gateway.snapshot.load().edge.keepalive_secs));
-        }
-        let mut next = self.process_new_http(session, shutdown).await;
-        while let Some((stream, settings)) = next.map(ReusedHttpStream::consume) {
+        let (mut pipelined, mut settings) = (None, None);
+        loop {
+            // Bytes a client pipelined are the next head's start; otherwise wait for some.
+            let start = match pipelined.take().filter(|p: &BytesMut| !p.is_empty()) {
+                Some(start) => start,
+                None => self.wait_for_request(&mut stream, shutdown).await?,
+            };
             let mut session = ServerSession::new_http1(stream);
-            if let Some(settings) = settings {
-                settings.apply_to_session(&mut session);
+            match settings.take() {
+                Some(settings) => HttpPersistentSettings::apply_to_session(settings, &mut session),
+                None => {
+                    let keepalive = self.gateway.snapshot.load().edge.keepalive_secs;
+                    session.set_keepalive(Some(keepalive));
+                }
             }
-            next = self.process_new_http(session, shutdown).await;
+            if *shutdown.borrow() {
+                // Shutting down: no further request on this connection.
+                session.set_keepalive(None);
+            }
+            session.set_pipelined_prefix(start);
+            // The request's own state lives on the heap only while it is served.
+            let reuse = Box::pin(self.process_request(session)).await?;
+            stream = reuse.stream;
+            pipelined = reuse.pipelined;
+            settings = Some(reuse.settings);
         }
-        None
     }
 }
 
-impl GatewayProxy {
-    /// One request of a connection: its head, under the head deadline (after the keep-alive
-    /// wait), then the request served and recorded; the connection is handed back when it can
-    /// serve another.
-    pub async fn process_new_http(
-        self: &Arc<Self>,
-        mut session: ServerSession,
-        shutdown: &ShutdownWatch,
-    ) -> Option<ReusedHttpStream> {
-        let edge = self.gateway.snapshot.load().edge;
-        // The connection may sit idle for the keep-alive time (pingora's default is 60 s on a
-        // new connection: ours applies from the first request on), then its head must arrive:
-        // a head that trickles in is cut off after both.
-        if session.get_keepalive().is_some() {
-            session.set_keepalive(Some(edge.keepalive_secs));
+/// What a connection carries from one request to the next.
+pub struct Reuse {
+    stream: Stream,
+    /// Bytes the client sent past the previous request: the next one's start.
+    pipelined: Option<BytesMut>,
+    settings: HttpPersistentSettings,
+}
+
+/// Bytes read at once when a request starts (on the stack, during that read only).
+const FIRST_READ: usize = 4 * 1024;
+
+/// Reads whatever is there once `stream` is readable: into a stack buffer, so that an idle
+/// connection holds no buffer while it waits. `None`: the client closed.
+async fn first_bytes(stream: &mut Stream) -> std::io::Result<Option<BytesMut>> {
+    std::future::poll_fn(|cx| {
+        let mut chunk = [const { MaybeUninit::<u8>::uninit() }; FIRST_READ];
+        let mut buf = ReadBuf::uninit(&mut chunk);
+        match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => Poll::Ready(Ok(None)),
+            Poll::Ready(Ok(())) => {
+                let mut start = BytesMut::with_capacity(FIRST_READ);
+                start.extend_from_slice(buf.filled());
+                Poll::Ready(Ok(Some(start)))
+            }
         }
-        let wait = Duration::from_secs(edge.keepalive_secs);
+    })
+    .await
+}
+
+impl GatewayProxy {
+    /// The wait for a connection's next request: up to the keep-alive time for its first
+    /// bytes, or until the gateway shuts down. `None`: the connection ends quietly.
+    pub async fn wait_for_request(
+        &self,
+        stream: &mut Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<BytesMut> {
+        let wait = Duration::from_secs(self.gateway.snapshot.load().edge.keepalive_secs);
         let mut stop = shutdown.clone();
-        let read = tokio::select! {
+        tokio::select! {
             biased;
-            read = tokio::time::timeout(wait + edge.request_head, session.read_request()) => read,
-            _ = stop.wait_for(|stopping| *stopping) => return None,
-        };
-        match read {
+            read = tokio::time::timeout(wait, first_bytes(stream)) => read.ok()?.ok()?,
+            _ = stop.wait_for(|stopping| *stopping) => None,
+        }
+    }
+
+    /// One request of a connection: the rest of its head, under the head deadline, then the
+    /// request served and recorded; the connection is handed back when it can serve another.
+    pub async fn process_request(&self, mut session: ServerSession) -> Option<Reuse> {
+        let head = self.gateway.snapshot.load().edge.request_head;
+        match tokio::time::timeout(head, session.read_request()).await {
             Ok(Ok(true)) => {}
-            // The client closed, or sent nothing in time: the connection ends quietly.
+            // The client closed, or its head did not arrive in time: the connection ends.
             Ok(Ok(false)) | Err(_) => return None,
             Ok(Err(e)) => {
                 if matches!(e.etype, ErrorType::InvalidHTTPHeader) {
@@ -184,16 +229,11 @@ impl GatewayProxy {
                 return None;
             }
         }
-        if *shutdown.borrow() {
-            // Shutting down: no further request on this connection.
-            session.set_keepalive(None);
-        }
-        // The request's own state lives on the heap only while it is served.
-        Box::pin(self.serve(session)).await
+        self.serve(session).await
     }
 
     /// Serves one request whose head was read, records it, and hands back the connection.
-    async fn serve(&self, mut session: ServerSession) -> Option<ReusedHttpStream> {
+    async fn serve(&self, mut session: ServerSession) -> Option<Reuse> {
         let mut ctx = RequestCtx::new(String::new());
         self.gateway.metrics.request_started();
         let served = self.handle(&mut session, &mut ctx).await;
@@ -202,12 +242,12 @@ impl GatewayProxy {
             return None;
         }
         let settings = HttpPersistentSettings::for_session(&session);
-        session
-            .finish()
-            .await
-            .ok()
-            .flatten()
-            .map(|s| ReusedHttpStream::from_reusable_stream(s, settings))
+        let (stream, pipelined) = session.finish().await.ok().flatten()?.into_parts();
+        Some(Reuse {
+            stream,
+            pipelined,
+            settings,
+        })
     }
 
     /// Answers one request. `Err`: the connection broke before the answer was whole.

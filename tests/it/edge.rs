@@ -106,6 +106,67 @@ async fn pipelined_requests_are_answered_in_order() {
     assert_eq!(mock.log().len(), 2);
 }
 
+/// A connection waits for its next request without a buffer and reads what arrives first
+/// on the stack: a head longer than that first read, and a head and body that arrive in
+/// pieces, are served whole, twice on one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heads_longer_than_the_first_read_or_in_pieces_are_served() {
+    let (mock, gw) = gateway().await;
+    let addr = gw.addr();
+    let text = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        let long = format!("X-Padding: {}\r\n", "p".repeat(9000));
+        conn.write_all((post_head(&long) + BODY).as_bytes())
+            .unwrap();
+        let first = read_answer(&mut conn);
+        let whole = post_head("Connection: close\r\n") + BODY;
+        for piece in whole.as_bytes().chunks(7) {
+            conn.write_all(piece).unwrap();
+            conn.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        first + &read_all(&mut conn, Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    let answers: Vec<&str> = text.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 2, "{text}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.starts_with("200 OK") && a.contains("chatcmpl")),
+        "{text}"
+    );
+    assert_eq!(mock.log().len(), 2);
+}
+
+/// Reads one answer whose body has a `content-length`.
+fn read_answer(conn: &mut TcpStream) -> String {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&out));
+        out.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap();
+            if out.len() >= end + 4 + length {
+                return text;
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_repeats_a_key_is_refused() {
     let (mock, gw) = gateway().await;
