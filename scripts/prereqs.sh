@@ -60,3 +60,43 @@ ensure_python_sdks() {
   fi
   export LLMGW_PYTHON="$PWD/.venv/bin/python"
 }
+
+pg_up() {
+  pg_isready -q -h 127.0.0.1 -p 5432 >/dev/null 2>&1
+}
+
+ensure_postgres() {
+  # The storage tests run against PostgreSQL on 127.0.0.1:5432 (trust auth) when one answers:
+  # started here when it is installed but down. Without one, those tests are skipped, and
+  # scripts/test.sh says so.
+  command -v pg_isready >/dev/null 2>&1 || return 0
+  pg_up && return 0
+  if [ "$(id -u)" = "0" ]; then
+    local version
+    for version in $(ls /etc/postgresql 2>/dev/null); do
+      pg_ctlcluster "$version" main start >/dev/null 2>&1 || true
+    done
+    pg_up || service postgresql start >/dev/null 2>&1 || true
+  fi
+  local i
+  for i in $(seq 50); do
+    pg_up && return 0
+    sleep 0.2
+  done
+  return 0
+}
+
+pg_test_database() {
+  # A fresh PostgreSQL database for this run (LLMGW_TEST_DATABASE_URL; each test makes its own
+  # schema in it), dropped when the run ends; or a clear line that the tests skip PostgreSQL.
+  if pg_up && command -v psql >/dev/null 2>&1; then
+    LLMGW_TEST_DB="llmgw_test_$(date +%s)_$$"
+    if psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $LLMGW_TEST_DB" postgres >/dev/null 2>&1; then
+      export LLMGW_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$LLMGW_TEST_DB"
+      trap 'psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $LLMGW_TEST_DB WITH (FORCE)" postgres >/dev/null 2>&1 || true' EXIT
+      echo "PostgreSQL: the storage tests use database $LLMGW_TEST_DB (dropped at the end)"
+      return 0
+    fi
+  fi
+  echo "PostgreSQL: none reachable at 127.0.0.1:5432 (user postgres): the PostgreSQL storage tests are SKIPPED (SQLite ones run)"
+}

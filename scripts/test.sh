@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: formatting, lints, every shipped config checked by
 # `llm-gateway check-config`, unit tests, property tests, and the integration tests (real
 # gateway + mock upstream over sockets, including the official OpenAI and Anthropic Python SDKs
-# and the README's examples). Installs (as root) or names what a fresh Debian/Ubuntu machine
+# and the README's examples; storage tests on SQLite and, when one answers on 127.0.0.1:5432,
+# PostgreSQL). Installs (as root) or names what a fresh Debian/Ubuntu machine
 # lacks. Prints how long each phase took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,8 @@ run_tests() {
 phase prerequisites ensure_build_tools
 phase test-tools ensure_test_tools
 phase python-sdks ensure_python_sdks
+phase postgres ensure_postgres
+pg_test_database
 phase fmt cargo fmt --all -- --check
 phase clippy cargo clippy --all-targets -- -D warnings
 phase module-deps module_deps

@@ -13,6 +13,7 @@ use crate::inbound::Call;
 use crate::inbound::controls::Controls;
 use crate::routing::Plan;
 use crate::runtime::snapshot::Tenant;
+use crate::tenancy::budget::Reservation;
 use crate::translate::ir::Usage;
 
 /// Per-request state.
@@ -32,6 +33,8 @@ pub struct RequestCtx {
     pub plan: Plan,
     /// What happened.
     pub trace: Trace,
+    /// Money held against the caller's budgets until the request ends.
+    pub reservation: Option<Reservation>,
 }
 
 /// What happened to a request: attempts, who served it, usage, how it ended.
@@ -53,11 +56,33 @@ pub struct Trace {
     pub status: u16,
     /// Error code when the request failed.
     pub error: Option<&'static str>,
+    /// Times the walk moved on to another candidate.
+    pub failovers: u32,
+    /// Each candidate's fate, in order: skipped and why, or attempted and how it ended.
+    pub steps: Vec<Step>,
     /// Times a stream that broke mid-answer was continued by another attempt.
     pub continuations: u32,
     /// Part of the usage was estimated from the bytes sent (a stream ended early without a
     /// usage report).
     pub usage_estimated: bool,
+}
+
+/// One step of the walk over the candidates, for the audit trail.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Step {
+    /// `provider/model`.
+    pub candidate: String,
+    /// `skipped` or `attempt`.
+    pub action: &'static str,
+    /// Why it was skipped, or how the attempt ended (`ok`, an error class).
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// The wait before the next attempt, when one followed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_delay_ms: Option<u64>,
 }
 
 impl RequestCtx {
@@ -72,6 +97,7 @@ impl RequestCtx {
             call: None,
             plan: Plan::default(),
             trace: Trace::default(),
+            reservation: None,
         }
     }
 

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// Missing or unknown API key.
     Unauthorized,
+    /// The key's or its team's budget cannot cover the request.
+    BudgetExceeded,
     /// The caller may not do this (admin endpoints disabled, ...).
     Forbidden,
     /// No such endpoint.
@@ -48,6 +50,7 @@ impl ErrorKind {
         match self {
             Self::BadRequest | Self::InvalidJson => 400,
             Self::Unauthorized => 401,
+            Self::BudgetExceeded => 402,
             Self::Forbidden => 403,
             Self::NotFound | Self::ModelNotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -73,6 +76,7 @@ impl ErrorKind {
             | Self::ModelNotFound
             | Self::MethodNotAllowed => "invalid_request_error",
             Self::Unauthorized => "authentication_error",
+            Self::BudgetExceeded => "insufficient_quota",
             Self::Forbidden => "permission_error",
             Self::Timeout | Self::RequestTimeout => "timeout_error",
             Self::BadGateway | Self::Unavailable | Self::ClientClosed | Self::Internal => {
@@ -89,6 +93,7 @@ impl ErrorKind {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "request_too_large",
             Self::Unauthorized => "invalid_api_key",
+            Self::BudgetExceeded => "budget_exceeded",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::ModelNotFound => "model_not_found",
@@ -112,6 +117,7 @@ impl ErrorKind {
             | Self::RequestTimeout => "invalid_request_error",
             Self::PayloadTooLarge => "request_too_large",
             Self::Unauthorized => "authentication_error",
+            Self::BudgetExceeded => "billing_error",
             Self::Forbidden => "permission_error",
             Self::NotFound | Self::ModelNotFound => "not_found_error",
             Self::Unavailable => "overloaded_error",
@@ -139,6 +145,8 @@ pub struct GatewayError {
     pub retry_after: Option<u64>,
     /// The methods the endpoint answers (`Allow`), on a 405.
     pub allow: Option<&'static str>,
+    /// Which limit refused the request (`budget`, `rpm`, ...): `kind` in the body.
+    pub limit: Option<&'static str>,
 }
 
 /// How a request ended when it did not end normally; the pipeline's stages return it and the
@@ -167,7 +175,14 @@ impl GatewayError {
             param: None,
             retry_after: None,
             allow: None,
+            limit: None,
         }
+    }
+
+    /// Names the limit that refused the request (`kind` in the body).
+    pub fn with_limit(mut self, limit: &'static str) -> Self {
+        self.limit = Some(limit);
+        self
     }
 
     /// A 405 that names the methods the endpoint answers.
@@ -204,6 +219,9 @@ impl GatewayError {
                 });
                 if let Some(secs) = self.retry_after {
                     error["retry_after_seconds"] = json!(secs);
+                }
+                if let Some(limit) = self.limit {
+                    error["kind"] = json!(limit);
                 }
                 json!({ "error": error })
             }

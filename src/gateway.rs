@@ -1,15 +1,16 @@
 //! The shared services of a running gateway, built once by `app` and read by every request:
 //! the config snapshot (swapped atomically on reload), the upstream client, circuit breakers,
-//! routing statistics, replica pools, metrics and the access log.
+//! routing statistics, replica pools, metrics, the access log and tenancy (keys, budgets,
+//! records).
 //!
 //! Holds no per-request state (that is [`crate::ctx::RequestCtx`]) and knows nothing of
-//! pingora's proxy. May depend on runtime, upstream, resilience, routing and observability;
+//! pingora's proxy. May depend on runtime, upstream, resilience, routing, tenancy and observability;
 //! never on the proxy, the attempt loop or the api.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
@@ -20,6 +21,8 @@ use crate::resilience::breaker::BreakerRegistry;
 use crate::routing::RouteStats;
 use crate::runtime::provider::{Endpoint, Provider};
 use crate::runtime::snapshot::Snapshot;
+use crate::storage::breakers;
+use crate::tenancy::Tenancy;
 use crate::upstream::UpstreamClient;
 use crate::upstream::replicas::Replicas;
 
@@ -35,6 +38,8 @@ pub struct Gateway {
     /// Self-hosted replica pools by provider id.
     pub replicas: HashMap<String, Arc<Replicas>>,
     pub access_log: AccessLog,
+    /// Keys from the store, budgets, and the request records' writer.
+    pub tenancy: Arc<Tenancy>,
     pub started: Instant,
     pub port: u16,
     /// Set when the shutdown grace period is over: streams still open end now, with an error
@@ -55,6 +60,7 @@ impl Gateway {
         port: u16,
         access_log: AccessLog,
         replicas: HashMap<String, Arc<Replicas>>,
+        tenancy: Arc<Tenancy>,
         id_seed: u32,
     ) -> Self {
         Self {
@@ -65,6 +71,7 @@ impl Gateway {
             routes: RouteStats::default(),
             replicas,
             access_log,
+            tenancy,
             started: Instant::now(),
             port,
             closing: tokio::sync::watch::Sender::new(false),
@@ -100,11 +107,76 @@ impl Gateway {
         usable
     }
 
+    /// Restores the circuit breakers' state the store kept (startup; blocks). Returns how many.
+    pub fn restore_breakers(&self) -> Result<usize, crate::storage::StoreError> {
+        let store = &self.tenancy.store;
+        let pool = store.pool();
+        let rows = store.block_on(async move { breakers::load(&pool).await })?;
+        let entries = rows
+            .into_iter()
+            .filter_map(|(name, data)| Some((name, serde_json::from_str(&data).ok()?)));
+        Ok(self.breakers.import(entries, wall_now()))
+    }
+
+    /// Writes the breakers whose state changed since `last` (which it updates).
+    pub async fn save_breakers(
+        &self,
+        last: &mut HashMap<String, String>,
+    ) -> Result<(), crate::storage::StoreError> {
+        let changed: Vec<(String, String)> = self
+            .breakers
+            .export(wall_now())
+            .into_iter()
+            .filter_map(|(name, state)| {
+                let data = serde_json::to_string(&state).ok()?;
+                (last.get(&name) != Some(&data)).then_some((name, data))
+            })
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        breakers::save(
+            &self.tenancy.store.pool(),
+            &changed,
+            crate::storage::now_ms(),
+        )
+        .await?;
+        last.extend(changed);
+        Ok(())
+    }
+
     /// A new request id: `req_` + the process prefix + a counter.
     pub fn next_request_id(&self) -> String {
         let n = self.id_counter.fetch_add(1, Ordering::Relaxed);
         format!("req_{}{n:012x}", self.id_prefix)
     }
+}
+
+/// How often changed breaker state is written to the store.
+pub const SAVE_BREAKERS_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps the breakers' state in the store while the gateway lives.
+pub async fn keep_breakers(gateway: std::sync::Weak<Gateway>) {
+    let mut last = HashMap::new();
+    let mut tick = tokio::time::interval(SAVE_BREAKERS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(gw) = gateway.upgrade() else {
+            return;
+        };
+        if let Err(e) = gw.save_breakers(&mut last).await {
+            tracing::warn!(error = %e, "could not save the circuit breakers' state");
+        }
+    }
+}
+
+fn wall_now() -> std::time::SystemTime {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "breaker state is stored with wall-clock times"
+    )]
+    std::time::SystemTime::now()
 }
 
 /// The count of open client connections.

@@ -12,6 +12,7 @@
 //! | [`gateway`] | shared services: snapshot, client, breakers, route stats, metrics | runtime, upstream, resilience, routing, observability |
 //! | [`downstream`] | the client side of a response, and whole-response writers | ctx, errors |
 //! | [`inbound`] | endpoint table, auth, controls, body cap, request decoding | runtime, routing (types), errors |
+//! | [`policy`] | the caller's allowed models and budget reservation, between routing and attempts | tenancy, routing, inbound |
 //! | [`routing`] | model addressing, pools, capability gate → candidates (pure) | runtime, config |
 //! | [`attempt`] | the attempt loop: admission, retries, failover, hedging, forwarding | downstream, upstream, translate, resilience, routing |
 //! | [`resilience`] | retry verdicts, backoff, circuit breakers (pure, injected clock) | config |
@@ -19,6 +20,8 @@
 //! | [`translate`] | canonical IR, codecs, SSE framing, relays (pure) | config, errors |
 //! | [`observability`] | metrics, access log, cost | ctx, translate (usage) |
 //! | [`api`] | operational and admin endpoints over `http` types | gateway, inbound, runtime |
+//! | [`tenancy`] | virtual keys in memory (the key ring), budgets and their reservations | storage, runtime |
+//! | [`storage`] | the database: schema, migrations, keys, teams, records, the record writer | config |
 //! | [`runtime`] | runtime types built from config: snapshot, providers, catalog | config |
 //! | [`config`] | file config: parse, interpolate, validate | nothing |
 //! | [`errors`] | every client-visible error and how a request can end | nothing |
@@ -46,6 +49,7 @@ pub mod api;
 pub mod attempt;
 pub mod inbound;
 pub mod observability;
+pub mod policy;
 pub mod resilience;
 pub mod routing;
 pub mod translate;
@@ -56,4 +60,6 @@ pub mod errors;
 pub mod mock;
 pub mod probe;
 pub mod runtime;
+pub mod storage;
+pub mod tenancy;
 pub mod uri;

@@ -6,7 +6,11 @@
 //! (auth, body reading) and observability; never on pingora, the attempt loop or the proxy.
 
 mod admin;
+mod audit_log;
+mod keys;
 mod models;
+mod query;
+mod records;
 mod status;
 
 use bytes::Bytes;
@@ -60,6 +64,23 @@ enum Op {
     ResetBackend,
     ListEndpoints,
     ChangeEndpoints,
+    CreateKey,
+    ListKeys,
+    GetKey,
+    PatchKey,
+    DeleteKey,
+    CreateTeam,
+    ListTeams,
+    GetTeam,
+    PatchTeam,
+    DeleteTeam,
+    AuditLog,
+    Spend,
+    Requests,
+    Request,
+    Stats,
+    Audits,
+    Audit,
 }
 
 #[derive(Debug, Clone)]
@@ -173,7 +194,87 @@ const ROUTES: &[Route] = &[
         "admin",
         Op::ChangeEndpoints,
     ),
+    route(KEYS, Method::POST, Access::Admin, "admin", Op::CreateKey),
+    route(KEYS, Method::GET, Access::Admin, "admin", Op::ListKeys),
+    route(KEY, Method::GET, Access::Admin, "admin", Op::GetKey),
+    route(KEY, Method::PATCH, Access::Admin, "admin", Op::PatchKey),
+    route(KEY, Method::DELETE, Access::Admin, "admin", Op::DeleteKey),
+    route(TEAMS, Method::POST, Access::Admin, "admin", Op::CreateTeam),
+    route(TEAMS, Method::GET, Access::Admin, "admin", Op::ListTeams),
+    route(TEAM, Method::GET, Access::Admin, "admin", Op::GetTeam),
+    route(TEAM, Method::PATCH, Access::Admin, "admin", Op::PatchTeam),
+    route(TEAM, Method::DELETE, Access::Admin, "admin", Op::DeleteTeam),
+    route(
+        Path::Exact(&["/admin/audit-log"]),
+        Method::GET,
+        Access::Admin,
+        "admin",
+        Op::AuditLog,
+    ),
+    route(
+        Path::Exact(&["/admin/spend"]),
+        Method::GET,
+        Access::Admin,
+        "admin",
+        Op::Spend,
+    ),
+    route(
+        Path::Exact(&["/v1/requests"]),
+        Method::GET,
+        Access::Admin,
+        "records",
+        Op::Requests,
+    ),
+    route(
+        Path::Around {
+            prefix: "/v1/requests/",
+            param: "{id}",
+            suffix: "",
+        },
+        Method::GET,
+        Access::Admin,
+        "records",
+        Op::Request,
+    ),
+    route(
+        Path::Exact(&["/v1/stats"]),
+        Method::GET,
+        Access::Admin,
+        "records",
+        Op::Stats,
+    ),
+    route(
+        Path::Exact(&["/v1/audit"]),
+        Method::GET,
+        Access::Admin,
+        "records",
+        Op::Audits,
+    ),
+    route(
+        Path::Around {
+            prefix: "/v1/audit/",
+            param: "{request_id}",
+            suffix: "",
+        },
+        Method::GET,
+        Access::Admin,
+        "records",
+        Op::Audit,
+    ),
 ];
+
+const KEYS: Path = Path::Exact(&["/admin/keys"]);
+const KEY: Path = Path::Around {
+    prefix: "/admin/keys/",
+    param: "{id}",
+    suffix: "",
+};
+const TEAMS: Path = Path::Exact(&["/admin/teams"]);
+const TEAM: Path = Path::Around {
+    prefix: "/admin/teams/",
+    param: "{id}",
+    suffix: "",
+};
 
 impl Path {
     /// The captured segment (empty for exact paths) when `path` matches.
@@ -272,21 +373,17 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         auth::check_admin(&snap, &head.headers)?;
     }
     let Some(&(route, segment)) = matching.iter().find(|(r, _)| r.answers(&head.method)) else {
-        let allow = if matching.len() > 1 {
-            "GET, POST"
-        } else if first.method == Method::POST {
-            "POST"
-        } else {
-            "GET"
-        };
+        let allow = allowed(matching.iter().map(|(r, _)| &r.method));
         let message = format!("This endpoint only answers {allow}.");
         return Err(GatewayError::method_not_allowed(message, allow).into());
     };
     if route.access == Access::Key {
-        auth::authenticate(&snap, &head.headers)?;
+        auth::authenticate(&snap, &gw.tenancy, &head.headers)?;
     }
     let segment = segment.to_string();
-    let body = if route.method == Method::POST && route.op == Op::ChangeEndpoints {
+    let takes_body =
+        matches!(route.method, Method::POST | Method::PATCH) && route.op != Op::ResetBackend;
+    let body = if takes_body {
         crate::inbound::body::check_json_content_type(&client.head().headers)?;
         crate::inbound::body::read_body(client, MAX_API_BODY, snap.edge.request_head).await?
     } else {
@@ -315,9 +412,57 @@ async fn answer(
         Op::Catalog => Ok(models::catalog(snap)),
         Op::Providers => Ok(admin::providers(gw, snap)),
         Op::Backends => Ok(admin::backends(gw)),
-        Op::ResetBackend => admin::reset(gw, req),
+        Op::ResetBackend => {
+            let reply = admin::reset(gw, req)?;
+            let name = crate::uri::decode(req.segment);
+            audit_log::record(gw, req, "circuit.reset", &name, serde_json::json!({})).await;
+            Ok(reply)
+        }
         Op::ListEndpoints => admin::endpoints(gw, req),
-        Op::ChangeEndpoints => admin::change_endpoints(gw, req).await,
+        Op::ChangeEndpoints => {
+            let reply = admin::change_endpoints(gw, req).await?;
+            let detail = serde_json::from_slice(&req.body).unwrap_or_default();
+            audit_log::record(gw, req, "replicas.change", req.segment, detail).await;
+            Ok(reply)
+        }
+        Op::CreateKey => keys::create_key(gw, req).await,
+        Op::ListKeys => keys::list_keys(gw).await,
+        Op::GetKey => keys::get_key(gw, req).await,
+        Op::PatchKey => keys::patch_key(gw, req).await,
+        Op::DeleteKey => keys::delete_key(gw, req).await,
+        Op::CreateTeam => keys::create_team(gw, req).await,
+        Op::ListTeams => keys::list_teams(gw).await,
+        Op::GetTeam => keys::get_team(gw, req).await,
+        Op::PatchTeam => keys::patch_team(gw, req).await,
+        Op::DeleteTeam => keys::delete_team(gw, req).await,
+        Op::AuditLog => audit_log::list(gw, req).await,
+        Op::Spend => records::spend(gw, req).await,
+        Op::Requests => records::list(gw, req).await,
+        Op::Request => records::get(gw, req).await,
+        Op::Stats => records::stats(gw, req).await,
+        Op::Audits => records::audits(gw, req).await,
+        Op::Audit => records::audit(gw, req).await,
+    }
+}
+
+/// The `Allow` header of a path answered by routes with these methods.
+fn allowed<'m>(methods: impl Iterator<Item = &'m Method>) -> &'static str {
+    let (mut get, mut post, mut patch, mut delete) = (false, false, false, false);
+    for m in methods {
+        match *m {
+            Method::GET => get = true,
+            Method::POST => post = true,
+            Method::PATCH => patch = true,
+            Method::DELETE => delete = true,
+            _ => {}
+        }
+    }
+    match (get, post, patch, delete) {
+        (true, true, false, false) => "GET, POST",
+        (true, false, true, true) => "GET, PATCH, DELETE",
+        (false, true, false, false) => "POST",
+        (false, false, false, true) => "DELETE",
+        _ => "GET",
     }
 }
 

@@ -70,12 +70,23 @@ pub(super) fn ready(gw: &Gateway, snap: &Snapshot) -> Reply {
 }
 
 pub(super) fn metrics(gw: &Gateway) -> Reply {
-    let text = gw.metrics.render(
+    let mut text = gw.metrics.render(
         gw.started.elapsed(),
         &gw.breakers.snapshot(),
         &gw.breakers.transitions(),
         gw.connections.count(),
     );
+    let records = &gw.tenancy.records;
+    text.push_str(&format!(
+        "# HELP gateway_records_written_total Request records written to the store.\n\
+         # TYPE gateway_records_written_total counter\n\
+         gateway_records_written_total {}\n\
+         # HELP gateway_records_dropped_total Request records dropped because the writer's queue was full.\n\
+         # TYPE gateway_records_dropped_total counter\n\
+         gateway_records_dropped_total {}\n",
+        records.written(),
+        records.dropped()
+    ));
     let mut resp = Response::new(Bytes::from(text));
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -28,6 +28,7 @@ use crate::mock::{self, MockOptions, MockState};
 use crate::observability::access_log::AccessLog;
 use crate::proxy;
 use crate::runtime::snapshot::Snapshot;
+use crate::tenancy::Tenancy;
 use crate::upstream::replicas::Replicas;
 use listener::{ProxyListener, address};
 use shutdown::{Lifecycle, SignalWatch};
@@ -87,14 +88,27 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         replicas.insert(p.id.clone(), pool);
         replica_services.push(service);
     }
+    let tenancy = Tenancy::open(&config.database).map_err(|e| format!("database: {e}"))?;
     let snapshot = Snapshot::build(config, &mock_endpoints)?;
     #[expect(
         clippy::disallowed_methods,
         reason = "the composition root seeds request ids"
     )]
     let id_seed = rand::random::<u32>();
-    let gateway = Arc::new(Gateway::new(snapshot, port, access_log, replicas, id_seed));
+    let gateway = Arc::new(Gateway::new(
+        snapshot, port, access_log, replicas, tenancy, id_seed,
+    ));
 
+    // Breakers open before a restart stay open: restored, then kept in the store.
+    match gateway.restore_breakers() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(breakers = n, "circuit breakers restored from the store"),
+        Err(e) => tracing::warn!(error = %e, "could not restore the circuit breakers' state"),
+    }
+    gateway
+        .tenancy
+        .store
+        .spawn(crate::gateway::keep_breakers(Arc::downgrade(&gateway)));
     let conf = ServerConf {
         threads,
         // The drain happens before pingora's grace period (`shutdown`), which would otherwise

@@ -128,7 +128,7 @@ impl ShutdownSignalWatch for SignalWatch {
                 return ShutdownSignal::FastShutdown;
             }
         };
-        tokio::select! {
+        let signal = tokio::select! {
             _ = terminate.recv() => {
                 tokio::select! {
                     () = self.drain() => ShutdownSignal::GracefulTerminate,
@@ -139,7 +139,15 @@ impl ShutdownSignalWatch for SignalWatch {
             }
             _ = interrupt.recv() => ShutdownSignal::FastShutdown,
             () = self.lifecycle.failed.notified() => ShutdownSignal::FastShutdown,
-        }
+        };
+        // Whichever way it ends, the request records still queued are written first.
+        self.gateway.tenancy.flush().await;
+        tracing::info!(
+            written = self.gateway.tenancy.records.written(),
+            dropped = self.gateway.tenancy.records.dropped(),
+            "request records flushed"
+        );
+        signal
     }
 }
 

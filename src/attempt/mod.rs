@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::ctx::{RequestCtx, Trace};
+use crate::ctx::{RequestCtx, Step, Trace};
 use crate::downstream::Downstream;
 use crate::errors::{ErrorKind, Failure, GatewayError};
 use crate::gateway::Gateway;
@@ -159,11 +159,16 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         let mut stop = false;
         for (index, cand) in candidates.iter().enumerate() {
             if !routing::fits_window(cand, window_need) {
+                self.skipped(
+                    cand,
+                    "its context window is too small for the prompt".into(),
+                );
                 continue;
             }
             let prepared = match self.prepare(index, true) {
                 Ok(p) => p,
                 Err(e) => {
+                    self.skipped(cand, e.message.clone());
                     last = Some(Last::Gateway(e));
                     continue;
                 }
@@ -178,6 +183,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         circuit_wait =
                             Some(circuit_wait.map_or(retry_after, |w| w.min(retry_after)));
                         self.gw.metrics.attempt(&label(cand), "circuit_open");
+                        self.skipped(cand, "circuit open".into());
                         break;
                     }
                 };
@@ -188,6 +194,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     self.gw
                         .metrics
                         .failover(&candidates[p].provider.id, &cand.provider.id);
+                    self.trace.failovers += 1;
                 }
                 // A continuation's request carries the answer so far: made for each attempt.
                 let continuation = if self.rescue.is_some() {
@@ -207,6 +214,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 let partner = hedge_after
                     .take()
                     .and_then(|delay| self.partner(index + 1, delay));
+                let began = Instant::now();
                 let outcome = match partner {
                     // Hedging is rare and its state (two attempts in flight) large: boxed, so
                     // that it is not part of every request's future.
@@ -220,6 +228,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         // partner: the trace names who served).
                         let served = self.trace.provider.clone().unwrap_or_else(|| label(cand));
                         self.gw.metrics.attempt(&served, "ok");
+                        self.attempted(cand, "ok".into(), Some(200), began);
                         return Ok(());
                     }
                     Outcome::Cut(cut) => {
@@ -227,6 +236,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         // same candidate while its retries last, then by the next.
                         let classified = classify::classify_transport(cut.kind);
                         admit::report(self.gw, cand, probe, &classified, &cut.message);
+                        self.attempted(cand, format!("stream broke: {}", cut.message), None, began);
                         last = Some(Last::Gateway(GatewayError::new(
                             ErrorKind::BadGateway,
                             cut.message.clone(),
@@ -267,6 +277,11 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     classified.trips_breaker = false;
                 }
                 admit::report(self.gw, cand, probe, &classified, &failed.last.describe());
+                let status = match &failed.last {
+                    Last::Http { status, .. } => Some(*status),
+                    Last::Gateway(_) => None,
+                };
+                self.attempted(cand, classify::label(classified.kind).into(), status, began);
                 if classified.kind == FailureKind::ContextLength {
                     window_need = Some(window_need_after(&failed.last, cand));
                 }
@@ -282,6 +297,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                             backoff.next_delay(policy, failed.retry_after, &mut rand::thread_rng());
                         if Instant::now() + delay >= self.settings.deadline {
                             break;
+                        }
+                        if let Some(step) = self.trace.steps.last_mut() {
+                            step.retry_delay_ms = Some(delay.as_millis() as u64);
                         }
                         tokio::select! {
                             () = tokio::time::sleep(delay) => {}
@@ -338,6 +356,38 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             )
             .into()),
         }
+    }
+}
+
+impl<U, D> Walk<'_, U, D> {
+    /// The audit trail: `cand` was not tried, and why.
+    fn skipped(&mut self, cand: &Candidate, why: String) {
+        self.trace.steps.push(Step {
+            candidate: format!("{}/{}", cand.provider.id, cand.model),
+            action: "skipped",
+            outcome: why,
+            status: None,
+            latency_ms: None,
+            retry_delay_ms: None,
+        });
+    }
+
+    /// The audit trail: an attempt on `cand` that began at `began` ended so.
+    fn attempted(
+        &mut self,
+        cand: &Candidate,
+        outcome: String,
+        status: Option<u16>,
+        began: Instant,
+    ) {
+        self.trace.steps.push(Step {
+            candidate: format!("{}/{}", cand.provider.id, cand.model),
+            action: "attempt",
+            outcome,
+            status,
+            latency_ms: Some(began.elapsed().as_millis() as u64),
+            retry_delay_ms: None,
+        });
     }
 }
 

@@ -276,7 +276,14 @@ impl Downstream for FakeDown {
 
 fn gateway() -> Gateway {
     let snap = Snapshot::build(toml::from_str(CONFIG).unwrap(), &HashMap::new()).unwrap();
-    Gateway::new(snap, 0, AccessLog::disabled(), HashMap::new(), 0)
+    Gateway::new(
+        snap,
+        0,
+        AccessLog::disabled(),
+        HashMap::new(),
+        crate::tenancy::Tenancy::open(&crate::config::DatabaseConfig::default()).unwrap(),
+        0,
+    )
 }
 
 /// A chat request to model `m` of providers `a` then `b`.

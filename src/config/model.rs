@@ -111,13 +111,18 @@ impl Default for ServerConfig {
     }
 }
 
-/// `[database]` (storage arrives in a later release; parsed and validated now).
+/// `[database]`: where keys, teams, request records and the audit log live. Without `url`,
+/// in memory (gone at exit).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created at first start) or `postgres://...`.
     pub url: Option<String>,
     pub max_connections: u32,
+    /// Whether request and response bodies are kept in the records.
     pub store_bodies: bool,
+    /// Records older than this many days are purged (unset: kept).
+    pub retention_days: Option<u64>,
 }
 
 impl Default for DatabaseConfig {
@@ -126,6 +131,7 @@ impl Default for DatabaseConfig {
             url: None,
             max_connections: 5,
             store_bodies: true,
+            retention_days: None,
         }
     }
 }

@@ -43,7 +43,6 @@ fn shipped_configs_warn_only_about_what_is_not_active_yet() {
     assert_eq!(
         warnings_of(include_str!("../../conf/config.example.toml")),
         [
-            "database",
             "update",
             "sanitization",
             "cache",

@@ -1,6 +1,7 @@
-//! Who is calling: virtual keys (`[key_map.*]`, L1 basics) for `/v1/*`, and the admin token
-//! for `/admin/*`. Keys are held and compared as SHA-256 digests; the admin token comparison
-//! is constant-time. Pure: takes the request's headers, returns the tenant or an error.
+//! Who is calling: virtual keys (`[key_map.*]` in the config, and keys made through the admin
+//! API, from the in-memory key ring) for `/v1/*`, and the admin token for `/admin/*`. Keys are
+//! held and compared as SHA-256 digests; the admin token comparison is constant-time. No I/O:
+//! takes the request's headers, returns the tenant or an error.
 
 use std::sync::Arc;
 
@@ -8,6 +9,8 @@ use http::HeaderMap;
 
 use crate::errors::{ErrorKind, GatewayError};
 use crate::runtime::snapshot::{Snapshot, Tenant, digest_eq, key_hash};
+use crate::storage::now_ms;
+use crate::tenancy::Tenancy;
 
 /// The key a client presented: `Authorization: Bearer <key>` or `x-api-key: <key>`.
 pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
@@ -28,12 +31,14 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-/// The tenant of a `/v1/*` call; `None` when no virtual keys are configured.
+/// The tenant of a `/v1/*` call; `None` while no virtual key exists (in the config or the
+/// store): the gateway is open.
 pub fn authenticate(
     snap: &Snapshot,
+    tenancy: &Tenancy,
     headers: &HeaderMap,
 ) -> Result<Option<Arc<Tenant>>, GatewayError> {
-    if !snap.keys_required() {
+    if !snap.keys_required() && !tenancy.ring.has_keys() {
         return Ok(None);
     }
     let Some(key) = presented_key(headers) else {
@@ -42,11 +47,15 @@ pub fn authenticate(
             "Missing API key: send your gateway key as `Authorization: Bearer <key>` or `x-api-key: <key>`.",
         ));
     };
-    match snap.tenants.get(&key_hash(key)) {
-        Some(t) => Ok(Some(t.clone())),
+    let hash = key_hash(key);
+    if let Some(t) = snap.tenants.get(&hash) {
+        return Ok(Some(t.clone()));
+    }
+    match tenancy.key(&hash, now_ms()) {
+        Some(found) => found.map(Some),
         None => Err(GatewayError::new(
             ErrorKind::Unauthorized,
-            "Invalid API key: it is not a key of this gateway.",
+            "Invalid API key: it is not a key of this gateway (or it was revoked).",
         )),
     }
 }
@@ -86,8 +95,14 @@ mod tests {
         Snapshot::build(toml::from_str(text).unwrap(), &HashMap::new()).unwrap()
     }
 
+    fn open() -> std::sync::Arc<Tenancy> {
+        Tenancy::open(&crate::config::DatabaseConfig::default()).unwrap()
+    }
+
     #[test]
     fn keys() {
+        let t = open();
+        let authenticate = |s: &Snapshot, h: &HeaderMap| authenticate(s, &t, h);
         let s = snap("[key_map.vk-1]\nlabel = 'a'");
         assert_eq!(authenticate(&s, &req(&[])).unwrap_err().status(), 401);
         assert_eq!(

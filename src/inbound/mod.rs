@@ -21,6 +21,7 @@ use crate::errors::{ErrorKind, Failure, GatewayError};
 use crate::routing::Needs;
 use crate::runtime::provider::Operation;
 use crate::runtime::snapshot::{Snapshot, Tenant};
+use crate::tenancy::Tenancy;
 use crate::translate::ir;
 use body::ClientRequest;
 use controls::Controls;
@@ -65,6 +66,7 @@ pub fn check_host(head: &http::request::Parts) -> Result<(), GatewayError> {
 /// and the fields its operation requires.
 pub async fn accept<C: ClientRequest>(
     snap: &Snapshot,
+    tenancy: &Tenancy,
     client: &mut C,
     endpoint: Endpoint,
 ) -> Result<Accepted, Failure> {
@@ -74,7 +76,7 @@ pub async fn accept<C: ClientRequest>(
             GatewayError::method_not_allowed("This endpoint only answers POST.", "POST").into(),
         );
     }
-    let caller = auth::authenticate(snap, &head.headers)?;
+    let caller = auth::authenticate(snap, tenancy, &head.headers)?;
     body::check_json_content_type(&head.headers)?;
     let controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
     let body = body::read_body(client, snap.max_body_bytes, snap.edge.request_head).await?;

@@ -6,6 +6,7 @@
 pub mod access_log;
 pub mod cost;
 pub mod metrics;
+pub mod record;
 pub mod redact;
 
 use std::sync::{Arc, OnceLock};

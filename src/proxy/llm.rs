@@ -9,6 +9,7 @@ use crate::downstream;
 use crate::errors::Failure;
 use crate::gateway::Gateway;
 use crate::inbound::{self, endpoint::Endpoint};
+use crate::policy;
 use crate::routing;
 
 /// Serves one LLM call; always answers from here (`Ok(true)`), or reports the client gone.
@@ -41,11 +42,11 @@ async fn run(
 ) -> Result<(), Failure> {
     let snap = gw.snapshot.load_full();
     // 1 inbound: method, key, content type, controls, body, decoding.
-    let accepted = inbound::accept(&snap, io, endpoint).await?;
+    let accepted = inbound::accept(&snap, &gw.tenancy, io, endpoint).await?;
     ctx.caller = accepted.caller;
     ctx.controls = accepted.controls;
     let call = ctx.call.insert(accepted.call);
-    // 2 policy: limits, budgets, prompt sanitisation and the cache go here.
+    // 2 policy: limits, prompt sanitisation and the cache join the step after routing.
     // 3 routing: aliases, pools, pins, failover and the capability gate.
     #[expect(
         clippy::disallowed_methods,
@@ -60,6 +61,8 @@ async fn run(
         ctx.controls.failover,
         draw,
     )?;
+    // 2 policy (after routing: it needs the candidates' prices): allowed models, budgets.
+    policy::apply(&gw.tenancy, ctx)?;
     // 4 attempt loop, with translation (5) and the response written as it goes.
     attempt::run(gw, &gw.client, io, &snap, ctx).await?;
     // 6 what routing learns from a served answer.

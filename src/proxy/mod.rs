@@ -302,6 +302,15 @@ impl GatewayProxy {
             req.method.as_str(),
             req.uri.path(),
         );
+        // An LLM call: what it held against budgets becomes what it cost, and it is recorded
+        // (through the writer's queue: no database work here).
+        if Endpoint::for_path(req.uri.path()).is_some() {
+            let tenancy = &self.gateway.tenancy;
+            if let Some(reservation) = ctx.reservation.take() {
+                tenancy.budgets.settle(reservation, ctx.trace.cost_usd);
+            }
+            tenancy.record(observability::record::of(ctx, crate::storage::now_ms()));
+        }
     }
 }
 

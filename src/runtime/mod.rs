@@ -1,6 +1,6 @@
 //! Runtime types built from a validated config at load time: the [`snapshot`] the request path
 //! reads (providers, catalog, aliases, pools, tenants, timeouts), the runtime view of each
-//! [`provider`], and the model [`catalog`]. Nothing on the request path reads file-config
+//! [`provider`], the model [`catalog`], and what a virtual key may do ([`tenant`]). Nothing on the request path reads file-config
 //! structs directly; it reads these. Pure: building them does no I/O.
 //!
 //! May depend on `config` only (and `errors` for messages).
@@ -8,3 +8,4 @@
 pub mod catalog;
 pub mod provider;
 pub mod snapshot;
+pub mod tenant;

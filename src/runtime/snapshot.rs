@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, PoolConfig, PoolStrategy, Secret, TimeoutConfig};
 use crate::runtime::catalog::Catalog;
 use crate::runtime::provider::Provider;
+use crate::runtime::tenant::Policy;
 
 /// A caller identified by a virtual key.
 #[derive(Debug)]
@@ -22,6 +23,8 @@ pub struct Tenant {
     pub label: Option<String>,
     /// The provider keys this virtual key maps to, by provider id.
     pub keys: HashMap<String, Secret>,
+    /// What a key from the store may do; `None` for `[key_map.*]` keys (anything).
+    pub policy: Option<Arc<Policy>>,
 }
 
 /// A pool of models (`[[pools]]`), tried in its strategy's order.
@@ -117,7 +120,7 @@ pub fn key_hash(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -154,6 +157,7 @@ impl Snapshot {
                     id: hex(&hash[..6]),
                     label: entry.label.clone(),
                     keys,
+                    policy: None,
                 };
                 (hash, Arc::new(tenant))
             })

@@ -14,6 +14,7 @@
 )]
 
 mod binary;
+mod db;
 mod harness;
 
 mod chat;
@@ -31,4 +32,5 @@ mod rescue;
 mod resilience;
 mod sdk;
 mod streaming;
+mod tenancy;
 mod translation;

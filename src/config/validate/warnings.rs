@@ -13,7 +13,6 @@ use crate::config::served::{Reach, reach, reach_target};
 
 /// Sections and keys that parse and validate but do nothing yet (README, "Not yet active").
 const INACTIVE: &[&[&str]] = &[
-    &["database"],
     &["update"],
     &["sanitization"],
     &["cache"],

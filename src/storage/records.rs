@@ -1,0 +1,453 @@
+//! Request records (O4, L4) and the admin audit log: the [`Writer`] that takes records off the
+//! request path (a bounded channel; batches written every second or every `BATCH` rows; a full
+//! channel drops and counts; `flush` waits for everything queued), and the queries behind
+//! `/v1/requests`, `/v1/stats`, `/admin/spend` and the budgets loaded at start.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Store, StoreError};
+
+/// One request as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Record {
+    pub id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub key_id: Option<String>,
+    pub team_id: Option<String>,
+    pub endpoint: String,
+    pub model_requested: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub status: i64,
+    pub error: Option<String>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_tokens: i64,
+    pub cost_usd: f64,
+    pub latency_ms: i64,
+    pub ttft_ms: Option<i64>,
+    pub attempts: i64,
+    pub failovers: i64,
+    pub cache_status: Option<String>,
+    pub stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+    /// The routing decision and attempts (JSON), for `/v1/audit`.
+    #[serde(skip)]
+    pub audit: Option<String>,
+}
+
+/// Rows written in one statement batch.
+const BATCH: usize = 500;
+/// The longest a record waits in the writer before it is written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+enum Message {
+    Record(Box<Record>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The background writer's front: cheap to call from the request path.
+pub struct Writer {
+    tx: mpsc::Sender<Message>,
+    dropped: AtomicU64,
+    written: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer on the store's runtime, with room for `capacity` queued records.
+    pub fn start(store: &Arc<Store>, capacity: usize) -> Writer {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let written = Arc::new(AtomicU64::new(0));
+        store.spawn(run(store.pool(), rx, written.clone()));
+        Writer {
+            tx,
+            dropped: AtomicU64::new(0),
+            written,
+        }
+    }
+
+    /// Queues a record; when the queue is full it is dropped and counted.
+    pub fn record(&self, record: Record) {
+        if self.tx.try_send(Message::Record(Box::new(record))).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Records dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Records written so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every record queued before this call is written (or `limit` passes).
+    pub async fn flush(&self, limit: Duration) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = tokio::time::timeout(limit, wait).await;
+        }
+    }
+}
+
+async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Message>, written: Arc<AtomicU64>) {
+    let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            message = rx.recv() => match message {
+                Some(Message::Record(r)) => {
+                    batch.push(*r);
+                    if batch.len() >= BATCH {
+                        write(&pool, &mut batch, &written).await;
+                    }
+                }
+                Some(Message::Flush(done)) => {
+                    write(&pool, &mut batch, &written).await;
+                    let _ = done.send(());
+                }
+                None => {
+                    write(&pool, &mut batch, &written).await;
+                    return;
+                }
+            },
+            _ = tick.tick() => write(&pool, &mut batch, &written).await,
+        }
+    }
+}
+
+/// Writes and empties `batch`; a failed batch is logged and dropped (the database is down:
+/// holding it would only grow).
+async fn write(pool: &AnyPool, batch: &mut Vec<Record>, written: &AtomicU64) {
+    if batch.is_empty() {
+        return;
+    }
+    let n = batch.len() as u64;
+    match insert(pool, batch).await {
+        Ok(()) => {
+            written.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(e) => tracing::error!(records = n, error = %e, "request records were not written"),
+    }
+    batch.clear();
+}
+
+const COLUMNS: &str = "id, created_at, key_id, team_id, endpoint, model_requested, provider, model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, attempts, failovers, cache_status, stream, request_body, response_body, audit";
+const PER_ROW: usize = 23;
+
+async fn insert(pool: &AnyPool, batch: &[Record]) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    // Rows per statement: within every backend's limit on bound parameters.
+    for chunk in batch.chunks(40) {
+        let mut sql = format!("INSERT INTO request_records ({COLUMNS}) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..PER_ROW {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", i * PER_ROW + c + 1));
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ON CONFLICT (id) DO NOTHING");
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.id.clone())
+                .bind(r.created_at)
+                .bind(r.key_id.clone())
+                .bind(r.team_id.clone())
+                .bind(r.endpoint.clone())
+                .bind(r.model_requested.clone())
+                .bind(r.provider.clone())
+                .bind(r.model.clone())
+                .bind(r.status)
+                .bind(r.error.clone())
+                .bind(r.input_tokens)
+                .bind(r.output_tokens)
+                .bind(r.cached_tokens)
+                .bind(r.cost_usd)
+                .bind(r.latency_ms)
+                .bind(r.ttft_ms)
+                .bind(r.attempts)
+                .bind(r.failovers)
+                .bind(r.cache_status.clone())
+                .bind(i64::from(r.stream))
+                .bind(r.request_body.clone())
+                .bind(r.response_body.clone())
+                .bind(r.audit.clone());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn record_of(row: &AnyRow, bodies: bool) -> Result<Record, StoreError> {
+    let stream: i64 = row.try_get("stream")?;
+    Ok(Record {
+        id: row.try_get("id")?,
+        created_at: row.try_get("created_at")?,
+        key_id: row.try_get("key_id")?,
+        team_id: row.try_get("team_id")?,
+        endpoint: row.try_get("endpoint")?,
+        model_requested: row.try_get("model_requested")?,
+        provider: row.try_get("provider")?,
+        model: row.try_get("model")?,
+        status: row.try_get("status")?,
+        error: row.try_get("error")?,
+        input_tokens: row.try_get("input_tokens")?,
+        output_tokens: row.try_get("output_tokens")?,
+        cached_tokens: row.try_get("cached_tokens")?,
+        cost_usd: row.try_get("cost_usd")?,
+        latency_ms: row.try_get("latency_ms")?,
+        ttft_ms: row.try_get("ttft_ms")?,
+        attempts: row.try_get("attempts")?,
+        failovers: row.try_get("failovers")?,
+        cache_status: row.try_get("cache_status")?,
+        stream: stream != 0,
+        request_body: if bodies {
+            row.try_get("request_body")?
+        } else {
+            None
+        },
+        response_body: if bodies {
+            row.try_get("response_body")?
+        } else {
+            None
+        },
+        audit: if bodies { row.try_get("audit")? } else { None },
+    })
+}
+
+/// What `/v1/requests` filters on.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub model: Option<String>,
+    pub status: Option<i64>,
+    pub key: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Records older than this `(created_at, id)` (the previous page's last).
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+    /// Whether each record carries its audit trail.
+    pub with_audit: bool,
+}
+
+/// Records matching `f`, newest first.
+pub async fn list(pool: &AnyPool, f: &Filter) -> Result<Vec<Record>, StoreError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM request_records WHERE 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if f.model.is_some() {
+        sql.push_str(&format!(
+            " AND (model_requested = {a} OR model = {b} OR (provider || '/' || model) = {c})",
+            a = next(),
+            b = next(),
+            c = next()
+        ));
+    }
+    if f.status.is_some() {
+        sql.push_str(&format!(" AND status = {}", next()));
+    }
+    if f.key.is_some() {
+        sql.push_str(&format!(" AND key_id = {}", next()));
+    }
+    if f.from.is_some() {
+        sql.push_str(&format!(" AND created_at >= {}", next()));
+    }
+    if f.to.is_some() {
+        sql.push_str(&format!(" AND created_at < {}", next()));
+    }
+    if f.before.is_some() {
+        let (a, b, c) = (next(), next(), next());
+        sql.push_str(&format!(
+            " AND (created_at < {a} OR (created_at = {b} AND id < {c}))"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, id DESC LIMIT {}",
+        next()
+    ));
+    let mut q = sqlx::query(&sql);
+    if let Some(m) = &f.model {
+        q = q.bind(m.clone()).bind(m.clone()).bind(m.clone());
+    }
+    if let Some(s) = f.status {
+        q = q.bind(s);
+    }
+    if let Some(k) = &f.key {
+        q = q.bind(k.clone());
+    }
+    if let Some(from) = f.from {
+        q = q.bind(from);
+    }
+    if let Some(to) = f.to {
+        q = q.bind(to);
+    }
+    if let Some((at, id)) = &f.before {
+        q = q.bind(*at).bind(*at).bind(id.clone());
+    }
+    q = q.bind(f.limit);
+    let rows = q.fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            let mut record = record_of(r, false)?;
+            if f.with_audit {
+                record.audit = r.try_get("audit")?;
+            }
+            Ok(record)
+        })
+        .collect()
+}
+
+/// One record with its bodies and audit trail.
+pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<Record>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM request_records WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(|r| record_of(r, true)).transpose()
+}
+
+/// Totals over all records in `[from, to)`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub total_requests: i64,
+    pub failed_requests: i64,
+    pub total_input_tokens: i64,
+    pub total_output_tokens: i64,
+    pub total_tokens: i64,
+    pub total_cost_usd: f64,
+    pub avg_latency_ms: f64,
+}
+
+pub async fn stats(pool: &AnyPool, from: i64, to: i64) -> Result<Stats, StoreError> {
+    let row = sqlx::query(
+        // PostgreSQL sums BIGINTs into NUMERIC: cast back to BIGINT for one decoding everywhere.
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input, CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output, COALESCE(SUM(cost_usd), 0.0) AS cost, COALESCE(AVG(CAST(latency_ms AS DOUBLE PRECISION)), 0.0) AS latency FROM request_records WHERE created_at >= $1 AND created_at < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await?;
+    let input: i64 = row.try_get("input")?;
+    let output: i64 = row.try_get("output")?;
+    Ok(Stats {
+        total_requests: row.try_get("n")?,
+        failed_requests: row.try_get("failed")?,
+        total_input_tokens: input,
+        total_output_tokens: output,
+        total_tokens: input + output,
+        total_cost_usd: row.try_get("cost")?,
+        avg_latency_ms: row.try_get("latency")?,
+    })
+}
+
+/// Spend in `[from, to)` grouped by `column` (`key_id`, `team_id`, `model`, `provider`).
+pub async fn spend_by(
+    pool: &AnyPool,
+    column: &'static str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(String, f64, i64)>, StoreError> {
+    let sql = format!(
+        "SELECT {column} AS name, COALESCE(SUM(cost_usd), 0.0) AS spend, COUNT(*) AS n FROM request_records WHERE created_at >= $1 AND created_at < $2 AND {column} IS NOT NULL GROUP BY {column} ORDER BY spend DESC, name"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("spend")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// Deletes records older than `before` (retention).
+pub async fn purge(pool: &AnyPool, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM request_records WHERE created_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// One admin action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdminAction {
+    pub id: String,
+    pub created_at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: serde_json::Value,
+}
+
+pub async fn insert_action(pool: &AnyPool, a: &AdminAction) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO admin_audit (id, created_at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&a.id)
+    .bind(a.created_at)
+    .bind(&a.actor)
+    .bind(&a.action)
+    .bind(&a.target)
+    .bind(a.detail.to_string())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Admin actions, newest first.
+pub async fn list_actions(pool: &AnyPool, limit: i64) -> Result<Vec<AdminAction>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, created_at, actor, action, target, detail FROM admin_audit ORDER BY created_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let detail: String = r.try_get("detail")?;
+            Ok(AdminAction {
+                id: r.try_get("id")?,
+                created_at: r.try_get("created_at")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                target: r.try_get("target")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+}
