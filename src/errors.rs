@@ -30,6 +30,8 @@ pub enum ErrorKind {
     ModelNotFound,
     /// Wrong HTTP method for the endpoint.
     MethodNotAllowed,
+    /// A request with the same `Idempotency-Key` is still being served.
+    Conflict,
     /// The total deadline passed before the upstream answered.
     Timeout,
     /// The client did not send its request in time.
@@ -54,6 +56,7 @@ impl ErrorKind {
             Self::Forbidden => 403,
             Self::NotFound | Self::ModelNotFound => 404,
             Self::MethodNotAllowed => 405,
+            Self::Conflict => 409,
             Self::RequestTimeout => 408,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -74,7 +77,8 @@ impl ErrorKind {
             | Self::PayloadTooLarge
             | Self::NotFound
             | Self::ModelNotFound
-            | Self::MethodNotAllowed => "invalid_request_error",
+            | Self::MethodNotAllowed
+            | Self::Conflict => "invalid_request_error",
             Self::Unauthorized => "authentication_error",
             Self::BudgetExceeded => "insufficient_quota",
             Self::Forbidden => "permission_error",
@@ -98,6 +102,7 @@ impl ErrorKind {
             Self::NotFound => "not_found",
             Self::ModelNotFound => "model_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
             Self::Timeout => "timeout",
             Self::RequestTimeout => "request_timeout",
             Self::BadGateway => "upstream_error",
@@ -114,6 +119,7 @@ impl ErrorKind {
             | Self::InvalidJson
             | Self::UnsupportedMediaType
             | Self::MethodNotAllowed
+            | Self::Conflict
             | Self::RequestTimeout => "invalid_request_error",
             Self::PayloadTooLarge => "request_too_large",
             Self::Unauthorized => "authentication_error",

@@ -378,7 +378,7 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         return Err(GatewayError::method_not_allowed(message, allow).into());
     };
     if route.access == Access::Key {
-        auth::authenticate(&snap, &gw.tenancy, &head.headers)?;
+        auth::authenticate_call(&snap, &gw.tenancy, &head.headers).await?;
     }
     let segment = segment.to_string();
     let takes_body =

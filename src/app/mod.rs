@@ -8,6 +8,7 @@
 //!
 //! The composition root: may depend on every module; nothing depends on it.
 
+mod jwks;
 pub mod limits;
 mod listener;
 mod shutdown;
@@ -88,7 +89,11 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         replicas.insert(p.id.clone(), pool);
         replica_services.push(service);
     }
-    let tenancy = Tenancy::open(&config.database).map_err(|e| format!("database: {e}"))?;
+    let jwt = config
+        .jwt
+        .clone()
+        .map(|c| crate::tenancy::jwt::Jwt::new(c, Arc::new(jwks::JwksFetch::new())));
+    let tenancy = Tenancy::open(&config.database, jwt).map_err(|e| format!("database: {e}"))?;
     let snapshot = Snapshot::build(config, &mock_endpoints)?;
     #[expect(
         clippy::disallowed_methods,

@@ -122,6 +122,7 @@ pub fn prepare(
     }
     Ok((
         UpstreamRequest {
+            method: "POST",
             path,
             headers,
             body,

@@ -281,7 +281,7 @@ fn gateway() -> Gateway {
         0,
         AccessLog::disabled(),
         HashMap::new(),
-        crate::tenancy::Tenancy::open(&crate::config::DatabaseConfig::default()).unwrap(),
+        crate::tenancy::Tenancy::open(&crate::config::DatabaseConfig::default(), None).unwrap(),
         0,
     )
 }

@@ -57,6 +57,8 @@ pub struct Config {
     pub pools: Vec<PoolConfig>,
     pub key_map: BTreeMap<String, KeyMapEntry>,
     pub redis: Option<RedisConfig>,
+    /// JSON Web Tokens as client credentials, beside virtual keys.
+    pub jwt: Option<JwtConfig>,
 }
 
 /// `[server]`
@@ -708,6 +710,33 @@ impl KeyMapEntry {
             ProviderType::Local | ProviderType::Bedrock | ProviderType::Mock => None,
         }
     }
+}
+
+/// `[jwt]`: callers may present an RS256 JSON Web Token (`Authorization: Bearer <jwt>`)
+/// signed by a key of the JWKS at `jwks_url`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// Where the signing keys are published (`http://` or `https://`).
+    pub jwks_url: String,
+    /// The `iss` a token must carry (unset: any).
+    pub issuer: Option<String>,
+    /// An `aud` a token must carry (unset: any).
+    pub audience: Option<String>,
+    /// How long fetched keys are used before they are fetched again.
+    #[serde(default = "default_jwks_cache_secs")]
+    pub jwks_cache_secs: u64,
+    /// The claim that names the tenant (for limits, budgets and records).
+    #[serde(default = "default_tenant_claim")]
+    pub tenant_claim: String,
+}
+
+fn default_jwks_cache_secs() -> u64 {
+    300
+}
+
+fn default_tenant_claim() -> String {
+    "sub".into()
 }
 
 /// `[redis]`

@@ -11,6 +11,7 @@ use crate::errors::{ErrorKind, GatewayError};
 use crate::runtime::snapshot::{Snapshot, Tenant, digest_eq, key_hash};
 use crate::storage::now_ms;
 use crate::tenancy::Tenancy;
+use crate::tenancy::jwt::looks_like_jwt;
 
 /// The key a client presented: `Authorization: Bearer <key>` or `x-api-key: <key>`.
 pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
@@ -38,7 +39,7 @@ pub fn authenticate(
     tenancy: &Tenancy,
     headers: &HeaderMap,
 ) -> Result<Option<Arc<Tenant>>, GatewayError> {
-    if !snap.keys_required() && !tenancy.ring.has_keys() {
+    if !snap.keys_required() && !tenancy.ring.has_keys() && tenancy.jwt.is_none() {
         return Ok(None);
     }
     let Some(key) = presented_key(headers) else {
@@ -58,6 +59,29 @@ pub fn authenticate(
             "Invalid API key: it is not a key of this gateway (or it was revoked).",
         )),
     }
+}
+
+/// The tenant of a `/v1/*` call presenting a virtual key or (with `[jwt]`) a JSON Web Token.
+pub async fn authenticate_call(
+    snap: &Snapshot,
+    tenancy: &Tenancy,
+    headers: &HeaderMap,
+) -> Result<Option<Arc<Tenant>>, GatewayError> {
+    if let (Some(jwt), Some(token)) = (&tenancy.jwt, presented_key(headers))
+        && looks_like_jwt(token)
+    {
+        let now = now_ms() / 1000;
+        let name = jwt.tenant(token, now).await.map_err(|e| {
+            GatewayError::new(ErrorKind::Unauthorized, format!("Invalid token: {e}."))
+        })?;
+        return Ok(Some(Arc::new(Tenant {
+            id: format!("jwt:{name}"),
+            label: Some(name),
+            keys: std::collections::HashMap::new(),
+            policy: None,
+        })));
+    }
+    authenticate(snap, tenancy, headers)
 }
 
 /// Checks the admin token for `/admin/*`.
@@ -96,7 +120,7 @@ mod tests {
     }
 
     fn open() -> std::sync::Arc<Tenancy> {
-        Tenancy::open(&crate::config::DatabaseConfig::default()).unwrap()
+        Tenancy::open(&crate::config::DatabaseConfig::default(), None).unwrap()
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub async fn accept<C: ClientRequest>(
             GatewayError::method_not_allowed("This endpoint only answers POST.", "POST").into(),
         );
     }
-    let caller = auth::authenticate(snap, tenancy, &head.headers)?;
+    let caller = auth::authenticate_call(snap, tenancy, &head.headers).await?;
     body::check_json_content_type(&head.headers)?;
     let controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
     let body = body::read_body(client, snap.max_body_bytes, snap.edge.request_head).await?;

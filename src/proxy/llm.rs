@@ -2,6 +2,7 @@
 //! what routing learns; a failure is answered once, in the caller's format.
 
 use super::Broken;
+use super::idempotent::{self, Claim, Recording};
 use super::session::SessionIo;
 use crate::attempt;
 use crate::ctx::RequestCtx;
@@ -63,8 +64,22 @@ async fn run(
     )?;
     // 2 policy (after routing: it needs the candidates' prices): allowed models, budgets.
     policy::apply(&gw.tenancy, ctx)?;
+    // A repeat of an idempotent call is answered from what was kept (after the policy: a
+    // revoked key or a spent budget is refused even a replay).
+    let claim = idempotent::claim(gw, io.0.req_header(), ctx).await?;
+    if let Claim::Replay(answer) = &claim {
+        return idempotent::replay(io, ctx, answer).await;
+    }
     // 4 attempt loop, with translation (5) and the response written as it goes.
-    attempt::run(gw, &gw.client, io, &snap, ctx).await?;
+    if matches!(claim, Claim::None) {
+        attempt::run(gw, &gw.client, io, &snap, ctx).await?;
+    } else {
+        let mut recording = Recording::new(io);
+        let served = attempt::run(gw, &gw.client, &mut recording, &snap, ctx).await;
+        let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
+        idempotent::finish(gw, claim, recorded);
+        served?;
+    }
     // 6 what routing learns from a served answer.
     if let (true, Some(provider), Some(model), Some(ttft)) = (
         ctx.trace.served,

@@ -9,6 +9,7 @@
 //! May depend on config types only; the tenancy, api and app modules use it.
 
 pub mod breakers;
+pub mod idempotency;
 pub mod keys;
 pub mod records;
 pub mod schema;
@@ -237,8 +238,24 @@ fn shown(url: &str) -> String {
     }
 }
 
-/// Brings the schema to this build's version.
+/// Brings the schema to this build's version. Instances starting together on one database
+/// may race: a migration that fails is tried again (up to 5 times) after reading the version
+/// again, so the loser finds the work done.
 async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
+    let mut tries = 0;
+    loop {
+        match migrate_once(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if tries < 4 && !e.0.contains("newer than") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50 * tries)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn migrate_once(pool: &AnyPool) -> Result<(), StoreError> {
     sqlx::query("CREATE TABLE IF NOT EXISTS gateway_schema (version BIGINT NOT NULL)")
         .execute(pool)
         .await?;
@@ -254,6 +271,13 @@ async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
     }
     for (i, statements) in schema::MIGRATIONS.iter().enumerate().skip(at as usize) {
         let mut tx = pool.begin().await?;
+        let done: Option<i64> = sqlx::query("SELECT MAX(version) AS v FROM gateway_schema")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("v")?;
+        if done.unwrap_or(0) > i as i64 {
+            continue;
+        }
         for s in *statements {
             sqlx::query(s).execute(&mut *tx).await?;
         }

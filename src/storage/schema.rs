@@ -4,12 +4,14 @@
 //! version than this build knows is refused, never written to.
 
 /// Every migration, in order: version `i + 1` is `MIGRATIONS[i]`.
-pub const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE IF NOT EXISTS gateway_meta (
+pub const MIGRATIONS: &[&[&str]] = &[
+    // 1: keys, teams, records, the admin audit log, breakers, idempotency.
+    &[
+        "CREATE TABLE IF NOT EXISTS gateway_meta (
         name TEXT PRIMARY KEY,
         value BIGINT NOT NULL
     )",
-    "CREATE TABLE IF NOT EXISTS teams (
+        "CREATE TABLE IF NOT EXISTS teams (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         max_budget_usd DOUBLE PRECISION,
@@ -17,7 +19,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         metadata TEXT NOT NULL,
         created_at BIGINT NOT NULL
     )",
-    "CREATE TABLE IF NOT EXISTS virtual_keys (
+        "CREATE TABLE IF NOT EXISTS virtual_keys (
         id TEXT PRIMARY KEY,
         hash TEXT NOT NULL UNIQUE,
         hint TEXT NOT NULL,
@@ -34,7 +36,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         last_used_at BIGINT,
         revoked_at BIGINT
     )",
-    "CREATE TABLE IF NOT EXISTS request_records (
+        "CREATE TABLE IF NOT EXISTS request_records (
         id TEXT PRIMARY KEY,
         created_at BIGINT NOT NULL,
         key_id TEXT,
@@ -59,9 +61,9 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         response_body TEXT,
         audit TEXT
     )",
-    "CREATE INDEX IF NOT EXISTS request_records_created ON request_records (created_at)",
-    "CREATE INDEX IF NOT EXISTS request_records_key ON request_records (key_id, created_at)",
-    "CREATE TABLE IF NOT EXISTS admin_audit (
+        "CREATE INDEX IF NOT EXISTS request_records_created ON request_records (created_at)",
+        "CREATE INDEX IF NOT EXISTS request_records_key ON request_records (key_id, created_at)",
+        "CREATE TABLE IF NOT EXISTS admin_audit (
         id TEXT PRIMARY KEY,
         created_at BIGINT NOT NULL,
         actor TEXT NOT NULL,
@@ -69,13 +71,13 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         target TEXT NOT NULL,
         detail TEXT NOT NULL
     )",
-    "CREATE INDEX IF NOT EXISTS admin_audit_created ON admin_audit (created_at)",
-    "CREATE TABLE IF NOT EXISTS breaker_states (
+        "CREATE INDEX IF NOT EXISTS admin_audit_created ON admin_audit (created_at)",
+        "CREATE TABLE IF NOT EXISTS breaker_states (
         name TEXT PRIMARY KEY,
         data TEXT NOT NULL,
         updated_at BIGINT NOT NULL
     )",
-    "CREATE TABLE IF NOT EXISTS idempotency (
+        "CREATE TABLE IF NOT EXISTS idempotency (
         tenant TEXT NOT NULL,
         idem_key TEXT NOT NULL,
         created_at BIGINT NOT NULL,
@@ -84,7 +86,10 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         body TEXT NOT NULL,
         PRIMARY KEY (tenant, idem_key)
     )",
-]];
+    ],
+    // 2: a kept answer remembers which request it answered.
+    &["ALTER TABLE idempotency ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''"],
+];
 
 /// The schema version this build writes.
 pub fn current() -> i64 {

@@ -7,6 +7,8 @@
 //! May depend on storage and runtime; the request path (inbound, proxy) and the api use it.
 
 pub mod budget;
+pub mod idempotency;
+pub mod jwt;
 pub mod ring;
 
 use std::collections::HashMap;
@@ -19,9 +21,11 @@ use crate::config::DatabaseConfig;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::runtime::snapshot::Tenant;
 use crate::runtime::tenant::{Budget, Period};
+use crate::storage::idempotency::StoredAnswer;
 use crate::storage::records::{self, Record, Writer};
-use crate::storage::{Backend, Store, StoreError, keys, now_ms};
+use crate::storage::{self, Backend, Store, StoreError, keys, now_ms};
 use budget::{Budgets, Exhausted, Reservation, Scope};
+use idempotency::{Answer, Idempotency, Ticket};
 use ring::KeyRing;
 
 /// Records that may wait for the writer before new ones are dropped.
@@ -35,6 +39,10 @@ pub struct Tenancy {
     pub ring: KeyRing,
     pub budgets: Budgets,
     pub records: Writer,
+    /// JSON Web Tokens as credentials (`[jwt]`).
+    pub jwt: Option<jwt::Jwt>,
+    /// Answers of requests sent with an `Idempotency-Key`.
+    pub idempotency: Arc<Idempotency>,
     pub store_bodies: bool,
     retention_days: Option<u64>,
     /// Keys used since the last stamp, with when.
@@ -52,13 +60,18 @@ impl std::fmt::Debug for Tenancy {
 impl Tenancy {
     /// Opens the store of `config`, loads the key ring and the budgets' spend, and starts the
     /// record writer and the maintenance task. Blocks (startup).
-    pub fn open(config: &DatabaseConfig) -> Result<Arc<Tenancy>, StoreError> {
+    pub fn open(
+        config: &DatabaseConfig,
+        jwt: Option<jwt::Jwt>,
+    ) -> Result<Arc<Tenancy>, StoreError> {
         let store = Store::open(config.url.as_deref(), config.max_connections)?;
         let tenancy = Arc::new(Tenancy {
             records: Writer::start(&store, RECORD_QUEUE),
             store: store.clone(),
             ring: KeyRing::default(),
             budgets: Budgets::default(),
+            jwt,
+            idempotency: Arc::new(Idempotency::default()),
             store_bodies: config.store_bodies,
             retention_days: config.retention_days,
             used: Mutex::new(HashMap::new()),
@@ -66,6 +79,7 @@ impl Tenancy {
         let t = tenancy.clone();
         store.block_on(async move {
             t.ring.refresh(&t.store, true).await?;
+            t.load_answers().await?;
             t.load_spend().await
         })?;
         let t = Arc::downgrade(&tenancy);
@@ -196,6 +210,57 @@ impl Tenancy {
         Ok(())
     }
 
+    /// Keeps an idempotent request's answer: in memory now, in the store soon after.
+    pub fn keep_answer(&self, ticket: Ticket, tenant: &str, key: &str, answer: Answer) {
+        let now = now_ms();
+        let Some(kept) = ticket.keep(answer, now) else {
+            return;
+        };
+        let Ok(body) = String::from_utf8(kept.body.to_vec()) else {
+            return;
+        };
+        let row = StoredAnswer {
+            tenant: tenant.to_string(),
+            key: key.to_string(),
+            created_at: kept.created_at,
+            fingerprint: crate::runtime::snapshot::hex(&kept.fingerprint),
+            status: i64::from(kept.status),
+            headers: serde_json::to_string(&kept.headers).unwrap_or_else(|_| "[]".into()),
+            body,
+        };
+        let pool = self.store.pool();
+        self.store.spawn(async move {
+            if let Err(e) = storage::idempotency::save(&pool, &row).await {
+                tracing::warn!(error = %e, "an idempotent answer was not written to the store");
+            }
+        });
+    }
+
+    /// Loads the answers kept in the last 24 hours.
+    async fn load_answers(&self) -> Result<(), StoreError> {
+        let now = now_ms();
+        let since = now - idempotency::KEEP.as_millis() as i64;
+        let rows = self
+            .store
+            .run(move |pool| async move { storage::idempotency::load(&pool, since).await })
+            .await?;
+        for row in rows {
+            let Some(fingerprint) = unhex32(&row.fingerprint) else {
+                continue;
+            };
+            let answer = Answer {
+                status: u16::try_from(row.status).unwrap_or(200),
+                headers: serde_json::from_str(&row.headers).unwrap_or_default(),
+                body: bytes::Bytes::from(row.body),
+                fingerprint,
+                created_at: row.created_at,
+            };
+            self.idempotency
+                .insert((row.tenant, row.key), Arc::new(answer), now);
+        }
+        Ok(())
+    }
+
     /// Writes every queued record (graceful shutdown).
     pub async fn flush(&self) {
         self.records.flush(Duration::from_secs(10)).await;
@@ -205,6 +270,18 @@ impl Tenancy {
     pub async fn reload(&self) -> Result<(), StoreError> {
         self.ring.refresh(&self.store, true).await
     }
+}
+
+/// 32 bytes from 64 hex digits.
+pub fn unhex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// The 402 of an exhausted budget.

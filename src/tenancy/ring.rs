@@ -48,23 +48,12 @@ fn budget(max: Option<f64>, period: Option<&str>) -> Option<Budget> {
     })
 }
 
-fn unhex(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 /// The ring built from stored rows.
 pub fn build(keys: &[KeyRow], teams: &[TeamRow]) -> Ring {
     let keys = keys
         .iter()
         .filter_map(|k| {
-            let hash = unhex(&k.hash)?;
+            let hash = super::unhex32(&k.hash)?;
             let policy = Policy {
                 key_id: k.id.clone(),
                 team: k.team.clone(),
@@ -180,7 +169,7 @@ mod tests {
         };
         let ring = build(&[key, bad], &[team]);
         assert_eq!(ring.keys.len(), 1);
-        let t = &ring.keys[&unhex(&hash).unwrap()];
+        let t = &ring.keys[&super::super::unhex32(&hash).unwrap()];
         let p = t.policy.as_ref().unwrap();
         assert_eq!(
             p.budget,

@@ -180,7 +180,11 @@ fn request_wire(endpoint: &Endpoint, req: &UpstreamRequest) -> Result<Vec<u8>, S
     let fields = std::iter::once(("host", endpoint.host_header.as_str()))
         .chain(req.headers.iter().map(|(n, v)| (*n, v.as_str())));
     let mut wire = Vec::with_capacity(256 + req.body.len());
-    wire.extend_from_slice(b"POST ");
+    if !matches!(req.method, "POST" | "GET") {
+        return Err(format!("unsupported upstream method {}", req.method));
+    }
+    wire.extend_from_slice(req.method.as_bytes());
+    wire.push(b' ');
     wire.extend_from_slice(req.path.as_bytes());
     wire.extend_from_slice(b" HTTP/1.1\r\n");
     for (name, value) in fields {
@@ -299,6 +303,7 @@ mod tests {
     #[test]
     fn wire_has_request_line_host_length_headers_and_body() {
         let req = UpstreamRequest {
+            method: "POST",
             path: "/v1/chat/completions".into(),
             headers: vec![("authorization", "Bearer sk-1".into())],
             body: Bytes::from_static(b"{}"),
@@ -314,6 +319,7 @@ mod tests {
     #[test]
     fn wire_refuses_what_would_break_the_framing() {
         let mut req = UpstreamRequest {
+            method: "POST",
             path: "/v1/x y".into(),
             headers: vec![],
             body: Bytes::new(),

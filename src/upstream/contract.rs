@@ -12,6 +12,8 @@ use crate::runtime::provider::Endpoint;
 /// A request ready to be written upstream.
 #[derive(Debug, Clone)]
 pub struct UpstreamRequest {
+    /// `POST` for every provider call; `GET` for documents the gateway reads (a JWKS).
+    pub method: &'static str,
     pub path: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Bytes,

@@ -203,3 +203,15 @@ pub fn raw_post(path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     bytes.extend_from_slice(body);
     bytes
 }
+
+/// The demo config (`conf/demo.toml`) with its SQLite file in `db` instead of `data/`: tests
+/// run in parallel, and what one stores (a key, say) must not change another's gateway.
+pub fn demo(db: &crate::db::Db) -> String {
+    let demo = include_str!("../../conf/demo.toml");
+    let url = "url = \"sqlite://data/demo.db\"";
+    assert!(
+        demo.contains(url),
+        "the demo's database moved: update the harness"
+    );
+    demo.replace(url, &format!("url = \"{}\"", db.url))
+}

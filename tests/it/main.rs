@@ -24,6 +24,7 @@ mod errors;
 mod footprint;
 mod golden;
 mod hostile;
+mod jwt;
 mod lifecycle;
 mod ops;
 mod readme;

@@ -5,11 +5,10 @@ use serde_json::Value;
 
 use crate::harness::{Gateway, chat};
 
-const DEMO: &str = include_str!("../../conf/demo.toml");
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_config_serves_chat_with_the_in_process_mock() {
-    let gw = Gateway::start(DEMO).await;
+    let demo_db = crate::db::Db::sqlite();
+    let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;
     let health: Value = gw.get("/health").await.json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
@@ -63,7 +62,8 @@ async fn demo_config_serves_chat_with_the_in_process_mock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completions_and_embeddings() {
-    let gw = Gateway::start(DEMO).await;
+    let demo_db = crate::db::Db::sqlite();
+    let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;
     let r = gw
         .post(
             "/v1/completions",
@@ -93,7 +93,8 @@ async fn completions_and_embeddings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_index_lists_every_endpoint() {
-    let gw = Gateway::start(DEMO).await;
+    let demo_db = crate::db::Db::sqlite();
+    let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;
     let index: Value = gw.get("/").await.json().await.unwrap();
     assert_eq!(index["name"], "llm-gateway");
     let listed: Vec<&str> = index["endpoints"]

@@ -5,7 +5,6 @@
 use crate::harness::Gateway;
 
 const README: &str = include_str!("../../README.md");
-const DEMO: &str = include_str!("../../conf/demo.toml");
 
 /// The fenced code blocks of `lang` in the README section titled `heading`.
 fn blocks(heading: &str, lang: &str) -> Vec<String> {
@@ -38,7 +37,8 @@ fn run(program: &str, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_examples_run_unchanged_against_the_demo() {
-    let gw = Gateway::start(DEMO).await;
+    let demo_db = crate::db::Db::sqlite();
+    let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;
     let base = format!("http://{}", gw.addr());
     let python = std::env::var("LLMGW_PYTHON").unwrap_or_else(|_| "python3".into());
     for heading in ["With the OpenAI SDK", "With the Anthropic SDK"] {
@@ -60,7 +60,8 @@ async fn the_sdk_examples_run_unchanged_against_the_demo() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_curl_examples_run_against_the_demo() {
-    let gw = Gateway::start(DEMO).await;
+    let demo_db = crate::db::Db::sqlite();
+    let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;
     let commands = blocks("The two commands", "sh");
     let curl = commands
         .iter()

@@ -5,8 +5,6 @@
 
 use crate::harness::Gateway;
 
-const DEMO: &str = include_str!("../../conf/demo.toml");
-
 /// Mock providers speaking each wire format.
 const FORMATS: &str = r#"
 [[providers]]
@@ -46,7 +44,8 @@ async fn run_script(script: &str, args: &[String]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_python_sdk_chat_and_stream() {
-    let gw = Gateway::start(DEMO).await;
+    let demo_db = crate::db::Db::sqlite();
+    let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;
     let out = run_script("openai_sdk.py", &[gw.url("/v1")]).await;
     assert!(
         out.contains("chat ok") && out.contains("stream ok"),

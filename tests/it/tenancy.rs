@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 use crate::db::Db;
 use crate::harness::{Gateway, Mock, chat};
@@ -570,7 +571,128 @@ async fn an_open_circuit_stays_open_across_a_restart(db: Db) {
     );
 }
 
+async fn idempotent(gw: &Gateway, key: &str, idem: &str, body: &Value) -> Response {
+    Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .header("idempotency-key", idem)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn idempotent_requests_reach_the_provider_once(db: Db) {
+    let mock = Mock::start().await;
+    let gw = gateway(&mock, &db, "").await;
+    let (_, a) = new_key(&gw, json!({"name": "a"})).await;
+    let (_, b) = new_key(&gw, json!({"name": "b"})).await;
+    let body = chat("m/echo", "pay once");
+    let first = idempotent(&gw, &a, "order-1", &body).await;
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("x-gateway-idempotent").is_none());
+    let first_text = first.text().await.unwrap();
+    let again = idempotent(&gw, &a, "order-1", &body).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["x-gateway-idempotent"], "true");
+    assert_eq!(again.text().await.unwrap(), first_text);
+    assert_eq!(mock.log().len(), 1, "the repeat did not reach the provider");
+    // Another tenant's same key is its own request.
+    let other = idempotent(&gw, &b, "order-1", &body).await;
+    assert!(other.headers().get("x-gateway-idempotent").is_none());
+    assert_eq!(mock.log().len(), 2);
+    // The same key with another request is refused.
+    let changed = idempotent(&gw, &a, "order-1", &chat("m/echo", "pay twice")).await;
+    assert_eq!(changed.status(), 400);
+    // A repeat while the first is in flight waits for it.
+    let slow = chat("m/slow;ttfb_ms=300", "slow");
+    let (one, two) = tokio::join!(idempotent(&gw, &a, "order-2", &slow), async {
+        // Sent once the first has reached the provider.
+        assert!(mock.wait_for(|log| log.len() == 3).await);
+        idempotent(&gw, &a, "order-2", &slow).await
+    });
+    assert_eq!(
+        (one.status(), two.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    assert_eq!(two.headers()["x-gateway-idempotent"], "true");
+    assert_eq!(one.text().await.unwrap(), two.text().await.unwrap());
+    assert_eq!(mock.log().len(), 3);
+    // Kept across a restart, once written.
+    let mut written = false;
+    for _ in 0..200 {
+        if db.texts("SELECT idem_key FROM idempotency").await.len() == 3 {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(written, "the kept answers were never written");
+    drop(gw);
+    let gw = gateway(&mock, &db, "").await;
+    let after = idempotent(&gw, &a, "order-1", &body).await;
+    assert_eq!(after.headers()["x-gateway-idempotent"], "true");
+    assert_eq!(after.text().await.unwrap(), first_text);
+    assert_eq!(mock.log().len(), 3);
+}
+
+/// A database this build cannot use is a clear startup error, never a panic.
+async fn startup_refuses_a_newer_schema(db: Db) {
+    let mock = Mock::start().await;
+    drop(gateway(&mock, &db, "").await);
+    {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        sqlx::query("INSERT INTO gateway_schema (version) VALUES (99)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let cfg = format!(
+        "[server]\nport = 0\n{}\n[[providers]]\nid = \"m\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\n",
+        db.section(),
+        mock.v1()
+    );
+    let config = llm_gateway::config::load_str(&cfg, "test.toml").unwrap();
+    let err = llm_gateway::app::build(
+        config,
+        llm_gateway::observability::access_log::AccessLog::disabled(),
+    )
+    .err()
+    .expect("a newer schema is refused");
+    assert!(
+        err.contains("schema version 99") && err.contains("newer"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_a_startup_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = format!(
+        "[server]\nport = 0\n[database]\nurl = \"postgres://gateway:secret-password@127.0.0.1:{port}/nothing\"\n[[providers]]\nid = \"mock\"\nprovider_type = \"mock\"\n"
+    );
+    let config = llm_gateway::config::load_str(&cfg, "test.toml").unwrap();
+    let err = llm_gateway::app::build(
+        config,
+        llm_gateway::observability::access_log::AccessLog::disabled(),
+    )
+    .err()
+    .expect("an unreachable database is refused");
+    assert!(err.contains("cannot open database"), "{err}");
+    assert!(
+        !err.contains("secret-password"),
+        "the password is not shown: {err}"
+    );
+}
+
 storage_tests!(
+    startup_refuses_a_newer_schema,
+    idempotent_requests_reach_the_provider_once,
     an_open_circuit_stays_open_across_a_restart,
     key_lifecycle,
     keys_survive_a_restart_and_expire,

@@ -1,0 +1,223 @@
+//! Idempotent LLM calls (S9) on the request path: a call with `Idempotency-Key` is either the
+//! first (served, its whole successful answer recorded by a [`Recording`] downstream and kept),
+//! a repeat (the kept answer, `x-gateway-idempotent: true`, no provider call), a repeat while
+//! the first is in flight (waits, up to the request's deadline, then 409), or the same key with
+//! another request (400). Keys are per tenant: another tenant's key is never served.
+
+use bytes::{Bytes, BytesMut};
+use sha2::{Digest, Sha256};
+
+use crate::ctx::RequestCtx;
+use crate::downstream::{self, ClientGone, Downstream, Head, Value};
+use crate::errors::{ErrorKind, Failure, GatewayError};
+use crate::gateway::Gateway;
+use crate::storage::now_ms;
+use crate::tenancy::idempotency::{Answer, Begin, MAX_ANSWER_BYTES, Ticket};
+
+/// Response headers a replay repeats (with the answer's own values).
+const REPLAYED: &[&str] = &[
+    "content-type",
+    "x-gateway-provider",
+    "x-gateway-model",
+    "x-gateway-cost-usd",
+    "x-gateway-retries",
+];
+
+/// A call's claim on its key.
+pub enum Claim {
+    /// No `Idempotency-Key`.
+    None,
+    /// The first with this key: serve it, then [`finish`].
+    First {
+        ticket: Ticket,
+        tenant: String,
+        key: String,
+        fingerprint: [u8; 32],
+    },
+    /// Answer with the kept answer.
+    Replay(std::sync::Arc<Answer>),
+}
+
+/// The key a request sent, when it sent a usable one.
+fn key_of(headers: &http::HeaderMap) -> Result<Option<String>, GatewayError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k.to_string()))
+        }
+        _ => Err(GatewayError::new(
+            ErrorKind::BadRequest,
+            "`Idempotency-Key` must be 1 to 255 visible ASCII characters.",
+        )),
+    }
+}
+
+/// Claims the request's key: waits while a first request with it is in flight.
+pub async fn claim(
+    gw: &Gateway,
+    head: &http::request::Parts,
+    ctx: &RequestCtx,
+) -> Result<Claim, Failure> {
+    let Some(key) = key_of(&head.headers)? else {
+        return Ok(Claim::None);
+    };
+    let Some(call) = ctx.call.as_ref() else {
+        return Ok(Claim::None);
+    };
+    let tenant = ctx
+        .caller
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |t| t.id.clone());
+    let mut hash = Sha256::new();
+    hash.update(head.uri.path().as_bytes());
+    hash.update(b"\n");
+    hash.update(call.raw.body());
+    let fingerprint: [u8; 32] = hash.finalize().into();
+    let ids = &gw.tenancy.idempotency;
+    loop {
+        match ids.begin(&tenant, &key, fingerprint, now_ms()) {
+            Begin::Fresh(ticket) => {
+                return Ok(Claim::First {
+                    ticket,
+                    tenant,
+                    key,
+                    fingerprint,
+                });
+            }
+            Begin::Replay(answer) => return Ok(Claim::Replay(answer)),
+            Begin::Mismatch => {
+                return Err(GatewayError::new(
+                    ErrorKind::BadRequest,
+                    "This `Idempotency-Key` was used with a different request; use a new key for a new request.",
+                )
+                .into());
+            }
+            Begin::Wait(mut done) => {
+                let waited =
+                    tokio::time::timeout_at(ctx.controls.deadline, done.wait_for(|d| *d)).await;
+                if waited.is_err() {
+                    return Err(GatewayError::new(
+                        ErrorKind::Conflict,
+                        "A request with this `Idempotency-Key` is still being served; retry later.",
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+}
+
+/// Answers a repeat with the kept answer.
+pub async fn replay<D: Downstream>(
+    down: &mut D,
+    ctx: &mut RequestCtx,
+    answer: &Answer,
+) -> Result<(), Failure> {
+    let mut head = Head {
+        status: answer.status,
+        headers: Vec::with_capacity(answer.headers.len() + 2),
+    };
+    for (name, value) in &answer.headers {
+        if let Some(known) = REPLAYED.iter().find(|n| **n == name.as_str()) {
+            head.headers.push((known, Value::Owned(value.clone())));
+        }
+    }
+    head.push("x-request-id", ctx.id.clone());
+    head.push("x-gateway-idempotent", "true");
+    downstream::send(down, &mut ctx.trace, head, answer.body.clone())
+        .await
+        .map_err(|_| Failure::ClientGone)
+}
+
+/// Keeps the first request's answer when it was whole and successful; otherwise the key is
+/// free again (the ticket is dropped).
+pub fn finish(gw: &Gateway, claim: Claim, recorded: Option<Recorded>) {
+    let (
+        Claim::First {
+            ticket,
+            tenant,
+            key,
+            fingerprint,
+        },
+        Some(r),
+    ) = (claim, recorded)
+    else {
+        return;
+    };
+    if !(200..300).contains(&r.status) {
+        return;
+    }
+    let answer = Answer {
+        status: r.status,
+        headers: r.headers,
+        body: r.body.freeze(),
+        fingerprint,
+        created_at: now_ms(),
+    };
+    gw.tenancy.keep_answer(ticket, &tenant, &key, answer);
+}
+
+/// What a [`Recording`] saw.
+pub struct Recorded {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: BytesMut,
+}
+
+/// A downstream that passes everything on and keeps a copy of the answer (up to
+/// [`MAX_ANSWER_BYTES`]; a larger one, or one cut short, is not kept).
+pub struct Recording<'d, D> {
+    inner: &'d mut D,
+    seen: Option<Recorded>,
+    whole: bool,
+}
+
+impl<'d, D: Downstream> Recording<'d, D> {
+    pub fn new(inner: &'d mut D) -> Self {
+        Recording {
+            inner,
+            seen: None,
+            whole: false,
+        }
+    }
+
+    /// The answer, when it was written whole and fit.
+    pub fn into_recorded(self) -> Option<Recorded> {
+        self.seen.filter(|_| self.whole)
+    }
+}
+
+impl<D: Downstream> Downstream for Recording<'_, D> {
+    async fn write_head(&mut self, head: Head, end: bool) -> Result<(), ClientGone> {
+        self.seen = Some(Recorded {
+            status: head.status,
+            headers: head
+                .headers
+                .iter()
+                .filter(|(n, _)| REPLAYED.contains(n))
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: BytesMut::new(),
+        });
+        self.whole = end;
+        self.inner.write_head(head, end).await
+    }
+
+    async fn write_body(&mut self, body: Bytes, end: bool) -> Result<(), ClientGone> {
+        if let Some(seen) = self.seen.as_mut() {
+            if seen.body.len() + body.len() <= MAX_ANSWER_BYTES {
+                seen.body.extend_from_slice(&body);
+            } else {
+                self.seen = None;
+            }
+        }
+        self.whole = end;
+        self.inner.write_body(body, end).await
+    }
+
+    async fn gone(&mut self) {
+        self.inner.gone().await;
+    }
+}
