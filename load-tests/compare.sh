@@ -13,7 +13,9 @@
 #   run, ROUNDS=3 rounds (each runs every mode against every target, in turn, so the targets
 #   see the machine in the same states; the summary takes medians over the rounds), CONNS=32 wrk connections, THREADS=2 wrk threads, MAX_DURATION=120s upper bound of one
 #   wrk run, GATEWAY_BIN (default target/release/llm-gateway, built with cargo if missing),
-#   NGINX_BIN (default: nginx on PATH or /usr/sbin/nginx), KEEP_WORK=1 keeps the temp dir.
+#   NGINX_BIN (default: nginx on PATH or /usr/sbin/nginx), KEEP_WORK=1 keeps the temp dir,
+#   GATEWAY_EXTRA (TOML appended to the gateway's config; @WORK@ = the temp dir, @PORT@ = the
+#   gateway's port), e.g. GATEWAY_EXTRA=$'[database]\nurl = "sqlite://@WORK@/r@PORT@.db"'.
 #
 # Starts, on free 127.0.0.1 ports: `llm-gateway mock-upstream`; one nginx (worker_processes 1,
 # nginx.conf.template) with two listeners, access_log off and access_log /dev/null; the gateway
@@ -253,6 +255,12 @@ NGINX_WORKER=$(nginx_workers)
 
 gateway_config() {    # gateway_config PORT: load-tests/gateway.toml.template filled in
     sed -e "s#@PORT@#$1#g" -e "s#@MOCK_PORT@#$MOCK_PORT#g" "$HERE/gateway.toml.template"
+    # GATEWAY_EXTRA: more config (TOML), @WORK@ standing for this run's temp dir and @PORT@
+    # for the gateway's port (e.g. a [database] of its own).
+    if [[ -n ${GATEWAY_EXTRA:-} ]]; then
+        local extra=${GATEWAY_EXTRA//@WORK@/$WORK}
+        printf '%s\n' "${extra//@PORT@/$1}"
+    fi
 }
 gateway_config "$GW_WARN_PORT" >"$WORK/gw-warn.toml"
 gateway_config "$GW_INFO_PORT" >"$WORK/gw-info.toml"

@@ -8,6 +8,8 @@
 #   load-tests/instructions.sh BIN [BIN...]
 #   MODES="json oa2an" N1=200 N2=1200 load-tests/instructions.sh /tmp/before /tmp/after
 #
+# GATEWAY_EXTRA: TOML appended to every gateway's config (@WORK@: the temp dir, @PORT@: the
+#   gateway's port), as in compare.sh.
 # Env (defaults): MODES="json stream oa2an an2oa" (as in compare.sh), N1=200 and N2=1200
 #   requests. For each binary and mode the gateway runs twice under callgrind (threads = 1,
 #   RUST_LOG=warn), once serving N1 requests and once N2 (wrk, 1 thread, 4 connections, after
@@ -61,6 +63,10 @@ wait_health "http://127.0.0.1:$MOCK_PORT/health" "${PIDS[0]}"
 
 config() { # config PORT: the load tests' gateway config (gateway.toml.template)
     sed -e "s#@PORT@#$1#g" -e "s#@MOCK_PORT@#$MOCK_PORT#g" "$HERE/gateway.toml.template"
+    if [[ -n ${GATEWAY_EXTRA:-} ]]; then
+        local extra=${GATEWAY_EXTRA//@WORK@/$WORK}
+        printf '%s\n' "${extra//@PORT@/$1}"
+    fi
 }
 
 spec() { # spec MODE: SCRIPT PATH MODEL, as compare.sh sends them to the gateway

@@ -79,6 +79,43 @@ async fn the_curl_examples_run_against_the_demo() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_examples_run_against_the_demo() {
+    let demo_db = crate::db::Db::sqlite();
+    let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;
+    let blocks = blocks("Keys, budgets and records", "sh");
+    assert_eq!(blocks.len(), 1);
+    let script = blocks[0].replace("localhost:8930", &gw.addr().to_string());
+    // In a folder of its own: the example writes (and removes) key.json.
+    let dir = std::env::temp_dir().join(format!("llmgw-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cwd = dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new("sh")
+            .args(["-ec", &script])
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.contains("Hello, records!"),
+        "the call with the new key: {out}"
+    );
+    assert!(out.contains("\"max_budget_usd\":10.0"), "the change: {out}");
+    assert!(out.contains("\"by_key\""), "the spend rollup: {out}");
+    assert!(out.contains("\"revoked\":true"), "the revocation: {out}");
+    assert!(!dir.join("key.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_first_provider_config_is_valid_and_complete() {
     let blocks = blocks("Your first real provider", "toml");
