@@ -35,6 +35,8 @@ pub struct RequestCtx {
     pub trace: Trace,
     /// Money held against the caller's budgets until the request ends.
     pub reservation: Option<Reservation>,
+    /// The whole answer's body, for the record (`[database] store_bodies`, not streams).
+    pub response_body: Option<bytes::Bytes>,
 }
 
 /// What happened to a request: attempts, who served it, usage, how it ended.
@@ -98,6 +100,7 @@ impl RequestCtx {
             plan: Plan::default(),
             trace: Trace::default(),
             reservation: None,
+            response_body: None,
         }
     }
 

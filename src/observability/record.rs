@@ -36,7 +36,10 @@ pub fn of(ctx: &RequestCtx, now_ms: i64) -> Record {
             .call
             .as_ref()
             .map(|c| String::from_utf8_lossy(c.raw.body()).into_owned()),
-        response_body: None,
+        response_body: ctx
+            .response_body
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
         audit: Some(audit(ctx).to_string()),
     }
 }

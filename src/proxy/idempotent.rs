@@ -159,7 +159,7 @@ pub fn finish(gw: &Gateway, claim: Claim, recorded: Option<Recorded>) {
     gw.tenancy.keep_answer(ticket, &tenant, &key, answer);
 }
 
-/// What a [`Recording`] saw.
+/// What a [`Recording`] saw (the body whole, or nothing when it outgrew [`MAX_ANSWER_BYTES`]).
 pub struct Recorded {
     pub status: u16,
     pub headers: Vec<(String, String)>,

@@ -71,12 +71,17 @@ async fn run(
         return idempotent::replay(io, ctx, answer).await;
     }
     // 4 attempt loop, with translation (5) and the response written as it goes.
-    if matches!(claim, Claim::None) {
+    // A whole (not streamed) answer is kept for the request's record when bodies are kept.
+    let keep_body = gw.tenancy.store_bodies && !ctx.stream();
+    if matches!(claim, Claim::None) && !keep_body {
         attempt::run(gw, &gw.client, io, &snap, ctx).await?;
     } else {
         let mut recording = Recording::new(io);
         let served = attempt::run(gw, &gw.client, &mut recording, &snap, ctx).await;
         let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
+        if keep_body && let Some(r) = &recorded {
+            ctx.response_body = Some(r.body.clone().freeze());
+        }
         idempotent::finish(gw, claim, recorded);
         served?;
     }

@@ -385,6 +385,10 @@ async fn records_and_audit_trails(db: Db) {
         one["request_body"]["messages"][0]["content"], "hello",
         "{one}"
     );
+    assert_eq!(
+        one["response_body"]["choices"][0]["message"]["content"], "hello",
+        "{one}"
+    );
     // Filters and pages.
     let (_, only) = admin(&gw, "GET", "/v1/requests?status=400", None).await;
     assert_eq!(only["data"].as_array().unwrap().len(), 1);
