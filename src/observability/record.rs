@@ -40,30 +40,60 @@ pub fn of(ctx: &RequestCtx, now_ms: i64) -> Record {
             .response_body
             .as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned()),
-        audit: Some(audit(ctx).to_string()),
+        audit: Some(audit(ctx)),
     }
 }
 
-/// The routing decision and what each attempt did.
-pub fn audit(ctx: &RequestCtx) -> serde_json::Value {
-    let candidates: Vec<String> = ctx
-        .plan
-        .candidates
-        .iter()
-        .map(|c| format!("{}/{}", c.provider.id, c.model))
-        .collect();
-    serde_json::json!({
-        "model_requested": ctx.requested_model(),
-        "candidates": candidates,
-        "refused": ctx.plan.refusals,
-        "steps": ctx.trace.steps,
-        "outcome": {
-            "status": ctx.trace.status,
-            "provider": ctx.trace.provider.as_deref(),
-            "model": ctx.trace.model.as_deref(),
-            "error": ctx.trace.error,
-            "attempts": ctx.trace.attempts,
-            "failovers": ctx.trace.failovers,
+/// The routing decision and what each attempt did (serialized straight from the context).
+#[derive(serde::Serialize)]
+struct Audit<'a> {
+    model_requested: Option<&'a str>,
+    candidates: Vec<Pinned<'a>>,
+    refused: &'a [String],
+    steps: &'a [crate::ctx::Step],
+    outcome: Outcome<'a>,
+}
+
+/// `provider/model`, written without building the string first.
+struct Pinned<'a>(&'a str, &'a str);
+
+impl serde::Serialize for Pinned<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}/{}", self.0, self.1))
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Outcome<'a> {
+    status: u16,
+    provider: Option<&'a str>,
+    model: Option<&'a str>,
+    error: Option<&'a str>,
+    attempts: u32,
+    failovers: u32,
+}
+
+/// The audit trail of the request in `ctx`, as JSON.
+pub fn audit(ctx: &RequestCtx) -> String {
+    let trace = &ctx.trace;
+    let audit = Audit {
+        model_requested: ctx.requested_model(),
+        candidates: ctx
+            .plan
+            .candidates
+            .iter()
+            .map(|c| Pinned(&c.provider.id, &c.model))
+            .collect(),
+        refused: &ctx.plan.refusals,
+        steps: &trace.steps,
+        outcome: Outcome {
+            status: trace.status,
+            provider: trace.provider.as_deref(),
+            model: trace.model.as_deref(),
+            error: trace.error,
+            attempts: trace.attempts,
+            failovers: trace.failovers,
         },
-    })
+    };
+    serde_json::to_string(&audit).unwrap_or_default()
 }

@@ -116,6 +116,19 @@ impl Store {
                     .max_lifetime(None),
                 _ => AnyPoolOptions::new().max_connections(max_connections.max(1)),
             };
+            // SQLite in WAL mode (sqlx's default) with `synchronous = NORMAL`: a commit is not
+            // waited onto the disk (a checkpoint is), so a crash of the process loses nothing
+            // committed; only the machine losing power could lose the last commits.
+            let options = if backend == Backend::Sqlite {
+                options.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(conn, "PRAGMA synchronous = NORMAL").await?;
+                        Ok(())
+                    })
+                })
+            } else {
+                options
+            };
             let pool = options
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .connect(&url)

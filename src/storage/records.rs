@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 /// One request as recorded.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -47,19 +47,20 @@ pub struct Record {
     pub audit: Option<String>,
 }
 
-/// Rows written in one statement batch.
-const BATCH: usize = 500;
+/// Records written in one transaction at most (a busy gateway's second of records).
+const BATCH: usize = 10_000;
 /// The longest a record waits in the writer before it is written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
-enum Message {
-    Record(Box<Record>),
-    Flush(oneshot::Sender<()>),
-}
-
-/// The background writer's front: cheap to call from the request path.
+/// The background writer's front: cheap to call from the request path. Queuing a record
+/// wakes nothing: the writer comes by once a second (or when the queue is half full) and
+/// takes everything queued, so a busy gateway pays no thread wake-up per request.
 pub struct Writer {
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<Box<Record>>,
+    flushes: mpsc::UnboundedSender<oneshot::Sender<()>>,
+    /// Wakes the writer early, when the queue is half full.
+    early: Arc<Notify>,
+    half: usize,
     dropped: AtomicU64,
     written: Arc<AtomicU64>,
 }
@@ -73,11 +74,23 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     /// Starts the writer on the store's runtime, with room for `capacity` queued records.
     pub fn start(store: &Arc<Store>, capacity: usize) -> Writer {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let capacity = capacity.max(2);
+        let (tx, rx) = mpsc::channel(capacity);
+        let (flushes, flush_rx) = mpsc::unbounded_channel();
+        let early = Arc::new(Notify::new());
         let written = Arc::new(AtomicU64::new(0));
-        store.spawn(run(store.pool(), rx, written.clone()));
+        let numbered = store.backend() == Backend::Postgres;
+        let queue = Queue {
+            rx,
+            flushes: flush_rx,
+            early: early.clone(),
+        };
+        store.spawn(run(store.pool(), queue, written.clone(), numbered));
         Writer {
             tx,
+            flushes,
+            early,
+            half: capacity / 2,
             dropped: AtomicU64::new(0),
             written,
         }
@@ -85,8 +98,15 @@ impl Writer {
 
     /// Queues a record; when the queue is full it is dropped and counted.
     pub fn record(&self, record: Record) {
-        if self.tx.try_send(Message::Record(Box::new(record))).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send(Box::new(record)) {
+            Ok(()) => {
+                if self.tx.capacity() < self.half {
+                    self.early.notify_one();
+                }
+            }
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -103,47 +123,70 @@ impl Writer {
     /// Waits until every record queued before this call is written (or `limit` passes).
     pub async fn flush(&self, limit: Duration) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Message::Flush(done)).await.is_ok() {
+        if self.flushes.send(done).is_ok() {
             let _ = tokio::time::timeout(limit, wait).await;
         }
     }
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Message>, written: Arc<AtomicU64>) {
+/// Rows in one INSERT (within every backend's limit on bound parameters).
+const ROWS_PER_STATEMENT: usize = 40;
+
+/// The writer's side of the queue.
+struct Queue {
+    rx: mpsc::Receiver<Box<Record>>,
+    flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+    early: Arc<Notify>,
+}
+
+async fn run(pool: AnyPool, mut queue: Queue, written: Arc<AtomicU64>, numbered: bool) {
     let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            message = rx.recv() => match message {
-                Some(Message::Record(r)) => {
-                    batch.push(*r);
-                    if batch.len() >= BATCH {
-                        write(&pool, &mut batch, &written).await;
-                    }
-                }
-                Some(Message::Flush(done)) => {
-                    write(&pool, &mut batch, &written).await;
-                    let _ = done.send(());
-                }
-                None => {
-                    write(&pool, &mut batch, &written).await;
-                    return;
-                }
+        let (flush, last) = tokio::select! {
+            _ = tick.tick() => (None, false),
+            () = queue.early.notified() => (None, false),
+            flush = queue.flushes.recv() => match flush {
+                Some(done) => (Some(done), false),
+                // The writer's front is gone: write what is left and stop.
+                None => (None, true),
             },
-            _ = tick.tick() => write(&pool, &mut batch, &written).await,
+        };
+        // Everything queued so far, a batch at a time.
+        loop {
+            while batch.len() < BATCH {
+                match queue.rx.try_recv() {
+                    Ok(r) => batch.push(*r),
+                    Err(_) => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let full = batch.len() == BATCH;
+            write(&pool, &mut batch, &written, numbered).await;
+            if !full {
+                break;
+            }
+        }
+        if let Some(done) = flush {
+            let _ = done.send(());
+        }
+        if last {
+            return;
         }
     }
 }
 
 /// Writes and empties `batch`; a failed batch is logged and dropped (the database is down:
 /// holding it would only grow).
-async fn write(pool: &AnyPool, batch: &mut Vec<Record>, written: &AtomicU64) {
+async fn write(pool: &AnyPool, batch: &mut Vec<Record>, written: &AtomicU64, numbered: bool) {
     if batch.is_empty() {
         return;
     }
     let n = batch.len() as u64;
-    match insert(pool, batch).await {
+    match insert(pool, batch, numbered).await {
         Ok(()) => {
             written.fetch_add(n, Ordering::Relaxed);
         }
@@ -155,38 +198,56 @@ async fn write(pool: &AnyPool, batch: &mut Vec<Record>, written: &AtomicU64) {
 const COLUMNS: &str = "id, created_at, key_id, team_id, endpoint, model_requested, provider, model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, attempts, failovers, cache_status, stream, request_body, response_body, audit";
 const PER_ROW: usize = 23;
 
-async fn insert(pool: &AnyPool, batch: &[Record]) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    // Rows per statement: within every backend's limit on bound parameters.
-    for chunk in batch.chunks(40) {
-        let mut sql = format!("INSERT INTO request_records ({COLUMNS}) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
+/// `INSERT` of `rows` records: `$1, $2, ...` placeholders for PostgreSQL, `?` for SQLite (whose
+/// named parameters are looked up one by one, a cost that grows with their square).
+fn insert_sql(rows: usize, numbered: bool) -> String {
+    let mut sql = format!("INSERT INTO request_records ({COLUMNS}) VALUES ");
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(" } else { ", (" });
+        for c in 0..PER_ROW {
+            if c > 0 {
                 sql.push_str(", ");
             }
-            sql.push('(');
-            for c in 0..PER_ROW {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
+            if numbered {
                 sql.push_str(&format!("${}", i * PER_ROW + c + 1));
+            } else {
+                sql.push('?');
             }
-            sql.push(')');
         }
-        sql.push_str(" ON CONFLICT (id) DO NOTHING");
-        let mut q = sqlx::query(&sql);
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    sql
+}
+
+async fn insert(pool: &AnyPool, batch: &[Record], numbered: bool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    // Two statements only (so both stay prepared): full chunks, then single rows.
+    let full = insert_sql(ROWS_PER_STATEMENT, numbered);
+    let one = insert_sql(1, numbered);
+    let whole = batch.len() / ROWS_PER_STATEMENT * ROWS_PER_STATEMENT;
+    let chunks = batch[..whole]
+        .chunks(ROWS_PER_STATEMENT)
+        .chain(batch[whole..].chunks(1));
+    for chunk in chunks {
+        let sql = if chunk.len() == ROWS_PER_STATEMENT {
+            &full
+        } else {
+            &one
+        };
+        let mut q = sqlx::query(sql);
         for r in chunk {
             q = q
-                .bind(r.id.clone())
+                .bind(r.id.as_str())
                 .bind(r.created_at)
-                .bind(r.key_id.clone())
-                .bind(r.team_id.clone())
-                .bind(r.endpoint.clone())
-                .bind(r.model_requested.clone())
-                .bind(r.provider.clone())
-                .bind(r.model.clone())
+                .bind(r.key_id.as_deref())
+                .bind(r.team_id.as_deref())
+                .bind(r.endpoint.as_str())
+                .bind(r.model_requested.as_deref())
+                .bind(r.provider.as_deref())
+                .bind(r.model.as_deref())
                 .bind(r.status)
-                .bind(r.error.clone())
+                .bind(r.error.as_deref())
                 .bind(r.input_tokens)
                 .bind(r.output_tokens)
                 .bind(r.cached_tokens)
@@ -195,11 +256,11 @@ async fn insert(pool: &AnyPool, batch: &[Record]) -> Result<(), StoreError> {
                 .bind(r.ttft_ms)
                 .bind(r.attempts)
                 .bind(r.failovers)
-                .bind(r.cache_status.clone())
+                .bind(r.cache_status.as_deref())
                 .bind(i64::from(r.stream))
-                .bind(r.request_body.clone())
-                .bind(r.response_body.clone())
-                .bind(r.audit.clone());
+                .bind(r.request_body.as_deref())
+                .bind(r.response_body.as_deref())
+                .bind(r.audit.as_deref());
         }
         q.execute(&mut *tx).await?;
     }

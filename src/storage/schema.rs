@@ -62,7 +62,6 @@ pub const MIGRATIONS: &[&[&str]] = &[
         audit TEXT
     )",
         "CREATE INDEX IF NOT EXISTS request_records_created ON request_records (created_at)",
-        "CREATE INDEX IF NOT EXISTS request_records_key ON request_records (key_id, created_at)",
         "CREATE TABLE IF NOT EXISTS admin_audit (
         id TEXT PRIMARY KEY,
         created_at BIGINT NOT NULL,
