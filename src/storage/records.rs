@@ -512,3 +512,53 @@ pub async fn list_actions(pool: &AnyPool, limit: i64) -> Result<Vec<AdminAction>
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, at: i64, cost: f64) -> Record {
+        Record {
+            id: id.into(),
+            created_at: at,
+            key_id: Some("key_a".into()),
+            endpoint: "chat_completions".into(),
+            model: Some("echo".into()),
+            provider: Some("m".into()),
+            status: 200,
+            cost_usd: cost,
+            ..Record::default()
+        }
+    }
+
+    /// 41 records (a full 40-row statement and a single row), queried, rolled up and purged.
+    #[test]
+    fn written_in_batches_then_queried_and_purged() {
+        let store = Store::open(None, 1).unwrap();
+        let batch: Vec<Record> = (0..41)
+            .map(|i| record(&format!("req_{i:03}"), 1_000 + i, 0.5))
+            .collect();
+        store.block_on(async {
+            let pool = store.pool();
+            insert(&pool, &batch, false).await.unwrap();
+            // A record written twice (a retried batch) is kept once.
+            insert(&pool, &batch[..1], false).await.unwrap();
+            let page = list(
+                &pool,
+                &Filter {
+                    limit: 5,
+                    ..Filter::default()
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(page[0].id, "req_040");
+            let spend = spend_by(&pool, "key_id", 0, i64::MAX).await.unwrap();
+            assert_eq!(spend, vec![("key_a".to_string(), 20.5, 41)]);
+            assert_eq!(stats(&pool, 0, i64::MAX).await.unwrap().total_requests, 41);
+            // Retention: older than 1,020 goes.
+            assert_eq!(purge(&pool, 1_020).await.unwrap(), 20);
+            assert_eq!(stats(&pool, 0, i64::MAX).await.unwrap().total_requests, 21);
+        });
+    }
+}
