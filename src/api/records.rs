@@ -155,16 +155,45 @@ pub(super) async fn get(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, Gat
 }
 
 fn audit_view(r: &Record) -> Value {
-    let trail = r
-        .audit
-        .as_deref()
-        .and_then(|a| serde_json::from_str(a).ok())
-        .unwrap_or(Value::Null);
+    let trail = match r.audit.as_deref() {
+        Some(a) => serde_json::from_str(a).unwrap_or(Value::Null),
+        None => plain_trail(r),
+    };
     json!({
         "request_id": r.id,
         "created_at": query::time(r.created_at),
         "status": r.status,
         "decision": trail,
+    })
+}
+
+/// The trail of a request served by its first candidate at the first try (kept without one):
+/// that candidate, its one attempt and the outcome, from the record.
+fn plain_trail(r: &Record) -> Value {
+    let candidate = format!(
+        "{}/{}",
+        r.provider.as_deref().unwrap_or_default(),
+        r.model.as_deref().unwrap_or_default()
+    );
+    json!({
+        "model_requested": r.model_requested,
+        "candidates": [candidate],
+        "refused": [],
+        "steps": [{
+            "candidate": candidate,
+            "action": "attempt",
+            "outcome": "ok",
+            "status": r.status,
+            "latency_ms": r.latency_ms,
+        }],
+        "outcome": {
+            "status": r.status,
+            "provider": r.provider,
+            "model": r.model,
+            "error": r.error,
+            "attempts": r.attempts,
+            "failovers": r.failovers,
+        },
     })
 }
 

@@ -16,7 +16,7 @@ pub fn of(ctx: &RequestCtx, now_ms: i64) -> Record {
         created_at: now_ms - elapsed.as_millis() as i64,
         key_id: ctx.caller.as_ref().map(|t| t.id.clone()),
         team_id: policy.and_then(|p| p.team.clone()),
-        endpoint: ctx.endpoint.to_string(),
+        endpoint: ctx.endpoint.to_owned(),
         model_requested: ctx.requested_model().map(str::to_string),
         provider: trace.provider.as_deref().map(str::to_string),
         model: trace.model.as_deref().map(str::to_string),
@@ -40,8 +40,24 @@ pub fn of(ctx: &RequestCtx, now_ms: i64) -> Record {
             .response_body
             .as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned()),
-        audit: Some(audit(ctx)),
+        // The usual request, served by its first candidate at the first try, has no trail
+        // beyond its record (the API derives it): only the others carry one.
+        audit: (!plain(ctx)).then(|| audit(ctx)),
     }
+}
+
+/// Whether the request was served by its first candidate on the first attempt, nothing
+/// skipped or refused: its record says all its trail would.
+fn plain(ctx: &RequestCtx) -> bool {
+    let t = &ctx.trace;
+    let first = ctx.plan.candidates.first();
+    t.served
+        && t.steps.len() == 1
+        && t.steps[0].action == "attempt"
+        && t.failovers == 0
+        && t.continuations == 0
+        && ctx.plan.refusals.is_empty()
+        && first.is_some_and(|c| t.provider.as_deref() == Some(c.provider.id.as_str()))
 }
 
 /// The routing decision and what each attempt did (serialized straight from the context).

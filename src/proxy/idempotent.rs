@@ -197,7 +197,7 @@ impl<D: Downstream> Downstream for Recording<'_, D> {
                 .headers
                 .iter()
                 .filter(|(n, _)| REPLAYED.contains(n))
-                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .map(|(n, v)| ((*n).to_owned(), String::from(v.as_ref())))
                 .collect(),
             body: BytesMut::new(),
         });

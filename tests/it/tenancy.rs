@@ -412,6 +412,17 @@ async fn records_and_audit_trails(db: Db) {
     assert_eq!(steps.last().unwrap()["candidate"], "m/echo");
     assert_eq!(steps.last().unwrap()["outcome"], "ok");
     assert_eq!(trail["decision"]["candidates"].as_array().unwrap().len(), 2);
+    // The plain request (first candidate, first try) keeps no trail of its own: it is
+    // derived from its record.
+    let (status, plain) = admin(&gw, "GET", &format!("/v1/audit/{ok_id}"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        plain["decision"]["candidates"],
+        json!(["m/echo"]),
+        "{plain}"
+    );
+    assert_eq!(plain["decision"]["steps"][0]["outcome"], "ok");
+    assert_eq!(plain["decision"]["outcome"]["status"], 200);
     let (_, audits) = admin(&gw, "GET", "/v1/audit?limit=1", None).await;
     assert_eq!(audits["data"][0]["request_id"], failed_id.as_str());
     let (_, stats) = admin(&gw, "GET", "/v1/stats", None).await;
