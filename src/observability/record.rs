@@ -6,13 +6,15 @@ use crate::ctx::RequestCtx;
 use crate::storage::records::Record;
 
 /// The record of the request in `ctx`, created at `now_ms`.
-pub fn of(ctx: &RequestCtx, now_ms: i64) -> Record {
+pub fn of(ctx: &mut RequestCtx, now_ms: i64) -> Record {
+    // The request's last use of its id.
+    let id = std::mem::take(&mut ctx.id);
     let trace = &ctx.trace;
     let usage = trace.usage.unwrap_or_default();
     let policy = ctx.caller.as_ref().and_then(|t| t.policy.as_ref());
     let elapsed = ctx.started.elapsed();
     Record {
-        id: ctx.id.clone(),
+        id,
         created_at: now_ms - elapsed.as_millis() as i64,
         key_id: ctx.caller.as_ref().map(|t| t.id.clone()),
         team_id: policy.and_then(|p| p.team.clone()),

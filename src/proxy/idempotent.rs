@@ -149,21 +149,41 @@ pub fn finish(gw: &Gateway, claim: Claim, recorded: Option<Recorded>) {
     if !(200..300).contains(&r.status) {
         return;
     }
+    let body = r.body();
     let answer = Answer {
         status: r.status,
         headers: r.headers,
-        body: r.body.freeze(),
+        body,
         fingerprint,
         created_at: now_ms(),
     };
     gw.tenancy.keep_answer(ticket, &tenant, &key, answer);
 }
 
-/// What a [`Recording`] saw (the body whole, or nothing when it outgrew [`MAX_ANSWER_BYTES`]).
+/// What a [`Recording`] saw (the body whole, or nothing when it outgrew [`MAX_ANSWER_BYTES`]):
+/// the pieces as written (shared, not copied).
 pub struct Recorded {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: BytesMut,
+    pieces: Vec<Bytes>,
+    len: usize,
+}
+
+impl Recorded {
+    /// The body in one piece (copied only when it was written in several).
+    pub fn body(&self) -> Bytes {
+        match self.pieces.as_slice() {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            many => {
+                let mut whole = BytesMut::with_capacity(self.len);
+                for piece in many {
+                    whole.extend_from_slice(piece);
+                }
+                whole.freeze()
+            }
+        }
+    }
 }
 
 /// A downstream that passes everything on and keeps a copy of the answer (up to
@@ -199,7 +219,8 @@ impl<D: Downstream> Downstream for Recording<'_, D> {
                 .filter(|(n, _)| REPLAYED.contains(n))
                 .map(|(n, v)| ((*n).to_owned(), String::from(v.as_ref())))
                 .collect(),
-            body: BytesMut::new(),
+            pieces: Vec::new(),
+            len: 0,
         });
         self.whole = end;
         self.inner.write_head(head, end).await
@@ -207,8 +228,11 @@ impl<D: Downstream> Downstream for Recording<'_, D> {
 
     async fn write_body(&mut self, body: Bytes, end: bool) -> Result<(), ClientGone> {
         if let Some(seen) = self.seen.as_mut() {
-            if seen.body.len() + body.len() <= MAX_ANSWER_BYTES {
-                seen.body.extend_from_slice(&body);
+            if seen.len + body.len() <= MAX_ANSWER_BYTES {
+                seen.len += body.len();
+                if !body.is_empty() {
+                    seen.pieces.push(body.clone());
+                }
             } else {
                 self.seen = None;
             }

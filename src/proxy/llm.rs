@@ -80,7 +80,7 @@ async fn run(
         let served = attempt::run(gw, &gw.client, &mut recording, &snap, ctx).await;
         let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
         if keep_body && let Some(r) = &recorded {
-            ctx.response_body = Some(r.body.clone().freeze());
+            ctx.response_body = Some(r.body());
         }
         idempotent::finish(gw, claim, recorded);
         served?;
