@@ -34,17 +34,20 @@ pub fn of(ctx: &mut RequestCtx, now_ms: i64) -> Record {
         failovers: i64::from(trace.failovers),
         cache_status: None,
         stream: ctx.stream(),
-        request_body: ctx
-            .call
-            .as_ref()
-            .map(|c| String::from_utf8_lossy(c.raw.body()).into_owned()),
-        response_body: ctx
-            .response_body
-            .as_ref()
-            .map(|b| String::from_utf8_lossy(b).into_owned()),
+        request_body: ctx.call.as_ref().map(|c| text(c.raw.body())),
+        response_body: ctx.response_body.as_deref().map(text),
         // The usual request, served by its first candidate at the first try, has no trail
         // beyond its record (the API derives it): only the others carry one.
         audit: (!plain(ctx)).then(|| audit(ctx)),
+    }
+}
+
+/// A body as text: checked at full speed, replaced character by character only when it is not
+/// UTF-8.
+fn text(body: &[u8]) -> String {
+    match std::str::from_utf8(body) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
     }
 }
 
