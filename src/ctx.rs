@@ -70,20 +70,17 @@ pub struct Trace {
 }
 
 /// One step of the walk over the candidates, for the audit trail.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Step {
-    /// `provider/model`.
-    pub candidate: String,
+    /// The candidate's place in the plan.
+    pub candidate: usize,
     /// `skipped` or `attempt`.
     pub action: &'static str,
     /// Why it was skipped, or how the attempt ended (`ok`, an error class).
-    pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: std::borrow::Cow<'static, str>,
     pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// The wait before the next attempt, when one followed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_delay_ms: Option<u64>,
 }
 

@@ -24,6 +24,7 @@ mod tests;
 
 pub use prepare::{DEFAULT_MAX_TOKENS, Mode, prepare};
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -160,7 +161,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         for (index, cand) in candidates.iter().enumerate() {
             if !routing::fits_window(cand, window_need) {
                 self.skipped(
-                    cand,
+                    index,
                     "its context window is too small for the prompt".into(),
                 );
                 continue;
@@ -168,7 +169,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             let prepared = match self.prepare(index, true) {
                 Ok(p) => p,
                 Err(e) => {
-                    self.skipped(cand, e.message.clone());
+                    self.skipped(index, e.message.clone().into());
                     last = Some(Last::Gateway(e));
                     continue;
                 }
@@ -183,7 +184,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         circuit_wait =
                             Some(circuit_wait.map_or(retry_after, |w| w.min(retry_after)));
                         self.gw.metrics.attempt(&label(cand), "circuit_open");
-                        self.skipped(cand, "circuit open".into());
+                        self.skipped(index, "circuit open".into());
                         break;
                     }
                 };
@@ -228,7 +229,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         // partner: the trace names who served).
                         let served = self.trace.provider.clone().unwrap_or_else(|| label(cand));
                         self.gw.metrics.attempt(&served, "ok");
-                        self.attempted(cand, "ok".into(), Some(200), began);
+                        self.attempted(index, "ok".into(), Some(200), began);
                         return Ok(());
                     }
                     Outcome::Cut(cut) => {
@@ -236,7 +237,12 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         // same candidate while its retries last, then by the next.
                         let classified = classify::classify_transport(cut.kind);
                         admit::report(self.gw, cand, probe, &classified, &cut.message);
-                        self.attempted(cand, format!("stream broke: {}", cut.message), None, began);
+                        self.attempted(
+                            index,
+                            format!("stream broke: {}", cut.message).into(),
+                            None,
+                            began,
+                        );
                         last = Some(Last::Gateway(GatewayError::new(
                             ErrorKind::BadGateway,
                             cut.message.clone(),
@@ -281,7 +287,12 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     Last::Http { status, .. } => Some(*status),
                     Last::Gateway(_) => None,
                 };
-                self.attempted(cand, classify::label(classified.kind).into(), status, began);
+                self.attempted(
+                    index,
+                    classify::label(classified.kind).into(),
+                    status,
+                    began,
+                );
                 if classified.kind == FailureKind::ContextLength {
                     window_need = Some(window_need_after(&failed.last, cand));
                 }
@@ -360,10 +371,10 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
 }
 
 impl<U, D> Walk<'_, U, D> {
-    /// The audit trail: `cand` was not tried, and why.
-    fn skipped(&mut self, cand: &Candidate, why: String) {
+    /// The audit trail: the candidate at `candidate` (in the plan) was not tried, and why.
+    fn skipped(&mut self, candidate: usize, why: Cow<'static, str>) {
         self.trace.steps.push(Step {
-            candidate: format!("{}/{}", cand.provider.id, cand.model),
+            candidate,
             action: "skipped",
             outcome: why,
             status: None,
@@ -372,16 +383,16 @@ impl<U, D> Walk<'_, U, D> {
         });
     }
 
-    /// The audit trail: an attempt on `cand` that began at `began` ended so.
+    /// The audit trail: an attempt on the candidate at `candidate` that began at `began` ended so.
     fn attempted(
         &mut self,
-        cand: &Candidate,
-        outcome: String,
+        candidate: usize,
+        outcome: Cow<'static, str>,
         status: Option<u16>,
         began: Instant,
     ) {
         self.trace.steps.push(Step {
-            candidate: format!("{}/{}", cand.provider.id, cand.model),
+            candidate,
             action: "attempt",
             outcome,
             status,

@@ -71,8 +71,22 @@ struct Audit<'a> {
     model_requested: Option<&'a str>,
     candidates: Vec<Pinned<'a>>,
     refused: &'a [String],
-    steps: &'a [crate::ctx::Step],
+    steps: Vec<StepView<'a>>,
     outcome: Outcome<'a>,
+}
+
+/// One step as the trail shows it.
+#[derive(serde::Serialize)]
+struct StepView<'a> {
+    candidate: Option<Pinned<'a>>,
+    action: &'static str,
+    outcome: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_delay_ms: Option<u64>,
 }
 
 /// `provider/model`, written without building the string first.
@@ -106,7 +120,21 @@ pub fn audit(ctx: &RequestCtx) -> String {
             .map(|c| Pinned(&c.provider.id, &c.model))
             .collect(),
         refused: &ctx.plan.refusals,
-        steps: &trace.steps,
+        steps: trace
+            .steps
+            .iter()
+            .map(|step| {
+                let c = ctx.plan.candidates.get(step.candidate);
+                StepView {
+                    candidate: c.map(|c| Pinned(&c.provider.id, &c.model)),
+                    action: step.action,
+                    outcome: &step.outcome,
+                    status: step.status,
+                    latency_ms: step.latency_ms,
+                    retry_delay_ms: step.retry_delay_ms,
+                }
+            })
+            .collect(),
         outcome: Outcome {
             status: trace.status,
             provider: trace.provider.as_deref(),
