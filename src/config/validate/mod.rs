@@ -42,6 +42,7 @@ pub(crate) fn check(config: &Config) -> Vec<(KeyPath, String)> {
     c.pools();
     c.key_map();
     c.redis();
+    c.jwt();
     c.out
 }
 
@@ -160,6 +161,31 @@ impl<'a> Checker<'a> {
             self.add(
                 root("database").key("max_connections"),
                 "must be at least 1",
+            );
+        }
+        if db.retention_days == Some(0) {
+            self.add(
+                root("database").key("retention_days"),
+                "must be at least 1 (0 would purge every record as soon as it is written); leave it out to keep records",
+            );
+        }
+    }
+
+    fn jwt(&mut self) {
+        let Some(jwt) = &self.config.jwt else {
+            return;
+        };
+        self.url(root("jwt").key("jwks_url"), &jwt.jwks_url);
+        if jwt.jwks_cache_secs == 0 {
+            self.add(
+                root("jwt").key("jwks_cache_secs"),
+                "must be at least 1 (fetched keys are used for this long)",
+            );
+        }
+        if jwt.tenant_claim.trim().is_empty() {
+            self.add(
+                root("jwt").key("tenant_claim"),
+                "must name a claim (`sub` by default)",
             );
         }
     }

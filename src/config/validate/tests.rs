@@ -164,6 +164,27 @@ fn accepted_variants() {
 }
 
 #[test]
+fn jwt_and_retention_are_checked() {
+    assert_eq!(
+        paths(
+            "database.retention_days = 0\njwt = { jwks_url = \"ftp://idp/keys\", jwks_cache_secs = 0, tenant_claim = \" \" }"
+        ),
+        [
+            "database.retention_days",
+            "jwt.jwks_cache_secs",
+            "jwt.jwks_url",
+            "jwt.tenant_claim"
+        ]
+    );
+    assert_eq!(
+        paths(
+            "database.retention_days = 30\njwt = { jwks_url = \"https://idp.example/.well-known/jwks.json\" }"
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn connection_limits_of_zero_are_refused() {
     let got = paths(
         r#"
