@@ -27,8 +27,9 @@ pub fn apply(tenancy: &Tenancy, ctx: &mut RequestCtx) -> Result<(), GatewayError
     if let Some(policy) = &tenant.policy {
         allowed_models(policy, &call.summary.model, &mut ctx.plan)?;
     }
-    let amount = worst_case_cost(call, &ctx.plan);
-    ctx.reservation = Some(tenancy.reserve(&tenant, amount)?);
+    let plan = &ctx.plan;
+    let reservation = tenancy.reserve(&tenant, || worst_case_cost(call, plan))?;
+    ctx.reservation = Some(reservation);
     Ok(())
 }
 

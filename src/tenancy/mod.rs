@@ -141,13 +141,18 @@ impl Tenancy {
         out
     }
 
-    /// Holds `amount` (the request's worst case) against the tenant's budgets: a 402 naming
-    /// the budget when one cannot cover it.
-    pub fn reserve(&self, tenant: &Tenant, amount: f64) -> Result<Reservation, GatewayError> {
+    /// Holds `amount()` (the request's worst case, worked out only when the tenant has a
+    /// budget) against the tenant's budgets: a 402 naming the budget when one cannot cover it.
+    pub fn reserve(
+        &self,
+        tenant: &Tenant,
+        amount: impl FnOnce() -> f64,
+    ) -> Result<Reservation, GatewayError> {
         let budgets = self.budgets_of(tenant);
         if budgets.is_empty() {
             return Ok(Reservation::default());
         }
+        let amount = amount();
         self.budgets
             .reserve(&budgets, amount, now_ms())
             .map_err(|e| exhausted(&e, amount))
