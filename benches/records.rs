@@ -12,7 +12,8 @@
 use std::time::{Duration, Instant};
 
 use llm_gateway::storage::Store;
-use llm_gateway::storage::records::{Record, Writer};
+use llm_gateway::storage::records::Record;
+use llm_gateway::storage::writer::Writer;
 
 fn record(i: usize) -> Record {
     Record {

@@ -16,6 +16,10 @@
 #   NGINX_BIN (default: nginx on PATH or /usr/sbin/nginx), KEEP_WORK=1 keeps the temp dir,
 #   GATEWAY_EXTRA (TOML appended to the gateway's config; @WORK@ = the temp dir, @PORT@ = the
 #   gateway's port), e.g. GATEWAY_EXTRA=$'[database]\nurl = "sqlite://@WORK@/r@PORT@.db"'.
+#   BASELINE=1 adds a fifth target, gateway-base: one more gateway at RUST_LOG=warn, run by
+#   BASELINE_BIN (default GATEWAY_BIN) with BASELINE_EXTRA in place of GATEWAY_EXTRA, measured
+#   in the same rounds, and prints gateway-warn / gateway-base: an A/B of two builds or two
+#   configs in one sitting (e.g. records on vs off).
 #
 # Starts, on free 127.0.0.1 ports: `llm-gateway mock-upstream`; one nginx (worker_processes 1,
 # nginx.conf.template) with two listeners, access_log off and access_log /dev/null; the gateway
@@ -60,6 +64,7 @@ CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 MAX_DURATION=${MAX_DURATION:-120s}
 KEEP_WORK=${KEEP_WORK:-0}
+BASELINE=${BASELINE:-0}
 ALL_MODES="json stream oa2an an2oa"
 MODES=${MODES:-$ALL_MODES}
 CLK_TCK=$(getconf CLK_TCK)
@@ -113,6 +118,8 @@ ensure_gateway() {
         log "building $GATEWAY_BIN (cargo build --release)"
         (cd "$ROOT" && cargo build --release) >&2 || die "cargo build --release failed"
     fi
+    BASELINE_BIN=${BASELINE_BIN:-$GATEWAY_BIN}
+    [[ -x $BASELINE_BIN ]] || die "BASELINE_BIN=$BASELINE_BIN is not executable"
 }
 
 # ------------------------------------------------------------------------------------- helpers
@@ -233,7 +240,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/llm-gw-load.XXXXXX")
 chmod 711 "$WORK"    # nginx workers run as "nobody" when started by root
 mkdir -p "$WORK/tmp"
 
-read -r MOCK_PORT NGINX_PORT NGINX_LOG_PORT GW_WARN_PORT GW_INFO_PORT <<<"$(free_ports 5)"
+read -r MOCK_PORT NGINX_PORT NGINX_LOG_PORT GW_WARN_PORT GW_INFO_PORT GW_BASE_PORT <<<"$(free_ports 6)"
 
 log "mock upstream on :$MOCK_PORT"
 "$GATEWAY_BIN" mock-upstream --host 127.0.0.1 --port "$MOCK_PORT" >"$WORK/mock.out" 2>"$WORK/mock.err" &
@@ -264,6 +271,14 @@ gateway_config() {    # gateway_config PORT: load-tests/gateway.toml.template fi
 }
 gateway_config "$GW_WARN_PORT" >"$WORK/gw-warn.toml"
 gateway_config "$GW_INFO_PORT" >"$WORK/gw-info.toml"
+if ((BASELINE)); then
+    GATEWAY_EXTRA=${BASELINE_EXTRA:-} gateway_config "$GW_BASE_PORT" >"$WORK/gw-base.toml"
+    log "baseline gateway on :$GW_BASE_PORT ($BASELINE_BIN, RUST_LOG=warn)"
+    RUST_LOG=warn "$BASELINE_BIN" -c "$WORK/gw-base.toml" >"$WORK/gw-base.out" 2>"$WORK/gw-base.err" &
+    GW_BASE_PID=$!
+    PIDS+=("$GW_BASE_PID:INT")
+    wait_health gw-base "$GW_BASE_PID" "http://127.0.0.1:$GW_BASE_PORT/health"
+fi
 
 log "gateway on :$GW_WARN_PORT (RUST_LOG=warn) and :$GW_INFO_PORT (RUST_LOG=info, stdout to /dev/null)"
 RUST_LOG=warn "$GATEWAY_BIN" -c "$WORK/gw-warn.toml" >"$WORK/gw-warn.out" 2>"$WORK/gw-warn.err" &
@@ -284,7 +299,7 @@ IDLE_MOCK=$(rss_kb "$MOCK_PID")
 check_alive() {
     local name pid
     for name in mock:$MOCK_PID nginx-master:$NGINX_PID nginx-worker:$NGINX_WORKER \
-        gateway-warn:$GW_WARN_PID gateway-info:$GW_INFO_PID; do
+        gateway-warn:$GW_WARN_PID gateway-info:$GW_INFO_PID ${GW_BASE_PID:+gateway-base:$GW_BASE_PID}; do
         pid=${name#*:}
         alive "$pid" || { log "FAIL: ${name%%:*} (pid $pid) died"; return 1; }
     done
@@ -464,6 +479,7 @@ TARGETS=(
     "gateway-warn $GW_WARN_PORT $GW_WARN_PID"
     "gateway-info $GW_INFO_PORT $GW_INFO_PID"
 )
+((BASELINE)) && TARGETS+=("gateway-base $GW_BASE_PORT $GW_BASE_PID")
 for ((round = 1; round <= ROUNDS; round++)); do
     for mode in $MODES; do
         for spec in "${TARGETS[@]}"; do
@@ -530,6 +546,15 @@ for mode in $MODES; do
         "$(div "$(median "$mode/gateway-warn")" "$(median "$mode/nginx")")" "$(rounds_ratio "$mode" gateway-warn nginx)" \
         "$(div "$(median "$mode/gateway-info")" "$(median "$mode/nginx-log")")" "$(rounds_ratio "$mode" gateway-info nginx-log)"
 done
+if ((BASELINE)); then
+    echo "gateway-base: $BASELINE_BIN, RUST_LOG=warn, extra config: ${BASELINE_EXTRA:-(none)}"
+    for mode in $MODES; do
+        printf 'CPU per request, %-6s gateway-warn / gateway-base = %s (medians %s / %s; rounds: %s)\n' "$mode:" \
+            "$(div "$(median "$mode/gateway-warn")" "$(median "$mode/gateway-base")")" \
+            "$(median "$mode/gateway-warn")" "$(median "$mode/gateway-base")" \
+            "$(rounds_ratio "$mode" gateway-warn gateway-base)"
+    done
+fi
 for mode in $MODES; do
     printf 'access-log cost (medians), %-6s gateway (info - warn) %s, nginx (log - off) %s\n' "$mode:" \
         "$(diff_us "$(median "$mode/gateway-info")" "$(median "$mode/gateway-warn")")" \

@@ -38,9 +38,12 @@ pub enum Claim {
     Replay(std::sync::Arc<Answer>),
 }
 
+/// The header's name, parsed once.
+static IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
+
 /// The key a request sent, when it sent a usable one.
 fn key_of(headers: &http::HeaderMap) -> Result<Option<String>, GatewayError> {
-    let Some(v) = headers.get("idempotency-key") else {
+    let Some(v) = headers.get(&IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
     match v.to_str() {
@@ -192,14 +195,18 @@ pub struct Recording<'d, D> {
     inner: &'d mut D,
     seen: Option<Recorded>,
     whole: bool,
+    /// Whether the replayed headers are kept too (for a replay; a record keeps the body only).
+    headers: bool,
 }
 
 impl<'d, D: Downstream> Recording<'d, D> {
-    pub fn new(inner: &'d mut D) -> Self {
+    /// Keeps what `inner` is sent: the body, and the replayed headers when `headers`.
+    pub fn new(inner: &'d mut D, headers: bool) -> Self {
         Recording {
             inner,
             seen: None,
             whole: false,
+            headers,
         }
     }
 
@@ -213,12 +220,15 @@ impl<D: Downstream> Downstream for Recording<'_, D> {
     async fn write_head(&mut self, head: Head, end: bool) -> Result<(), ClientGone> {
         self.seen = Some(Recorded {
             status: head.status,
-            headers: head
-                .headers
-                .iter()
-                .filter(|(n, _)| REPLAYED.contains(n))
-                .map(|(n, v)| ((*n).to_owned(), String::from(v.as_ref())))
-                .collect(),
+            headers: if self.headers {
+                head.headers
+                    .iter()
+                    .filter(|(n, _)| REPLAYED.contains(n))
+                    .map(|(n, v)| ((*n).to_owned(), String::from(v.as_ref())))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             pieces: Vec::new(),
             len: 0,
         });

@@ -76,7 +76,7 @@ async fn run(
     if matches!(claim, Claim::None) && !keep_body {
         attempt::run(gw, &gw.client, io, &snap, ctx).await?;
     } else {
-        let mut recording = Recording::new(io);
+        let mut recording = Recording::new(io, !matches!(claim, Claim::None));
         let served = attempt::run(gw, &gw.client, &mut recording, &snap, ctx).await;
         let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
         if keep_body && let Some(r) = &recorded {

@@ -4,15 +4,17 @@
 //!
 //! Every query runs on the store's own runtime (one thread), so the request path never waits
 //! on the database: keys are served from an in-memory ring (`tenancy`), and records reach the
-//! database through [`records::Writer`]'s bounded channel and batches.
+//! database through [`writer::Writer`]'s bounded channel and batches.
 //!
 //! May depend on config types only; the tenancy, api and app modules use it.
 
 pub mod breakers;
 pub mod idempotency;
 pub mod keys;
+pub mod record_file;
 pub mod records;
 pub mod schema;
+pub mod writer;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -65,6 +67,8 @@ impl Drop for Runtime {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, when the database is one.
+    file: Option<std::path::PathBuf>,
     runtime: Runtime,
 }
 
@@ -95,6 +99,10 @@ impl Store {
                 ));
             }
         };
+        let file = record_file::path_of(&url);
+        if let Some(path) = &file {
+            record_file::create(path)?;
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("llmgw-storage")
@@ -148,12 +156,18 @@ impl Store {
         Ok(Arc::new(Store {
             pool,
             backend,
+            file,
             runtime,
         }))
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite file, when the database is one (not in memory, not PostgreSQL).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
     }
 
     /// Runs `work` (given the pool) on the store's runtime and waits for it.

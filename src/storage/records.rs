@@ -1,18 +1,12 @@
-//! Request records (O4, L4) and the admin audit log: the [`Writer`] that takes records off the
-//! request path (a bounded channel; batches written every second or every `BATCH` rows; a full
-//! channel drops and counts; `flush` waits for everything queued), and the queries behind
-//! `/v1/requests`, `/v1/stats`, `/admin/spend` and the budgets loaded at start.
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+//! Request records (O4, L4) and the admin audit log: the record's row, its `INSERT` through
+//! the store's pool (the [`super::writer`] calls it), and the queries behind `/v1/requests`,
+//! `/v1/stats`, `/admin/spend` and the budgets loaded at start.
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
-use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::{Backend, Store, StoreError};
+use super::StoreError;
 
 /// One request as recorded.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -47,156 +41,11 @@ pub struct Record {
     pub audit: Option<String>,
 }
 
-/// Records written in one transaction at most (a busy gateway's second of records).
-const BATCH: usize = 10_000;
-/// The longest a record waits in the writer before it is written.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
-/// The background writer's front: cheap to call from the request path. Queuing a record
-/// wakes nothing: the writer comes by once a second (or when the queue is half full) and
-/// takes everything queued, so a busy gateway pays no thread wake-up per request.
-pub struct Writer {
-    tx: mpsc::Sender<Box<Record>>,
-    flushes: mpsc::UnboundedSender<oneshot::Sender<()>>,
-    /// Wakes the writer early, when the queue is half full.
-    early: Arc<Notify>,
-    half: usize,
-    dropped: AtomicU64,
-    written: Arc<AtomicU64>,
-}
-
-impl std::fmt::Debug for Writer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer").finish_non_exhaustive()
-    }
-}
-
-impl Writer {
-    /// Starts the writer on the store's runtime, with room for `capacity` queued records.
-    pub fn start(store: &Arc<Store>, capacity: usize) -> Writer {
-        let capacity = capacity.max(2);
-        let (tx, rx) = mpsc::channel(capacity);
-        let (flushes, flush_rx) = mpsc::unbounded_channel();
-        let early = Arc::new(Notify::new());
-        let written = Arc::new(AtomicU64::new(0));
-        let numbered = store.backend() == Backend::Postgres;
-        let queue = Queue {
-            rx,
-            flushes: flush_rx,
-            early: early.clone(),
-        };
-        store.spawn(run(store.pool(), queue, written.clone(), numbered));
-        Writer {
-            tx,
-            flushes,
-            early,
-            half: capacity / 2,
-            dropped: AtomicU64::new(0),
-            written,
-        }
-    }
-
-    /// Queues a record; when the queue is full it is dropped and counted.
-    pub fn record(&self, record: Record) {
-        match self.tx.try_send(Box::new(record)) {
-            Ok(()) => {
-                if self.tx.capacity() < self.half {
-                    self.early.notify_one();
-                }
-            }
-            Err(_) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Records dropped because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// Records written so far.
-    pub fn written(&self) -> u64 {
-        self.written.load(Ordering::Relaxed)
-    }
-
-    /// Waits until every record queued before this call is written (or `limit` passes).
-    pub async fn flush(&self, limit: Duration) {
-        let (done, wait) = oneshot::channel();
-        if self.flushes.send(done).is_ok() {
-            let _ = tokio::time::timeout(limit, wait).await;
-        }
-    }
-}
-
 /// Rows in one INSERT (within every backend's limit on bound parameters).
 const ROWS_PER_STATEMENT: usize = 40;
 
-/// The writer's side of the queue.
-struct Queue {
-    rx: mpsc::Receiver<Box<Record>>,
-    flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
-    early: Arc<Notify>,
-}
-
-async fn run(pool: AnyPool, mut queue: Queue, written: Arc<AtomicU64>, numbered: bool) {
-    let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
-    let mut tick = tokio::time::interval(FLUSH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let (flush, last) = tokio::select! {
-            _ = tick.tick() => (None, false),
-            () = queue.early.notified() => (None, false),
-            flush = queue.flushes.recv() => match flush {
-                Some(done) => (Some(done), false),
-                // The writer's front is gone: write what is left and stop.
-                None => (None, true),
-            },
-        };
-        // Everything queued so far, a batch at a time.
-        loop {
-            while batch.len() < BATCH {
-                match queue.rx.try_recv() {
-                    Ok(r) => batch.push(*r),
-                    Err(_) => break,
-                }
-            }
-            if batch.is_empty() {
-                break;
-            }
-            let full = batch.len() == BATCH;
-            write(&pool, &mut batch, &written, numbered).await;
-            if !full {
-                break;
-            }
-        }
-        if let Some(done) = flush {
-            let _ = done.send(());
-        }
-        if last {
-            return;
-        }
-    }
-}
-
-/// Writes and empties `batch`; a failed batch is logged and dropped (the database is down:
-/// holding it would only grow).
-async fn write(pool: &AnyPool, batch: &mut Vec<Record>, written: &AtomicU64, numbered: bool) {
-    if batch.is_empty() {
-        return;
-    }
-    let n = batch.len() as u64;
-    match insert(pool, batch, numbered).await {
-        Ok(()) => {
-            written.fetch_add(n, Ordering::Relaxed);
-        }
-        Err(e) => tracing::error!(records = n, error = %e, "request records were not written"),
-    }
-    batch.clear();
-}
-
-const COLUMNS: &str = "id, created_at, key_id, team_id, endpoint, model_requested, provider, model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, attempts, failovers, cache_status, stream, request_body, response_body, audit";
-const PER_ROW: usize = 23;
+pub(super) const COLUMNS: &str = "id, created_at, key_id, team_id, endpoint, model_requested, provider, model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, attempts, failovers, cache_status, stream, request_body, response_body, audit";
+pub(super) const PER_ROW: usize = 23;
 
 /// `INSERT` of `rows` records: `$1, $2, ...` placeholders for PostgreSQL, `?` for SQLite (whose
 /// named parameters are looked up one by one, a cost that grows with their square).
@@ -220,7 +69,11 @@ fn insert_sql(rows: usize, numbered: bool) -> String {
     sql
 }
 
-async fn insert(pool: &AnyPool, batch: &[Record], numbered: bool) -> Result<(), StoreError> {
+pub(super) async fn insert(
+    pool: &AnyPool,
+    batch: &[Record],
+    numbered: bool,
+) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     // Two statements only (so both stay prepared): full chunks, then single rows.
     let full = insert_sql(ROWS_PER_STATEMENT, numbered);
@@ -516,6 +369,7 @@ pub async fn list_actions(pool: &AnyPool, limit: i64) -> Result<Vec<AdminAction>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::Store;
 
     fn record(id: &str, at: i64, cost: f64) -> Record {
         Record {

@@ -1,0 +1,189 @@
+//! The background writer of request records: takes them off the request path through a
+//! bounded channel (a full channel drops and counts), writes them in batches every second or
+//! when the queue is half full, and `flush` waits for everything queued. A SQLite file is
+//! written through the writer's own connection ([`super::record_file`]); PostgreSQL and the
+//! in-memory database through the store's pool.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::record_file::RecordFile;
+use super::records::{Record, insert};
+use super::{Backend, Store, StoreError};
+
+/// Records written in one transaction at most (a busy gateway's second of records).
+const BATCH: usize = 10_000;
+/// The longest a record waits in the writer before it is written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// The background writer's front: cheap to call from the request path. Queuing a record
+/// wakes nothing: the writer comes by once a second (or when the queue is half full) and
+/// takes everything queued, so a busy gateway pays no thread wake-up per request.
+pub struct Writer {
+    tx: mpsc::Sender<Box<Record>>,
+    flushes: mpsc::UnboundedSender<oneshot::Sender<()>>,
+    /// Wakes the writer early, when the queue is half full.
+    early: Arc<Notify>,
+    half: usize,
+    dropped: AtomicU64,
+    written: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer on the store's runtime, with room for `capacity` queued records.
+    pub fn start(store: &Arc<Store>, capacity: usize) -> Writer {
+        let capacity = capacity.max(2);
+        let (tx, rx) = mpsc::channel(capacity);
+        let (flushes, flush_rx) = mpsc::unbounded_channel();
+        let early = Arc::new(Notify::new());
+        let written = Arc::new(AtomicU64::new(0));
+        let numbered = store.backend() == Backend::Postgres;
+        let sink = match store.file().map(RecordFile::open) {
+            Some(Ok(file)) => Sink::File(file),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "records are written through the shared pool");
+                Sink::Pool(store.pool(), numbered)
+            }
+            None => Sink::Pool(store.pool(), numbered),
+        };
+        let queue = Queue {
+            rx,
+            flushes: flush_rx,
+            early: early.clone(),
+        };
+        store.spawn(run(sink, queue, written.clone()));
+        Writer {
+            tx,
+            flushes,
+            early,
+            half: capacity / 2,
+            dropped: AtomicU64::new(0),
+            written,
+        }
+    }
+
+    /// Queues a record; when the queue is full it is dropped and counted.
+    pub fn record(&self, record: Record) {
+        match self.tx.try_send(Box::new(record)) {
+            Ok(()) => {
+                if self.tx.capacity() < self.half {
+                    self.early.notify_one();
+                }
+            }
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Records dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Records written so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every record queued before this call is written (or `limit` passes).
+    pub async fn flush(&self, limit: Duration) {
+        let (done, wait) = oneshot::channel();
+        if self.flushes.send(done).is_ok() {
+            let _ = tokio::time::timeout(limit, wait).await;
+        }
+    }
+}
+
+/// The writer's side of the queue.
+struct Queue {
+    rx: mpsc::Receiver<Box<Record>>,
+    flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+    early: Arc<Notify>,
+}
+
+/// Where the writer writes: the store's pool, or its own connection to the SQLite file.
+enum Sink {
+    Pool(AnyPool, bool),
+    File(RecordFile),
+}
+
+async fn run(sink: Sink, mut queue: Queue, written: Arc<AtomicU64>) {
+    let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let (flush, last) = tokio::select! {
+            _ = tick.tick() => (None, false),
+            () = queue.early.notified() => (None, false),
+            flush = queue.flushes.recv() => match flush {
+                Some(done) => (Some(done), false),
+                // The writer's front is gone: write what is left and stop.
+                None => (None, true),
+            },
+        };
+        // Everything queued so far, a batch at a time.
+        loop {
+            while batch.len() < BATCH {
+                match queue.rx.try_recv() {
+                    Ok(r) => batch.push(*r),
+                    Err(_) => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let full = batch.len() == BATCH;
+            write(&sink, &mut batch, &written).await;
+            if !full {
+                break;
+            }
+        }
+        if let Some(done) = flush {
+            let _ = done.send(());
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// Writes and empties `batch`; a failed batch is logged and dropped (the database is down:
+/// holding it would only grow).
+async fn write(sink: &Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
+    if batch.is_empty() {
+        return;
+    }
+    let n = batch.len() as u64;
+    let result = match sink {
+        Sink::Pool(pool, numbered) => insert(pool, batch, *numbered).await,
+        Sink::File(file) => {
+            // The batch goes to a blocking thread and comes back, to keep its capacity.
+            let (file, rows) = (file.clone(), std::mem::take(batch));
+            match tokio::task::spawn_blocking(move || (file.insert(&rows), rows)).await {
+                Ok((result, rows)) => {
+                    *batch = rows;
+                    result
+                }
+                Err(_) => Err(StoreError("the record writer's thread stopped".into())),
+            }
+        }
+    };
+    match result {
+        Ok(()) => {
+            written.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(e) => tracing::error!(records = n, error = %e, "request records were not written"),
+    }
+    batch.clear();
+}
