@@ -35,6 +35,8 @@ pub struct RequestCtx {
     pub trace: Trace,
     /// Money held against the caller's budgets until the request ends.
     pub reservation: Option<Reservation>,
+    /// The request's hold on its rate limits until it ends.
+    pub admission: Option<crate::limits::Admission>,
     /// The whole answer's body, for the record (`[database] store_bodies`, not streams).
     pub response_body: Option<bytes::Bytes>,
 }
@@ -97,6 +99,7 @@ impl RequestCtx {
             plan: Plan::default(),
             trace: Trace::default(),
             reservation: None,
+            admission: None,
             response_body: None,
         }
     }

@@ -106,6 +106,11 @@ pub async fn error<D: Downstream>(
     if let Some(secs) = err.retry_after {
         head.push("retry-after", secs.to_string());
     }
+    if err.kind == ErrorKind::RateLimited
+        && let Some(limit) = err.limit
+    {
+        head.push("x-gateway-limit-kind", limit);
+    }
     send(down, trace, head, Bytes::from(err.render(format))).await
 }
 

@@ -32,6 +32,8 @@ pub enum ErrorKind {
     MethodNotAllowed,
     /// A request with the same `Idempotency-Key` is still being served.
     Conflict,
+    /// A rate limit of the key or its team refused the request.
+    RateLimited,
     /// The total deadline passed before the upstream answered.
     Timeout,
     /// The client did not send its request in time.
@@ -57,6 +59,7 @@ impl ErrorKind {
             Self::NotFound | Self::ModelNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
+            Self::RateLimited => 429,
             Self::RequestTimeout => 408,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -81,6 +84,7 @@ impl ErrorKind {
             | Self::Conflict => "invalid_request_error",
             Self::Unauthorized => "authentication_error",
             Self::BudgetExceeded => "insufficient_quota",
+            Self::RateLimited => "rate_limit_exceeded",
             Self::Forbidden => "permission_error",
             Self::Timeout | Self::RequestTimeout => "timeout_error",
             Self::BadGateway | Self::Unavailable | Self::ClientClosed | Self::Internal => {
@@ -103,6 +107,7 @@ impl ErrorKind {
             Self::ModelNotFound => "model_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
+            Self::RateLimited => "rate_limit_exceeded",
             Self::Timeout => "timeout",
             Self::RequestTimeout => "request_timeout",
             Self::BadGateway => "upstream_error",
@@ -124,6 +129,7 @@ impl ErrorKind {
             Self::PayloadTooLarge => "request_too_large",
             Self::Unauthorized => "authentication_error",
             Self::BudgetExceeded => "billing_error",
+            Self::RateLimited => "rate_limit_error",
             Self::Forbidden => "permission_error",
             Self::NotFound | Self::ModelNotFound => "not_found_error",
             Self::Unavailable => "overloaded_error",
@@ -231,10 +237,17 @@ impl GatewayError {
                 }
                 json!({ "error": error })
             }
-            ErrorFormat::Anthropic => json!({
-                "type": "error",
-                "error": { "type": self.kind.anthropic_type(), "message": self.message },
-            }),
+            ErrorFormat::Anthropic => {
+                let mut error =
+                    json!({ "type": self.kind.anthropic_type(), "message": self.message });
+                if let Some(secs) = self.retry_after {
+                    error["retry_after_seconds"] = json!(secs);
+                }
+                if let Some(limit) = self.limit {
+                    error["kind"] = json!(limit);
+                }
+                json!({ "type": "error", "error": error })
+            }
         };
         serde_json::to_vec(&value).unwrap_or_default()
     }

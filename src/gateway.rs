@@ -40,6 +40,8 @@ pub struct Gateway {
     pub access_log: AccessLog,
     /// Keys from the store, budgets, and the request records' writer.
     pub tenancy: Arc<Tenancy>,
+    /// The rate limits' state on this instance.
+    pub limiter: Arc<crate::limits::Limiter>,
     pub started: Instant,
     pub port: u16,
     /// Set when the shutdown grace period is over: streams still open end now, with an error
@@ -72,6 +74,7 @@ impl Gateway {
             replicas,
             access_log,
             tenancy,
+            limiter: Arc::default(),
             started: Instant::now(),
             port,
             closing: tokio::sync::watch::Sender::new(false),

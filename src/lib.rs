@@ -13,7 +13,7 @@
 //! | [`downstream`] | the client side of a response, and whole-response writers | ctx, errors |
 //! | [`inbound`] | endpoint table, auth, controls, body cap, request decoding | runtime, routing (types), errors |
 //! | [`policy`] | the caller's allowed models and budget reservation, between routing and attempts | tenancy, routing, inbound |
-//! | [`limits`] | rate limits per key and team: GCRA rates, concurrency slots (pure, injected clock) | runtime |
+//! | [`limits`] | rate limits per key and team: GCRA rates, concurrency slots, the admission a request holds | runtime |
 //! | [`routing`] | model addressing, pools, capability gate → candidates (pure) | runtime, config |
 //! | [`attempt`] | the attempt loop: admission, retries, failover, hedging, forwarding | downstream, upstream, translate, resilience, routing |
 //! | [`resilience`] | retry verdicts, backoff, circuit breakers (pure, injected clock) | config |

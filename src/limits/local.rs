@@ -12,6 +12,16 @@ use parking_lot::Mutex;
 use super::gcra::{Rate, Verdict};
 use crate::runtime::tenant::KeyLimits as Applied;
 
+/// Which table a scope's name is looked up in (a JWT tenant may be named like a team).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Key = 0,
+    Team = 1,
+}
+
+/// One scope a request is charged to: its table, name and limits.
+pub type Scope<'a> = (Table, &'a str, Applied);
+
 /// Which limit refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -64,28 +74,23 @@ const CONCURRENT_RETRY_MS: u64 = 1_000;
 /// Every scope's state.
 #[derive(Debug, Default)]
 pub struct Local {
-    scopes: Mutex<HashMap<Box<str>, State>>,
+    scopes: Mutex<[HashMap<Box<str>, State>; 2]>,
 }
 
 impl Local {
     /// Admits a request charged to `scopes` (each with its limits; at most four, the rest are
     /// not checked), reserving `tokens`, at `now_ms`; on success every scope holds one more request in flight until
     /// [`Local::release`].
-    pub fn admit(
-        &self,
-        scopes: &[(&str, Applied)],
-        tokens: u64,
-        now_ms: u64,
-    ) -> Result<Quota, Refusal> {
+    pub fn admit(&self, scopes: &[Scope<'_>], tokens: u64, now_ms: u64) -> Result<Quota, Refusal> {
         let mut map = self.scopes.lock();
         let mut quota = Quota::default();
         // First every check on copies, then the takes.
         let mut next: [Option<(u128, u128, u128)>; 4] = [None; 4];
-        for (i, (name, limits)) in scopes.iter().enumerate().take(next.len()) {
+        for (i, (table, name, limits)) in scopes.iter().enumerate().take(next.len()) {
             if *limits == Applied::default() {
                 continue;
             }
-            let state = map.get(*name);
+            let state = map[*table as usize].get(*name);
             let (mut rpm, mut rpd, mut tpm) = state.map_or((0, 0, 0), |s| (s.rpm, s.rpd, s.tpm));
             let in_flight = state.map_or(0, |s| s.in_flight);
             if let Some(max) = limits.concurrent
@@ -117,13 +122,17 @@ impl Local {
             }
             next[i] = Some((rpm, rpd, tpm));
         }
-        for ((name, _), next) in scopes.iter().zip(next) {
+        for ((table, name, _), next) in scopes.iter().zip(next) {
             let Some((rpm, rpd, tpm)) = next else {
                 continue;
             };
-            let state = match map.get_mut(*name) {
-                Some(s) => s,
-                None => map.entry(Box::from(*name)).or_default(),
+            let map = &mut map[*table as usize];
+            // A known scope is found without building its name's box.
+            if !map.contains_key(*name) {
+                map.insert(Box::from(*name), State::default());
+            }
+            let Some(state) = map.get_mut(*name) else {
+                continue;
             };
             state.rpm = rpm;
             state.rpd = rpd;
@@ -135,13 +144,13 @@ impl Local {
 
     /// Ends an admitted request: frees its concurrency slots and settles its tokens (reserved
     /// `reserved`, used `used`).
-    pub fn release(&self, scopes: &[(&str, Applied)], reserved: u64, used: u64, now_ms: u64) {
+    pub fn release(&self, scopes: &[Scope<'_>], reserved: u64, used: u64, now_ms: u64) {
         let mut map = self.scopes.lock();
-        for (name, limits) in scopes {
+        for (table, name, limits) in scopes {
             if *limits == Applied::default() {
                 continue;
             }
-            let Some(state) = map.get_mut(*name) else {
+            let Some(state) = map[*table as usize].get_mut(*name) else {
                 continue;
             };
             state.in_flight = state.in_flight.saturating_sub(1);
@@ -158,14 +167,14 @@ impl Local {
     /// Forgets scopes whose buckets are full and that hold no request (every few minutes).
     pub fn sweep(&self, now_ms: u64) {
         let now = u128::from(now_ms) * 1_000_000;
-        self.scopes
-            .lock()
-            .retain(|_, s| s.in_flight > 0 || s.rpm > now || s.rpd > now || s.tpm > now);
+        for map in self.scopes.lock().iter_mut() {
+            map.retain(|_, s| s.in_flight > 0 || s.rpm > now || s.rpd > now || s.tpm > now);
+        }
     }
 
     /// Scopes with state (tests, metrics).
     pub fn len(&self) -> usize {
-        self.scopes.lock().len()
+        self.scopes.lock().iter().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -198,7 +207,7 @@ mod tests {
     #[test]
     fn concurrency_is_held_until_released() {
         let local = Local::default();
-        let scopes = [("key:a", limits(100, 10_000, 2))];
+        let scopes = [(Table::Key, "a", limits(100, 10_000, 2))];
         assert!(local.admit(&scopes, 10, 0).is_ok());
         assert!(local.admit(&scopes, 10, 0).is_ok());
         let refusal = local.admit(&scopes, 10, 0).unwrap_err();
@@ -213,7 +222,7 @@ mod tests {
         let local = Local::default();
         let key = limits(2, 10_000, 10);
         let team = limits(1, 10_000, 10);
-        let both = [("key:a", key), ("team:t", team)];
+        let both = [(Table::Key, "a", key), (Table::Team, "a", team)];
         let quota = local.admit(&both, 10, 0).unwrap();
         // The headers speak of the first scope (the key).
         assert_eq!(quota.requests.unwrap().0, 2);
@@ -221,14 +230,14 @@ mod tests {
         let refusal = local.admit(&both, 10, 0).unwrap_err();
         assert_eq!((refusal.kind, refusal.scope), (Kind::Rpm, 1));
         // The key alone still has its second request.
-        let quota = local.admit(&[("key:a", key)], 10, 0).unwrap();
+        let quota = local.admit(&[(Table::Key, "a", key)], 10, 0).unwrap();
         assert_eq!(quota.requests.unwrap().1.remaining, 0);
     }
 
     #[test]
     fn tokens_are_reserved_and_settled() {
         let local = Local::default();
-        let scopes = [("key:a", limits(1_000, 1_000, 10))];
+        let scopes = [(Table::Key, "a", limits(1_000, 1_000, 10))];
         let quota = local.admit(&scopes, 900, 0).unwrap();
         assert_eq!(quota.tokens.unwrap().1.remaining, 100);
         assert_eq!(local.admit(&scopes, 200, 0).unwrap_err().kind, Kind::Tpm);
@@ -241,9 +250,13 @@ mod tests {
     #[test]
     fn unlimited_scopes_keep_no_state_and_full_buckets_are_swept() {
         let local = Local::default();
-        assert!(local.admit(&[("key:a", Applied::default())], 5, 0).is_ok());
+        assert!(
+            local
+                .admit(&[(Table::Key, "a", Applied::default())], 5, 0)
+                .is_ok()
+        );
         assert!(local.is_empty());
-        let scopes = [("key:b", limits(60, 1_000, 10))];
+        let scopes = [(Table::Key, "b", limits(60, 1_000, 10))];
         local.admit(&scopes, 5, 0).unwrap();
         local.release(&scopes, 5, 5, 0);
         local.sweep(500);

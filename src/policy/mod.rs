@@ -3,9 +3,12 @@
 //! limited to some models (names, aliases, pools, globs): the request's model, or the
 //! candidates that serve it, must be allowed. Then the request's worst-case cost is reserved
 //! against the key's and its team's budgets (settled by the proxy once the request ends).
-//! Rate limits, prompt sanitisation and the cache join here in later issues.
+//! Then the rate limits ([`limits::admit`]). Prompt sanitisation and the cache join here in
+//! later issues.
 //!
-//! May depend on tenancy, routing and inbound types, ctx and errors; not on pingora.
+//! May depend on tenancy, limits, routing and inbound types, ctx and errors; not on pingora.
+
+pub mod limits;
 
 use crate::ctx::RequestCtx;
 use crate::errors::{ErrorKind, GatewayError};
@@ -58,14 +61,19 @@ fn allowed_models(
     Ok(())
 }
 
+/// The answer's token cap the request sets itself, in any format's field.
+pub fn asked_output(call: &Call) -> Option<u64> {
+    MAX_OUTPUT_FIELDS
+        .iter()
+        .find_map(|f| call.raw.get(f).and_then(|v| v.trim().parse::<u64>().ok()))
+}
+
 /// The most the request can cost on any of its candidates: every byte of the body counted as
 /// an input token (no tokenizer makes more tokens than bytes), and the output at the
 /// request's own cap, else the model's largest answer.
 pub fn worst_case_cost(call: &Call, plan: &Plan) -> f64 {
     let input = call.raw.body().len() as f64;
-    let asked = MAX_OUTPUT_FIELDS
-        .iter()
-        .find_map(|f| call.raw.get(f).and_then(|v| v.trim().parse::<u64>().ok()));
+    let asked = asked_output(call);
     plan.candidates
         .iter()
         .filter_map(|c| c.card.as_deref())

@@ -310,6 +310,16 @@ impl GatewayProxy {
             if let Some(reservation) = ctx.reservation.take() {
                 tenancy.budgets.settle(reservation, ctx.trace.cost_usd);
             }
+            // Its rate limits: the slots back, the tokens it reserved settled to its usage
+            // (none when nothing was served; the reservation when the usage is unknown).
+            if let Some(admission) = ctx.admission.take() {
+                let used = match ctx.trace.usage {
+                    Some(u) => Some(u.input_tokens + u.output_tokens),
+                    None if !ctx.trace.served => Some(0),
+                    None => None,
+                };
+                admission.finish(used);
+            }
             tenancy.record(observability::record::of(ctx, crate::storage::now_ms()));
         }
     }

@@ -101,6 +101,8 @@ pub struct Snapshot {
     pub max_sse_line_bytes: usize,
     /// Largest non-streamed provider response.
     pub max_upstream_body_bytes: usize,
+    /// `[rate_limit]`, when enabled.
+    pub rate_limits: Option<std::sync::Arc<crate::runtime::tenant::RateLimits>>,
 }
 
 /// Time limits of a client connection.
@@ -197,6 +199,8 @@ impl Snapshot {
             },
             max_sse_line_bytes: config.server.max_sse_line_bytes,
             max_upstream_body_bytes: config.server.max_upstream_body_bytes,
+            rate_limits: crate::runtime::tenant::RateLimits::from_config(&config.rate_limit)
+                .map(Arc::new),
         })
     }
 

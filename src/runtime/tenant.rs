@@ -68,6 +68,68 @@ pub struct KeyLimits {
     pub concurrent: Option<u64>,
 }
 
+impl KeyLimits {
+    /// Config limits (`0`: not limited).
+    pub fn from_config(l: &crate::config::model::Limits) -> KeyLimits {
+        let some = |v: u32| (v > 0).then_some(u64::from(v));
+        KeyLimits {
+            rpm: some(l.rpm),
+            tpm: some(l.tpm),
+            rpd: some(l.rpd),
+            concurrent: some(l.concurrent),
+        }
+    }
+
+    /// Each limit of `self`, else of `base`.
+    pub fn or(self, base: KeyLimits) -> KeyLimits {
+        KeyLimits {
+            rpm: self.rpm.or(base.rpm),
+            tpm: self.tpm.or(base.tpm),
+            rpd: self.rpd.or(base.rpd),
+            concurrent: self.concurrent.or(base.concurrent),
+        }
+    }
+}
+
+/// `[rate_limit]` as the request path reads it (present only when enabled): the defaults,
+/// and the overrides by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RateLimits {
+    pub default: KeyLimits,
+    /// `[rate_limit.tenant_limits.<name>]`: a key's id or label, a team's id, a JWT tenant.
+    pub tenants: std::collections::HashMap<String, KeyLimits>,
+}
+
+impl RateLimits {
+    pub fn from_config(c: &crate::config::model::RateLimitConfig) -> Option<RateLimits> {
+        c.enabled.then(|| RateLimits {
+            default: KeyLimits::from_config(&c.default_limits),
+            tenants: c
+                .tenant_limits
+                .iter()
+                .map(|(k, v)| (k.clone(), KeyLimits::from_config(v)))
+                .collect(),
+        })
+    }
+
+    /// A key's limits: its own (set through the admin API) where set, else its override
+    /// (by id, then label), else the defaults.
+    pub fn for_key(&self, id: &str, label: Option<&str>, own: Option<KeyLimits>) -> KeyLimits {
+        let base = self
+            .tenants
+            .get(id)
+            .or_else(|| label.and_then(|l| self.tenants.get(l)))
+            .copied()
+            .unwrap_or(self.default);
+        own.map_or(base, |own| own.or(base))
+    }
+
+    /// A team's limits: only a team with an override is limited as a whole.
+    pub fn for_team(&self, team: &str) -> Option<KeyLimits> {
+        self.tenants.get(team).copied()
+    }
+}
+
 /// What a key from the store may do (config keys have no policy: anything, no budget).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {

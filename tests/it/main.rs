@@ -26,6 +26,7 @@ mod golden;
 mod hostile;
 mod jwt;
 mod lifecycle;
+mod limits;
 mod ops;
 mod readme;
 mod replicas;

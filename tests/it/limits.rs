@@ -1,0 +1,231 @@
+//! Rate limits on one instance, over real sockets: requests per minute and per day, tokens
+//! per minute (reserved, then settled to the usage), concurrent requests (slots freed when a
+//! request ends, also when its client goes away), overrides by key label and the admin API's
+//! per-key limits, and the 429 in both formats. A refused request never reaches the mock.
+
+use std::time::Duration;
+
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+
+use crate::harness::{Gateway, Mock, chat};
+
+const ADMIN: &str = "admin-token-for-the-tests-0123";
+
+/// A gateway with provider `m` (the mock), keys `vk-a` (label "alpha") and `vk-b` (label
+/// "beta"), and `limits` appended (`[rate_limit]` sections).
+async fn gateway(mock: &Mock, limits: &str) -> Gateway {
+    let cfg = format!(
+        "[server]\nadmin_token = \"{ADMIN}\"\n[key_map.vk-a]\nlabel = \"alpha\"\n[key_map.vk-b]\nlabel = \"beta\"\n[[providers]]\nid = \"m\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n[[models]]\nid = \"echo\"\nprovider = \"m\"\nmax_output_tokens = 1000\n{limits}",
+        mock.v1()
+    );
+    Gateway::start(&cfg).await
+}
+
+async fn call(gw: &Gateway, key: &str, body: &Value) -> Response {
+    Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn capped(model: &str, max_tokens: u64) -> Value {
+    let mut body = chat(model, "hi");
+    body["max_tokens"] = json!(max_tokens);
+    body
+}
+
+/// Checks a 429 of `kind` in OpenAI's format and returns its `Retry-After`.
+async fn refused(resp: Response, kind: &str) -> u64 {
+    assert_eq!(resp.status(), 429);
+    assert_eq!(
+        resp.headers()["x-gateway-limit-kind"].to_str().unwrap(),
+        kind
+    );
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "rate_limit_exceeded", "{body}");
+    assert_eq!(body["error"]["kind"], kind, "{body}");
+    assert_eq!(body["error"]["retry_after_seconds"], retry, "{body}");
+    retry
+}
+
+#[tokio::test]
+async fn requests_per_minute_refuse_in_both_formats_before_any_provider_call() {
+    let mock = Mock::start().await;
+    let gw = gateway(
+        &mock,
+        "[rate_limit]\nenabled = true\n[rate_limit.default_limits]\nrpm = 2\ntpm = 0\nrpd = 0\nconcurrent = 0\n",
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(call(&gw, "vk-a", &chat("m/echo", "hi")).await.status(), 200);
+    }
+    // Two a minute: the next one is 30 s away.
+    let retry = refused(call(&gw, "vk-a", &chat("m/echo", "hi")).await, "rpm").await;
+    assert!((29..=30).contains(&retry), "{retry}");
+    let resp = Client::new()
+        .post(gw.url("/v1/messages"))
+        .header("x-api-key", "vk-a")
+        .json(&json!({"model": "m/echo", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["x-gateway-limit-kind"], "rpm");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["type"], "error", "{body}");
+    assert_eq!(body["error"]["type"], "rate_limit_error", "{body}");
+    assert_eq!(body["error"]["kind"], "rpm", "{body}");
+    // The other key has its own two.
+    assert_eq!(call(&gw, "vk-b", &chat("m/echo", "hi")).await.status(), 200);
+    assert_eq!(mock.log().len(), 3);
+}
+
+#[tokio::test]
+async fn overrides_by_label_and_per_day_limits() {
+    let mock = Mock::start().await;
+    let gw = gateway(
+        &mock,
+        "[rate_limit]\nenabled = true\n[rate_limit.default_limits]\nrpm = 100\ntpm = 0\nrpd = 0\nconcurrent = 0\n[rate_limit.tenant_limits.beta]\nrpm = 100\ntpm = 0\nrpd = 1\nconcurrent = 0\n",
+    )
+    .await;
+    assert_eq!(call(&gw, "vk-b", &chat("m/echo", "hi")).await.status(), 200);
+    let retry = refused(call(&gw, "vk-b", &chat("m/echo", "hi")).await, "rpd").await;
+    assert!(retry > 86_000, "{retry}");
+    for _ in 0..3 {
+        assert_eq!(call(&gw, "vk-a", &chat("m/echo", "hi")).await.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_reserved_then_settled_to_the_usage() {
+    let mock = Mock::start().await;
+    let gw = gateway(
+        &mock,
+        "[rate_limit]\nenabled = true\n[rate_limit.default_limits]\nrpm = 100\ntpm = 1000\nrpd = 0\nconcurrent = 0\n",
+    )
+    .await;
+    // Each reserves its body and 900 tokens of answer, and settles to the few it used: one
+    // after another they all pass.
+    for _ in 0..5 {
+        assert_eq!(
+            call(&gw, "vk-a", &capped("m/echo", 900)).await.status(),
+            200
+        );
+    }
+    // A request that may use more than the whole limit never passes.
+    let resp = call(&gw, "vk-a", &capped("m/echo", 1_200)).await;
+    assert_eq!(resp.status(), 429);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["kind"], "tpm", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1000 tokens per minute"),
+        "{body}"
+    );
+    // Two at once: the second finds the first's reservation.
+    let slow = capped("m/echo;ttfb_ms=800", 900);
+    let first = tokio::spawn({
+        let url = gw.url("/v1/chat/completions");
+        async move {
+            Client::new()
+                .post(url)
+                .bearer_auth("vk-a")
+                .json(&slow)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    assert!(mock.wait_for(|log| log.len() == 6).await);
+    refused(call(&gw, "vk-a", &capped("m/echo", 900)).await, "tpm").await;
+    assert_eq!(first.await.unwrap(), 200);
+}
+
+#[tokio::test]
+async fn concurrent_slots_are_freed_when_requests_end_or_clients_leave() {
+    let mock = Mock::start().await;
+    let gw = gateway(
+        &mock,
+        "[rate_limit]\nenabled = true\n[rate_limit.default_limits]\nrpm = 1000\ntpm = 0\nrpd = 0\nconcurrent = 2\n",
+    )
+    .await;
+    let slow = |ms: u64| chat(&format!("m/echo;ttfb_ms={ms}"), "hi");
+    let url = gw.url("/v1/chat/completions");
+    let spawn = |body: Value| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            Client::new()
+                .post(url)
+                .bearer_auth("vk-a")
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status())
+        })
+    };
+    let a = spawn(slow(600));
+    let b = spawn(slow(600));
+    assert!(mock.wait_for(|log| log.len() == 2).await);
+    refused(call(&gw, "vk-a", &chat("m/echo", "hi")).await, "concurrent").await;
+    assert_eq!(a.await.unwrap().unwrap(), 200);
+    assert_eq!(b.await.unwrap().unwrap(), 200);
+    assert_eq!(call(&gw, "vk-a", &chat("m/echo", "hi")).await.status(), 200);
+    // Two clients that leave while their requests wait upstream free their slots.
+    let c = spawn(slow(20_000));
+    let d = spawn(slow(20_000));
+    assert!(mock.wait_for(|log| log.len() == 5).await);
+    c.abort();
+    d.abort();
+    let mut passed = false;
+    for _ in 0..200 {
+        if call(&gw, "vk-a", &chat("m/echo", "hi")).await.status() == 200 {
+            passed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        passed,
+        "the slots of the clients that left were never freed"
+    );
+}
+
+#[tokio::test]
+async fn a_key_created_through_the_admin_api_keeps_its_own_limits() {
+    let mock = Mock::start().await;
+    let gw = gateway(
+        &mock,
+        "[rate_limit]\nenabled = true\n[rate_limit.default_limits]\nrpm = 100\ntpm = 0\nrpd = 0\nconcurrent = 0\n",
+    )
+    .await;
+    let created: Value = Client::new()
+        .post(gw.url("/admin/keys"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"name": "tight", "limits": {"rpm": 1}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["key"].as_str().unwrap();
+    assert_eq!(call(&gw, secret, &chat("m/echo", "hi")).await.status(), 200);
+    refused(call(&gw, secret, &chat("m/echo", "hi")).await, "rpm").await;
+    // The config key is under the defaults.
+    for _ in 0..3 {
+        assert_eq!(call(&gw, "vk-a", &chat("m/echo", "hi")).await.status(), 200);
+    }
+}
