@@ -184,6 +184,17 @@ impl Drop for Gateway {
     }
 }
 
+/// POSTs `body` to `/v1/chat/completions` with `key` as the bearer token.
+pub async fn call(gw: &Gateway, key: &str, body: &serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A chat request body.
 pub fn chat(model: &str, text: &str) -> serde_json::Value {
     serde_json::json!({ "model": model, "messages": [{ "role": "user", "content": text }] })

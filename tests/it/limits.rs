@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 
-use crate::harness::{Gateway, Mock, chat};
+use crate::harness::{Gateway, Mock, call, chat};
 
 const ADMIN: &str = "admin-token-for-the-tests-0123";
 
@@ -20,16 +20,6 @@ async fn gateway(mock: &Mock, limits: &str) -> Gateway {
         mock.v1()
     );
     Gateway::start(&cfg).await
-}
-
-async fn call(gw: &Gateway, key: &str, body: &Value) -> Response {
-    Client::new()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 fn capped(model: &str, max_tokens: u64) -> Value {

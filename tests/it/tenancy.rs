@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::db::Db;
-use crate::harness::{Gateway, Mock, chat};
+use crate::harness::{Gateway, Mock, call, chat};
 use crate::storage_tests;
 
 const ADMIN: &str = "admin-token-for-the-tests-0123";
@@ -41,16 +41,6 @@ async fn admin(gw: &Gateway, method: &str, path: &str, body: Option<Value>) -> (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
-}
-
-async fn call(gw: &Gateway, key: &str, body: &Value) -> Response {
-    Client::new()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 fn capped(model: &str) -> Value {
