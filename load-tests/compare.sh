@@ -16,6 +16,7 @@
 #   NGINX_BIN (default: nginx on PATH or /usr/sbin/nginx), KEEP_WORK=1 keeps the temp dir,
 #   GATEWAY_EXTRA (TOML appended to the gateway's config; @WORK@ = the temp dir, @PORT@ = the
 #   gateway's port), e.g. GATEWAY_EXTRA=$'[database]\nurl = "sqlite://@WORK@/r@PORT@.db"'.
+#   GATEWAY_KEY: an API key every request to a gateway presents (declare it in GATEWAY_EXTRA).
 #   BASELINE=1 adds a fifth target, gateway-base: one more gateway at RUST_LOG=warn, run by
 #   BASELINE_BIN (default GATEWAY_BIN) with BASELINE_EXTRA in place of GATEWAY_EXTRA, measured
 #   in the same rounds, and prints gateway-warn / gateway-base: an A/B of two builds or two
@@ -111,9 +112,9 @@ ensure_tools() {
 ensure_gateway() {
     if [[ -n ${GATEWAY_BIN:-} ]]; then
         [[ -x $GATEWAY_BIN ]] || die "GATEWAY_BIN=$GATEWAY_BIN is not executable"
-        return
+    else
+        GATEWAY_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/llm-gateway
     fi
-    GATEWAY_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/llm-gateway
     if [[ ! -x $GATEWAY_BIN ]]; then
         log "building $GATEWAY_BIN (cargo build --release)"
         (cd "$ROOT" && cargo build --release) >&2 || die "cargo build --release failed"
@@ -328,6 +329,11 @@ mode_spec() {
             SPEC_BODY=$WORK/upstream-an2oa.json SPEC_KEY=sk-load-test ;;
         *) die "mode_spec: unknown $1/$2" ;;
     esac
+    # GATEWAY_KEY: the key every request to a gateway presents (with a [key_map] of its own in
+    # GATEWAY_EXTRA, e.g. to measure rate limits).
+    if [[ $2 == gateway && -n ${GATEWAY_KEY:-} ]]; then
+        SPEC_KEY=$GATEWAY_KEY
+    fi
 }
 
 # run_wrk MODE SIDE URL COUNT OUTFILE [THREADS CONNS]: a count-bounded wrk run, its report in

@@ -54,6 +54,7 @@ impl Writer {
                 tracing::warn!(error = %e, "records are written through the shared pool");
                 Sink::Pool(store.pool(), numbered)
             }
+            None if store.backend() == Backend::Memory => Sink::Memory(store.pool()),
             None => Sink::Pool(store.pool(), numbered),
         };
         let queue = Queue {
@@ -116,7 +117,13 @@ struct Queue {
 enum Sink {
     Pool(AnyPool, bool),
     File(RecordFile),
+    /// The in-memory database: it keeps the newest [`MEMORY_RECORDS`] records only.
+    Memory(AnyPool),
 }
+
+/// Records an in-memory database keeps (about 1 KiB each with bodies): without a database
+/// file the records are a window on the recent past, not a log that grows until memory ends.
+pub const MEMORY_RECORDS: i64 = 50_000;
 
 async fn run(sink: Sink, mut queue: Queue, written: Arc<AtomicU64>) {
     let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
@@ -167,6 +174,10 @@ async fn write(sink: &Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
     let n = batch.len() as u64;
     let result = match sink {
         Sink::Pool(pool, numbered) => insert(pool, batch, *numbered).await,
+        Sink::Memory(pool) => match insert(pool, batch, false).await {
+            Ok(()) => trim(pool, MEMORY_RECORDS).await,
+            Err(e) => Err(e),
+        },
         Sink::File(file) => {
             // The batch goes to a blocking thread and comes back, to keep its capacity.
             let (file, rows) = (file.clone(), std::mem::take(batch));
@@ -186,4 +197,44 @@ async fn write(sink: &Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
         Err(e) => tracing::error!(records = n, error = %e, "request records were not written"),
     }
     batch.clear();
+}
+
+/// Drops the records beyond the newest `keep` (by insertion order).
+async fn trim(pool: &AnyPool, keep: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM request_records WHERE rowid <= (SELECT MAX(rowid) FROM request_records) - $1",
+    )
+    .bind(keep)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_in_memory_records_keep_the_newest() {
+        let store = Store::open(None, 1).unwrap();
+        let batch: Vec<Record> = (0..41)
+            .map(|i| Record {
+                id: format!("req_{i:03}"),
+                created_at: i,
+                endpoint: "chat_completions".into(),
+                ..Record::default()
+            })
+            .collect();
+        store.block_on(async {
+            let pool = store.pool();
+            insert(&pool, &batch, false).await.unwrap();
+            trim(&pool, 10).await.unwrap();
+            let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM request_records ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            assert_eq!(ids.len(), 10);
+            assert_eq!(ids[0], "req_031");
+        });
+    }
 }
