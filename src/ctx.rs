@@ -44,6 +44,8 @@ pub struct RequestCtx {
 /// What happened to a request: attempts, who served it, usage, how it ended.
 #[derive(Debug, Default)]
 pub struct Trace {
+    /// What the caller's rate limits said at admission (the `x-ratelimit-*` headers).
+    pub quota: Option<crate::limits::Quota>,
     /// Upstream attempts made (a hedge counts).
     pub attempts: u32,
     /// Provider and model that served (or last tried) the request.

@@ -111,6 +111,9 @@ pub async fn error<D: Downstream>(
     {
         head.push("x-gateway-limit-kind", limit);
     }
+    if let Some(quota) = &trace.quota {
+        crate::limits::headers(quota, |name, value| head.push(name, value));
+    }
     send(down, trace, head, Bytes::from(err.render(format))).await
 }
 

@@ -79,7 +79,8 @@ pub(super) fn record_usage(trace: &mut Trace, cand: &Candidate, usage: Option<Us
     }
 }
 
-/// `x-gateway-provider`, `x-gateway-model` and `x-gateway-retries`.
+/// `x-gateway-provider`, `x-gateway-model`, `x-gateway-retries`, and the `x-ratelimit-*`
+/// headers when the caller's rate limits apply.
 pub(super) fn gateway_headers(head: &mut Head, trace: &Trace, cand: &Candidate) {
     head.push("x-gateway-provider", cand.provider.id.clone());
     head.push("x-gateway-model", cand.model.clone());
@@ -87,6 +88,9 @@ pub(super) fn gateway_headers(head: &mut Head, trace: &Trace, cand: &Candidate) 
         "x-gateway-retries",
         trace.attempts.saturating_sub(1).to_string(),
     );
+    if let Some(quota) = &trace.quota {
+        crate::limits::headers(quota, |name, value| head.push(name, value));
+    }
 }
 
 pub(super) fn gone(_: ClientGone) -> Failure {

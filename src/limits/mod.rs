@@ -17,6 +17,35 @@ use crate::runtime::tenant::KeyLimits;
 
 pub use local::{Kind, Quota, Refusal, Table};
 
+/// OpenAI's `x-ratelimit-*` headers for `quota` (requests: the per-minute limit; tokens: the
+/// tokens per minute), as `(name, value)`.
+pub fn headers(quota: &Quota, mut push: impl FnMut(&'static str, String)) {
+    if let Some((limit, v)) = quota.requests {
+        push("x-ratelimit-limit-requests", limit.to_string());
+        push("x-ratelimit-remaining-requests", v.remaining.to_string());
+        push("x-ratelimit-reset-requests", duration(v.reset_ms));
+    }
+    if let Some((limit, v)) = quota.tokens {
+        push("x-ratelimit-limit-tokens", limit.to_string());
+        push("x-ratelimit-remaining-tokens", v.remaining.to_string());
+        push("x-ratelimit-reset-tokens", duration(v.reset_ms));
+    }
+}
+
+/// A wait as OpenAI writes it: `20ms`, `1s`, `6m0s`, `1h2m3s`.
+pub fn duration(ms: u64) -> String {
+    if ms < 1_000 {
+        return format!("{ms}ms");
+    }
+    let secs = ms.div_ceil(1_000);
+    let (h, m, s) = (secs / 3_600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
 /// The limits' state on this instance.
 #[derive(Debug)]
 pub struct Limiter {
@@ -115,5 +144,20 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         self.close(None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_are_written_as_openai_does() {
+        assert_eq!(duration(0), "0ms");
+        assert_eq!(duration(999), "999ms");
+        assert_eq!(duration(1_000), "1s");
+        assert_eq!(duration(1_001), "2s");
+        assert_eq!(duration(360_000), "6m0s");
+        assert_eq!(duration(3_723_000), "1h2m3s");
     }
 }

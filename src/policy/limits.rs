@@ -45,6 +45,7 @@ pub fn admit(
     };
     match limiter.admit(caller, key, team, tokens) {
         Ok(admission) => {
+            ctx.trace.quota = Some(admission.quota);
             ctx.admission = Some(admission);
             Ok(())
         }

@@ -56,8 +56,14 @@ async fn requests_per_minute_refuse_in_both_formats_before_any_provider_call() {
         "[rate_limit]\nenabled = true\n[rate_limit.default_limits]\nrpm = 2\ntpm = 0\nrpd = 0\nconcurrent = 0\n",
     )
     .await;
-    for _ in 0..2 {
-        assert_eq!(call(&gw, "vk-a", &chat("m/echo", "hi")).await.status(), 200);
+    // Every answer says where the caller stands, as OpenAI's headers do.
+    for remaining in ["1", "0"] {
+        let resp = call(&gw, "vk-a", &chat("m/echo", "hi")).await;
+        assert_eq!(resp.status(), 200);
+        let h = resp.headers();
+        assert_eq!(h["x-ratelimit-limit-requests"], "2");
+        assert_eq!(h["x-ratelimit-remaining-requests"], remaining);
+        assert!(h.get("x-ratelimit-limit-tokens").is_none());
     }
     // Two a minute: the next one is 30 s away.
     let retry = refused(call(&gw, "vk-a", &chat("m/echo", "hi")).await, "rpm").await;
@@ -107,10 +113,15 @@ async fn tokens_are_reserved_then_settled_to_the_usage() {
     // Each reserves its body and 900 tokens of answer, and settles to the few it used: one
     // after another they all pass.
     for _ in 0..5 {
-        assert_eq!(
-            call(&gw, "vk-a", &capped("m/echo", 900)).await.status(),
-            200
-        );
+        let resp = call(&gw, "vk-a", &capped("m/echo", 900)).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["x-ratelimit-limit-tokens"], "1000");
+        let remaining: u64 = resp.headers()["x-ratelimit-remaining-tokens"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..100).contains(&remaining), "{remaining}");
     }
     // A request that may use more than the whole limit never passes.
     let resp = call(&gw, "vk-a", &capped("m/echo", 1_200)).await;
