@@ -33,11 +33,18 @@ impl ClientRequest for SessionIo<'_> {
 
 impl Downstream for SessionIo<'_> {
     async fn write_head(&mut self, head: Head, end: bool) -> Result<(), ClientGone> {
-        let mut h =
-            ResponseHeader::build(head.status, Some(head.headers.len())).map_err(|_| ClientGone)?;
+        // Without a map of the names' case: every name here is lowercase already, and keeping
+        // their case costs a second map insert per header.
+        let mut h = ResponseHeader::build_no_case(head.status, Some(head.headers.len()))
+            .map_err(|_| ClientGone)?;
         for (name, value) in head.headers {
-            h.insert_header(name, value.as_ref())
-                .map_err(|_| ClientGone)?;
+            // The value's bytes are shared with pingora, not copied.
+            let bytes = match value {
+                std::borrow::Cow::Borrowed(s) => Bytes::from_static(s.as_bytes()),
+                std::borrow::Cow::Owned(s) => Bytes::from(s),
+            };
+            let value = http::HeaderValue::from_maybe_shared(bytes).map_err(|_| ClientGone)?;
+            h.insert_header(name, value).map_err(|_| ClientGone)?;
         }
         self.0
             .write_response_header(Box::new(h))
