@@ -63,6 +63,7 @@ impl Gateway {
         access_log: AccessLog,
         replicas: HashMap<String, Arc<Replicas>>,
         tenancy: Arc<Tenancy>,
+        limiter: crate::limits::Limiter,
         id_seed: u32,
     ) -> Self {
         Self {
@@ -74,7 +75,7 @@ impl Gateway {
             replicas,
             access_log,
             tenancy,
-            limiter: Arc::default(),
+            limiter: Arc::new(limiter),
             started: Instant::now(),
             port,
             closing: tokio::sync::watch::Sender::new(false),
@@ -161,6 +162,7 @@ pub const SAVE_BREAKERS_EVERY: Duration = Duration::from_secs(1);
 /// Keeps the breakers' state in the store while the gateway lives.
 pub async fn keep_breakers(gateway: std::sync::Weak<Gateway>) {
     let mut last = HashMap::new();
+    let mut ticks = 0u64;
     let mut tick = tokio::time::interval(SAVE_BREAKERS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -168,6 +170,11 @@ pub async fn keep_breakers(gateway: std::sync::Weak<Gateway>) {
         let Some(gw) = gateway.upgrade() else {
             return;
         };
+        ticks += 1;
+        if ticks.is_multiple_of(60) {
+            // Limits of keys idle for a whole period are forgotten.
+            gw.limiter.sweep();
+        }
         if let Err(e) = gw.save_breakers(&mut last).await {
             tracing::warn!(error = %e, "could not save the circuit breakers' state");
         }

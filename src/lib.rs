@@ -13,7 +13,7 @@
 //! | [`downstream`] | the client side of a response, and whole-response writers | ctx, errors |
 //! | [`inbound`] | endpoint table, auth, controls, body cap, request decoding | runtime, routing (types), errors |
 //! | [`policy`] | the caller's allowed models and budget reservation, between routing and attempts | tenancy, routing, inbound |
-//! | [`limits`] | rate limits per key and team: GCRA rates, concurrency slots, the admission a request holds | runtime |
+//! | [`limits`] | rate limits per key and team: GCRA rates, concurrency slots, the admission a request holds; shared through Redis | runtime, redis |
 //! | [`routing`] | model addressing, pools, capability gate → candidates (pure) | runtime, config |
 //! | [`attempt`] | the attempt loop: admission, retries, failover, hedging, forwarding | downstream, upstream, translate, resilience, routing |
 //! | [`resilience`] | retry verdicts, backoff, circuit breakers (pure, injected clock) | config |
@@ -22,6 +22,7 @@
 //! | [`observability`] | metrics, access log, cost | ctx, translate (usage) |
 //! | [`api`] | operational and admin endpoints over `http` types | gateway, inbound, runtime |
 //! | [`tenancy`] | virtual keys in memory (the key ring), budgets and their reservations | storage, runtime |
+//! | [`redis`] | a pipelined Redis client with bounded waits, for state shared by instances | nothing |
 //! | [`storage`] | the database: schema, migrations, keys, teams, records, the record writer | config |
 //! | [`runtime`] | runtime types built from config: snapshot, providers, catalog | config |
 //! | [`config`] | file config: parse, interpolate, validate | nothing |
@@ -61,6 +62,7 @@ pub mod config;
 pub mod errors;
 pub mod mock;
 pub mod probe;
+pub mod redis;
 pub mod runtime;
 pub mod storage;
 pub mod tenancy;

@@ -87,6 +87,18 @@ pub(super) fn metrics(gw: &Gateway) -> Reply {
         records.written(),
         records.dropped()
     ));
+    if let Some(redis) = gw.limiter.redis() {
+        text.push_str(&format!(
+            "# HELP gateway_redis_up Whether the connection to Redis (shared limits) is up.\n\
+             # TYPE gateway_redis_up gauge\n\
+             gateway_redis_up {}\n\
+             # HELP gateway_redis_errors_total Redis calls that failed (down, slow, refused); limits then follow rate_limit.on_redis_error.\n\
+             # TYPE gateway_redis_errors_total counter\n\
+             gateway_redis_errors_total {}\n",
+            u8::from(redis.is_up()),
+            redis.errors()
+        ));
+    }
     let mut resp = Response::new(Bytes::from(text));
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,

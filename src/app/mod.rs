@@ -94,6 +94,12 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         .clone()
         .map(|c| crate::tenancy::jwt::Jwt::new(c, Arc::new(jwks::JwksFetch::new())));
     let tenancy = Tenancy::open(&config.database, jwt).map_err(|e| format!("database: {e}"))?;
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the composition root names this instance's concurrency slots in Redis"
+    )]
+    let instance = rand::random::<u32>();
+    let limiter = crate::limits::Limiter::new(shared_limits(&config, &tenancy, instance)?);
     let snapshot = Snapshot::build(config, &mock_endpoints)?;
     #[expect(
         clippy::disallowed_methods,
@@ -101,7 +107,7 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
     )]
     let id_seed = rand::random::<u32>();
     let gateway = Arc::new(Gateway::new(
-        snapshot, port, access_log, replicas, tenancy, id_seed,
+        snapshot, port, access_log, replicas, tenancy, limiter, id_seed,
     ));
 
     // Breakers open before a restart stay open: restored, then kept in the store.
@@ -193,4 +199,34 @@ impl BackgroundService for MockService {
             tracing::error!(error = %e, "mock upstream stopped");
         }
     }
+}
+
+/// The limits' state in Redis, with `[redis]`: the client starts connecting now (on the
+/// store's runtime, which lives as long as the gateway) and is given half a second, so the
+/// first requests do not all find it down.
+fn shared_limits(
+    config: &Config,
+    tenancy: &Tenancy,
+    instance: u32,
+) -> Result<Option<crate::limits::shared::Shared>, String> {
+    let Some(redis) = &config.redis else {
+        return Ok(None);
+    };
+    let target = crate::redis::Target::parse(&redis.url)?;
+    let client = crate::redis::Redis::start(target, &redis.key_prefix, |task| {
+        tenancy.store.spawn(task);
+    });
+    let up = tenancy
+        .store
+        .block_on(client.ready(Duration::from_millis(500)));
+    if !up {
+        tracing::warn!(
+            url = %crate::storage::shown(&redis.url),
+            "Redis is not reachable yet; limits follow rate_limit.on_redis_error until it is"
+        );
+    }
+    Ok(Some(crate::limits::shared::Shared::new(
+        client,
+        u64::from(instance) << 32 | u64::from(std::process::id()),
+    )))
 }

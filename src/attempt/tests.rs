@@ -282,6 +282,7 @@ fn gateway() -> Gateway {
         AccessLog::disabled(),
         HashMap::new(),
         crate::tenancy::Tenancy::open(&crate::config::DatabaseConfig::default(), None).unwrap(),
+        crate::limits::Limiter::default(),
         0,
     )
 }

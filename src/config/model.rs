@@ -398,8 +398,20 @@ impl Default for CacheConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
     pub enabled: bool,
+    /// What the limits do when Redis cannot answer.
+    pub on_redis_error: OnRedisError,
     pub default_limits: Limits,
     pub tenant_limits: BTreeMap<String, Limits>,
+}
+
+/// `rate_limit.on_redis_error`: admit by this instance's own limiter (`open`), or refuse
+/// (`closed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnRedisError {
+    #[default]
+    Open,
+    Closed,
 }
 
 /// Per-tenant limits.
@@ -744,4 +756,7 @@ fn default_tenant_claim() -> String {
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     pub url: String,
+    /// Every key the gateway writes starts with it (several deployments on one Redis).
+    #[serde(default)]
+    pub key_prefix: String,
 }

@@ -49,7 +49,6 @@ fn shipped_configs_warn_only_about_what_is_not_active_yet() {
             "provider_quota",
             "model_routing.sticky_ttl_secs",
             "model_routing.deprecations",
-            "redis"
         ]
     );
 }

@@ -3,15 +3,19 @@
 //! [`gcra`] is the algorithm and [`local`] the state of one instance (both pure, injected
 //! clock); [`Limiter`] reads the clock and hands out an [`Admission`] that gives its
 //! concurrency slots back and settles its tokens when the request ends, on every path (its
-//! `Drop` settles at the reservation when nothing better is known). Provider quotas (L3) and
-//! the state shared by several instances through Redis (L6) come next (issue 12).
+//! `Drop` settles at the reservation when nothing better is known). With `[redis]`, the
+//! state lives in Redis ([`shared`]) and holds across instances; when Redis cannot answer,
+//! `rate_limit.on_redis_error` decides: `open` admits by this instance's own limiter,
+//! `closed` refuses. Provider quotas (L3) are [`quota`].
 
 pub mod gcra;
 pub mod local;
+pub mod shared;
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::redis::RedisError;
 use crate::runtime::snapshot::Tenant;
 use crate::runtime::tenant::KeyLimits;
 
@@ -46,37 +50,59 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
-/// The limits' state on this instance.
+/// Why a request was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// A limit refused it.
+    Limit(Refusal),
+    /// Redis could not say, and limits fail closed.
+    Unavailable(RedisError),
+}
+
+/// The limits' state: this instance's, and Redis's when configured.
 #[derive(Debug)]
 pub struct Limiter {
     local: local::Local,
+    shared: Option<shared::Shared>,
     /// The origin of the limiter's millisecond clock.
     epoch: Instant,
 }
 
 impl Default for Limiter {
     fn default() -> Self {
-        Limiter {
-            local: local::Local::default(),
-            epoch: Instant::now(),
-        }
+        Limiter::new(None)
     }
 }
 
 impl Limiter {
+    pub fn new(shared: Option<shared::Shared>) -> Limiter {
+        Limiter {
+            local: local::Local::default(),
+            shared,
+            epoch: Instant::now(),
+        }
+    }
+
     fn now_ms(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
 
+    /// The Redis client, when the limits are shared.
+    pub fn redis(&self) -> Option<&crate::redis::Redis> {
+        self.shared.as_ref().map(shared::Shared::redis)
+    }
+
     /// Admits a request of `caller` (limits `key`, and `team` for its team), reserving
-    /// `tokens` against the token limits.
-    pub fn admit(
+    /// `tokens` against the token limits. When Redis cannot answer, `fail_open` admits by
+    /// this instance's limiter alone.
+    pub async fn admit(
         self: &Arc<Self>,
         caller: &Arc<Tenant>,
         key: KeyLimits,
         team: Option<KeyLimits>,
         tokens: u64,
-    ) -> Result<Admission, Refusal> {
+        fail_open: bool,
+    ) -> Result<Admission, Denied> {
         let mut admission = Admission {
             limiter: self.clone(),
             caller: caller.clone(),
@@ -84,13 +110,38 @@ impl Limiter {
             team,
             reserved: tokens,
             quota: Quota::default(),
+            held: None,
             open: false,
         };
+        let now = self.now_ms();
+        if let Some(shared) = &self.shared {
+            match shared.admit(&admission.scopes(), tokens, now).await {
+                Ok(Ok((quota, held))) => {
+                    admission.quota = quota;
+                    admission.held = Some(held);
+                    admission.open = true;
+                    return Ok(admission);
+                }
+                Ok(Err(refusal)) => return Err(Denied::Limit(refusal)),
+                Err(e) if !fail_open => return Err(Denied::Unavailable(e)),
+                Err(_) => {}
+            }
+        }
         admission.quota = self
             .local
-            .admit(&admission.scopes(), tokens, self.now_ms())?;
+            .admit(&admission.scopes(), tokens, now)
+            .map_err(Denied::Limit)?;
         admission.open = true;
         Ok(admission)
+    }
+
+    /// Forgets idle state (every few minutes).
+    pub fn sweep(&self) {
+        let now = self.now_ms();
+        self.local.sweep(now);
+        if let Some(shared) = &self.shared {
+            shared.sweep(now);
+        }
     }
 }
 
@@ -104,6 +155,8 @@ pub struct Admission {
     reserved: u64,
     /// What the `x-ratelimit-*` headers say.
     pub quota: Quota,
+    /// Set when Redis admitted the request (it is released there).
+    held: Option<shared::Held>,
     /// Whether the slots are still held.
     open: bool,
 }
@@ -134,10 +187,16 @@ impl Admission {
         }
         self.open = false;
         let used = used.unwrap_or(self.reserved);
-        let now = self.limiter.now_ms();
-        self.limiter
-            .local
-            .release(&self.scopes(), self.reserved, used, now);
+        let scopes = self.scopes();
+        match (&self.held, &self.limiter.shared) {
+            (Some(held), Some(shared)) => shared.release(&scopes, held, self.reserved, used),
+            _ => {
+                let now = self.limiter.now_ms();
+                self.limiter
+                    .local
+                    .release(&scopes, self.reserved, used, now);
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::ctx::RequestCtx;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::inbound::Call;
-use crate::limits::{Kind, Limiter};
+use crate::limits::{Denied, Kind, Limiter};
 use crate::routing::Plan;
 use crate::runtime::snapshot::Snapshot;
 
@@ -17,7 +17,7 @@ const DEFAULT_OUTPUT_TOKENS: u64 = 4_096;
 
 /// Admits the request in `ctx` against its caller's limits (a gateway without limits, or a
 /// caller without a key, is not limited).
-pub fn admit(
+pub async fn admit(
     limiter: &Arc<Limiter>,
     snap: &Snapshot,
     ctx: &mut RequestCtx,
@@ -43,13 +43,23 @@ pub fn admit(
     } else {
         0
     };
-    match limiter.admit(caller, key, team, tokens) {
+    match limiter
+        .admit(caller, key, team, tokens, settings.fail_open)
+        .await
+    {
         Ok(admission) => {
             ctx.trace.quota = Some(admission.quota);
             ctx.admission = Some(admission);
             Ok(())
         }
-        Err(refusal) => {
+        Err(Denied::Unavailable(e)) => Err(GatewayError::new(
+            ErrorKind::Unavailable,
+            format!(
+                "The rate limits cannot be checked ({e}) and are set to fail closed; retry shortly."
+            ),
+        )
+        .with_retry_after(1)),
+        Err(Denied::Limit(refusal)) => {
             let secs = refusal.retry_after_ms.div_ceil(1_000).max(1);
             let whose = if refusal.scope == 0 { "key" } else { "team" };
             let what = match refusal.kind {

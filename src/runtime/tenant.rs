@@ -98,6 +98,8 @@ pub struct RateLimits {
     pub default: KeyLimits,
     /// `[rate_limit.tenant_limits.<name>]`: a key's id or label, a team's id, a JWT tenant.
     pub tenants: std::collections::HashMap<String, KeyLimits>,
+    /// `on_redis_error = "open"`: when Redis cannot answer, this instance's limiter decides.
+    pub fail_open: bool,
 }
 
 impl RateLimits {
@@ -109,6 +111,7 @@ impl RateLimits {
                 .iter()
                 .map(|(k, v)| (k.clone(), KeyLimits::from_config(v)))
                 .collect(),
+            fail_open: c.on_redis_error == crate::config::model::OnRedisError::Open,
         })
     }
 

@@ -255,7 +255,7 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
 }
 
 /// The URL without its password, for messages.
-fn shown(url: &str) -> String {
+pub fn shown(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));

@@ -33,6 +33,7 @@ mod replicas;
 mod rescue;
 mod resilience;
 mod sdk;
+mod shared_limits;
 mod streaming;
 mod tenancy;
 mod translation;

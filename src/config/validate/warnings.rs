@@ -19,7 +19,6 @@ const INACTIVE: &[&[&str]] = &[
     &["provider_quota"],
     &["model_routing", "sticky_ttl_secs"],
     &["model_routing", "deprecations"],
-    &["redis"],
 ];
 
 fn root(key: &str) -> KeyPath {

@@ -169,7 +169,6 @@ fn sections_accepted_but_not_active() {
         summary,
         [
             ("cache", Some(1)),
-            ("redis", Some(5)),
             ("model_routing.sticky_ttl_secs", Some(8)),
             ("model_routing.deprecations", Some(10)),
             ("sanitization", Some(13)),
@@ -182,7 +181,7 @@ fn sections_accepted_but_not_active() {
         "this section is accepted but not active in this build: it has no effect yet"
     );
     assert!(
-        problems[5].is_error(),
+        problems[4].is_error(),
         "and an unknown key is still an error"
     );
 }

@@ -1,0 +1,245 @@
+//! Limits shared by several instances through Redis (the machine's, under a key prefix of
+//! each test's own): two gateways on one Redis refuse as one; concurrency slots and token
+//! reservations are seen by both; when Redis is cut (a TCP relay in front of it that the test
+//! breaks, never the machine's Redis itself) limits fail open onto each instance's own
+//! limiter or closed with a 503, as configured, and recover when it is back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use reqwest::Client;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::harness::{Gateway, Mock, call, chat};
+
+const REDIS: &str = "127.0.0.1:6379";
+
+/// A TCP relay to Redis that can be cut (every connection closed, new ones refused) and
+/// restored.
+struct Relay {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    cuts_tx: tokio::sync::watch::Sender<u64>,
+}
+
+impl Relay {
+    async fn start() -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let (cuts_tx, _) = tokio::sync::watch::channel(0u64);
+        let (c, g) = (cut.clone(), cuts_tx.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
+                let mut cuts = g.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(REDIS).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cuts.changed() => {}
+                    }
+                });
+            }
+        });
+        Relay { port, cut, cuts_tx }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.cuts_tx.send_modify(|g| *g += 1);
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+fn prefix() -> String {
+    format!("llmgw-test-{:016x}:", rand::random::<u64>())
+}
+
+/// A gateway with provider `m` (the mock), key `vk-a`, the default limits `limits` and
+/// Redis at `port` under `prefix`.
+async fn gateway(mock: &Mock, port: u16, prefix: &str, extra: &str, limits: &str) -> Gateway {
+    let cfg = format!(
+        "[key_map.vk-a]\nlabel = \"alpha\"\n[[providers]]\nid = \"m\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n[[models]]\nid = \"echo\"\nprovider = \"m\"\nmax_output_tokens = 1000\n[redis]\nurl = \"redis://127.0.0.1:{port}\"\nkey_prefix = \"{prefix}\"\n[rate_limit]\nenabled = true\n{extra}\n[rate_limit.default_limits]\n{limits}\n",
+        mock.v1()
+    );
+    Gateway::start(&cfg).await
+}
+
+async fn status(gw: &Gateway) -> u16 {
+    call(gw, "vk-a", &chat("m/echo", "hi"))
+        .await
+        .status()
+        .as_u16()
+}
+
+/// Waits until the gateway's Redis connection is `up`.
+async fn redis_up(gw: &Gateway, up: bool) {
+    for _ in 0..400 {
+        if (gw.metric("gateway_redis_up").await == 1.0) == up {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("gateway_redis_up never became {up}");
+}
+
+#[tokio::test]
+async fn two_instances_share_one_limit() {
+    let mock = Mock::start().await;
+    let p = prefix();
+    let limits = "rpm = 4\ntpm = 0\nrpd = 0\nconcurrent = 0";
+    let a = gateway(&mock, 6379, &p, "", limits).await;
+    let b = gateway(&mock, 6379, &p, "", limits).await;
+    redis_up(&a, true).await;
+    redis_up(&b, true).await;
+    let mut codes = Vec::new();
+    for i in 0..8 {
+        codes.push(status(if i % 2 == 0 { &a } else { &b }).await);
+    }
+    assert_eq!(codes, [200, 200, 200, 200, 429, 429, 429, 429]);
+    // The refusal says when, from the shared state, in both instances' headers.
+    let resp = call(&b, "vk-a", &chat("m/echo", "hi")).await;
+    assert_eq!(resp.headers()["x-gateway-limit-kind"], "rpm");
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((14..=15).contains(&retry), "{retry}");
+    assert_eq!(mock.log().len(), 4);
+    // Another prefix is another deployment: its own limit.
+    let other = gateway(&mock, 6379, &prefix(), "", limits).await;
+    redis_up(&other, true).await;
+    assert_eq!(status(&other).await, 200);
+}
+
+#[tokio::test]
+async fn slots_and_token_reservations_are_seen_by_every_instance() {
+    let mock = Mock::start().await;
+    let p = prefix();
+    let limits = "rpm = 0\ntpm = 2000\nrpd = 0\nconcurrent = 1";
+    let a = gateway(&mock, 6379, &p, "", limits).await;
+    let b = gateway(&mock, 6379, &p, "", limits).await;
+    redis_up(&a, true).await;
+    redis_up(&b, true).await;
+    let url = a.url("/v1/chat/completions");
+    let slow = tokio::spawn(async move {
+        let mut body = chat("m/echo;ttfb_ms=800", "hi");
+        body["max_tokens"] = 1500.into();
+        Client::new()
+            .post(url)
+            .bearer_auth("vk-a")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(mock.wait_for(|log| log.len() == 1).await);
+    // The slot is held on `a`: `b` refuses for concurrency.
+    let resp = call(&b, "vk-a", &chat("m/echo", "hi")).await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["x-gateway-limit-kind"], "concurrent");
+    assert_eq!(slow.await.unwrap(), 200);
+    // Freed, and the 1,500 tokens reserved were settled to the few used: `b` may reserve
+    // 1,500 again.
+    let mut freed = false;
+    for _ in 0..100 {
+        let mut body = chat("m/echo", "hi");
+        body["max_tokens"] = 1500.into();
+        let resp = call(&b, "vk-a", &body).await;
+        if resp.status() == 200 {
+            let remaining: u64 = resp.headers()["x-ratelimit-remaining-tokens"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(remaining < 500, "{remaining}");
+            freed = true;
+            break;
+        }
+        // The release is sent without waiting: it may land a moment later.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(freed, "the slot or the tokens were never given back");
+}
+
+#[tokio::test]
+async fn redis_cut_fails_open_onto_the_local_limiter_then_recovers() {
+    let mock = Mock::start().await;
+    let relay = Relay::start().await;
+    let p = prefix();
+    let gw = gateway(
+        &mock,
+        relay.port,
+        &p,
+        "",
+        "rpm = 3\ntpm = 0\nrpd = 0\nconcurrent = 0",
+    )
+    .await;
+    redis_up(&gw, true).await;
+    assert_eq!(status(&gw).await, 200);
+    relay.cut();
+    redis_up(&gw, false).await;
+    // Open: this instance's own limiter still applies its 3 a minute.
+    let codes = [
+        status(&gw).await,
+        status(&gw).await,
+        status(&gw).await,
+        status(&gw).await,
+    ];
+    assert_eq!(codes, [200, 200, 200, 429]);
+    assert!(gw.metric("gateway_redis_errors_total").await >= 4.0);
+    // Back: Redis's count (one so far) decides again.
+    relay.restore();
+    redis_up(&gw, true).await;
+    assert_eq!(
+        [status(&gw).await, status(&gw).await, status(&gw).await],
+        [200, 200, 429]
+    );
+}
+
+#[tokio::test]
+async fn redis_cut_fails_closed_when_told_to() {
+    let mock = Mock::start().await;
+    let relay = Relay::start().await;
+    let gw = gateway(
+        &mock,
+        relay.port,
+        &prefix(),
+        "on_redis_error = \"closed\"",
+        "rpm = 100\ntpm = 0\nrpd = 0\nconcurrent = 0",
+    )
+    .await;
+    redis_up(&gw, true).await;
+    assert_eq!(status(&gw).await, 200);
+    relay.cut();
+    redis_up(&gw, false).await;
+    let resp = call(&gw, "vk-a", &chat("m/echo", "hi")).await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: Value = resp.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("fail closed"), "{message}");
+    assert!(
+        !message.contains("6379") && !message.contains("127.0.0.1"),
+        "{message}"
+    );
+    assert_eq!(mock.log().len(), 1);
+    relay.restore();
+    redis_up(&gw, true).await;
+    assert_eq!(status(&gw).await, 200);
+}
