@@ -189,6 +189,10 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     }
                 };
                 admitted_any = true;
+                // Every attempt sent counts against its provider's quota.
+                if let Some(q) = &self.snap.provider_quota {
+                    self.gw.limiter.provider_sent(q, &cand.provider.id, 1, 0);
+                }
                 if attempt_no == 0
                     && let Some(p) = previous.filter(|p| *p != index)
                 {

@@ -46,7 +46,6 @@ fn shipped_configs_warn_only_about_what_is_not_active_yet() {
             "update",
             "sanitization",
             "cache",
-            "provider_quota",
             "model_routing.sticky_ttl_secs",
             "model_routing.deprecations",
         ]

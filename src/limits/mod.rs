@@ -10,6 +10,7 @@
 
 pub mod gcra;
 pub mod local;
+pub mod quota;
 pub mod shared;
 
 use std::sync::Arc;
@@ -63,6 +64,8 @@ pub enum Denied {
 #[derive(Debug)]
 pub struct Limiter {
     local: local::Local,
+    /// What each provider was sent, against `[provider_quota]`.
+    providers: quota::ProviderQuotas,
     shared: Option<shared::Shared>,
     /// The origin of the limiter's millisecond clock.
     epoch: Instant,
@@ -78,6 +81,7 @@ impl Limiter {
     pub fn new(shared: Option<shared::Shared>) -> Limiter {
         Limiter {
             local: local::Local::default(),
+            providers: quota::ProviderQuotas::default(),
             shared,
             epoch: Instant::now(),
         }
@@ -133,6 +137,29 @@ impl Limiter {
             .map_err(Denied::Limit)?;
         admission.open = true;
         Ok(admission)
+    }
+
+    /// Orders `items` by their providers' quotas (see [`quota::ProviderQuotas::order`]).
+    pub fn order_by_quota<T>(
+        &self,
+        settings: &quota::QuotaSettings,
+        items: &mut Vec<T>,
+        provider: impl Fn(&T) -> &str,
+    ) -> Result<(), u64> {
+        self.providers
+            .order(settings, items, provider, self.now_ms())
+    }
+
+    /// Counts requests and tokens sent to `provider` against its quota.
+    pub fn provider_sent(
+        &self,
+        settings: &quota::QuotaSettings,
+        provider: &str,
+        requests: u64,
+        tokens: u64,
+    ) {
+        self.providers
+            .count(settings, provider, requests, tokens, self.now_ms());
     }
 
     /// Forgets idle state (every few minutes).

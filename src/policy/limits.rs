@@ -82,6 +82,31 @@ pub async fn admit(
     }
 }
 
+/// Orders the candidates by their providers' quotas: one at the threshold goes last, one at
+/// its limit is dropped; a 429 (kind `provider_quota`) when none is left.
+pub fn provider_quotas(
+    limiter: &Limiter,
+    snap: &Snapshot,
+    ctx: &mut RequestCtx,
+) -> Result<(), GatewayError> {
+    let Some(settings) = snap.provider_quota.as_deref() else {
+        return Ok(());
+    };
+    limiter
+        .order_by_quota(settings, &mut ctx.plan.candidates, |c| &c.provider.id)
+        .map_err(|wait_ms| {
+            let secs = wait_ms.div_ceil(1_000).max(1);
+            GatewayError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "Every provider that serves this model has used its quota for now; retry in {secs}s."
+                ),
+            )
+            .with_retry_after(secs)
+            .with_limit("provider_quota")
+        })
+}
+
 /// Tokens a request may use: its body at four bytes a token, and its answer at the
 /// request's own cap, else the first candidate's largest answer.
 fn estimated_tokens(call: &Call, plan: &Plan) -> u64 {

@@ -320,6 +320,16 @@ impl GatewayProxy {
                 };
                 admission.finish(used);
             }
+            // The tokens the serving provider spent count against its quota.
+            if let (Some(u), Some(provider)) = (ctx.trace.usage, &ctx.trace.provider) {
+                let snap = self.gateway.snapshot.load();
+                if let Some(quota) = snap.provider_quota.as_deref() {
+                    let tokens = u.input_tokens + u.output_tokens;
+                    self.gateway
+                        .limiter
+                        .provider_sent(quota, provider, 0, tokens);
+                }
+            }
             tenancy.record(observability::record::of(ctx, crate::storage::now_ms()));
         }
     }

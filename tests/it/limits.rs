@@ -230,3 +230,40 @@ async fn a_key_created_through_the_admin_api_keeps_its_own_limits() {
         assert_eq!(call(&gw, "vk-a", &chat("m/echo", "hi")).await.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn provider_quotas_deprioritise_at_the_threshold_then_skip() {
+    let (a, b) = (Mock::start().await, Mock::start().await);
+    let cfg = format!(
+        "[[providers]]\nid = \"a\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n[[providers]]\nid = \"b\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n[[pools]]\nname = \"p\"\nstrategy = \"priority\"\nmembers = [{{ model = \"a/echo\" }}, {{ model = \"b/echo\" }}]\n[provider_quota]\nenabled = true\n[provider_quota.provider_limits.a]\nrpm = 10\ntpm = 0\n[provider_quota.provider_limits.b]\nrpm = 3\ntpm = 0\n",
+        a.v1(),
+        b.v1()
+    );
+    let gw = Gateway::start(&cfg).await;
+    let send = || async { gw.post("/v1/chat/completions", &chat("p", "hi")).await };
+    for _ in 0..9 {
+        assert_eq!(send().await.status(), 200);
+    }
+    assert_eq!((a.log().len(), b.log().len()), (9, 0));
+    // `a` is at 90 % of its 10 a minute: `b` first now, while `b` has room.
+    for _ in 0..3 {
+        assert_eq!(send().await.status(), 200);
+    }
+    assert_eq!((a.log().len(), b.log().len()), (9, 3));
+    // `b` is spent: `a`, last in the chain, serves its tenth.
+    assert_eq!(send().await.status(), 200);
+    assert_eq!((a.log().len(), b.log().len()), (10, 3));
+    // Both spent: refused before any provider is called.
+    let resp = send().await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["x-gateway-limit-kind"], "provider_quota");
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry), "{retry}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["kind"], "provider_quota", "{body}");
+    assert_eq!((a.log().len(), b.log().len()), (10, 3));
+}

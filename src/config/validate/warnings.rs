@@ -16,7 +16,6 @@ const INACTIVE: &[&[&str]] = &[
     &["update"],
     &["sanitization"],
     &["cache"],
-    &["provider_quota"],
     &["model_routing", "sticky_ttl_secs"],
     &["model_routing", "deprecations"],
 ];
