@@ -225,8 +225,13 @@ fn shared_limits(
             "Redis is not reachable yet; limits follow rate_limit.on_redis_error until it is"
         );
     }
-    Ok(Some(crate::limits::shared::Shared::new(
-        client,
-        u64::from(instance) << 32 | u64::from(std::process::id()),
-    )))
+    let id = u64::from(instance) << 32 | u64::from(std::process::id());
+    // Budget reservations go through Redis too.
+    let _ = tenancy
+        .shared_budgets
+        .set(crate::tenancy::shared_budget::SharedBudgets::new(
+            client.clone(),
+            id,
+        ));
+    Ok(Some(crate::limits::shared::Shared::new(client, id)))
 }

@@ -20,7 +20,7 @@ use crate::tenancy::Tenancy;
 const MAX_OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_output_tokens"];
 
 /// Applies the caller's policy to `ctx` (inbound and routing done).
-pub fn apply(tenancy: &Tenancy, ctx: &mut RequestCtx) -> Result<(), GatewayError> {
+pub async fn apply(tenancy: &Tenancy, ctx: &mut RequestCtx) -> Result<(), GatewayError> {
     let Some(tenant) = ctx.caller.clone() else {
         return Ok(());
     };
@@ -31,7 +31,9 @@ pub fn apply(tenancy: &Tenancy, ctx: &mut RequestCtx) -> Result<(), GatewayError
         allowed_models(policy, &call.summary.model, &mut ctx.plan)?;
     }
     let plan = &ctx.plan;
-    let reservation = tenancy.reserve(&tenant, || worst_case_cost(call, plan))?;
+    let reservation = tenancy
+        .reserve(&tenant, || worst_case_cost(call, plan))
+        .await?;
     ctx.reservation = Some(reservation);
     Ok(())
 }

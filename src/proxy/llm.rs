@@ -63,7 +63,7 @@ async fn run(
         draw,
     )?;
     // 2 policy (after routing: it needs the candidates' prices): allowed models, budgets.
-    policy::apply(&gw.tenancy, ctx)?;
+    policy::apply(&gw.tenancy, ctx).await?;
     policy::limits::provider_quotas(&gw.limiter, &snap, ctx)?;
     policy::limits::admit(&gw.limiter, &snap, ctx).await?;
     // A repeat of an idempotent call is answered from what was kept (after the policy: a

@@ -308,7 +308,7 @@ impl GatewayProxy {
         if Endpoint::for_path(req.uri.path()).is_some() {
             let tenancy = &self.gateway.tenancy;
             if let Some(reservation) = ctx.reservation.take() {
-                tenancy.budgets.settle(reservation, ctx.trace.cost_usd);
+                tenancy.settle(reservation, ctx.trace.cost_usd);
             }
             // Its rate limits: the slots back, the tokens it reserved settled to its usage
             // (none when nothing was served; the reservation when the usage is unknown).

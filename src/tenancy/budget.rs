@@ -47,6 +47,8 @@ pub struct Exhausted {
 #[must_use = "a reservation must be settled"]
 pub struct Reservation {
     held: Vec<(Scope, f64)>,
+    /// Held in Redis too, when budgets are shared (settled there).
+    pub shared: Option<super::shared_budget::Held>,
 }
 
 /// Every account's spend and reservations.
@@ -91,7 +93,7 @@ impl Budgets {
                 held.push((scope.clone(), amount));
             }
         }
-        Ok(Reservation { held })
+        Ok(Reservation { held, shared: None })
     }
 
     /// Turns a reservation into the actual cost (0: nothing was spent).

@@ -4,12 +4,17 @@
 //! store's runtime) polls for key changes made by other instances, stamps keys' last use and
 //! purges records past `retention_days`.
 //!
-//! May depend on storage and runtime; the request path (inbound, proxy) and the api use it.
+//! With `[redis]`, budget reservations go through Redis ([`shared_budget`]) so that they hold
+//! across instances; budgets fail closed when Redis cannot answer.
+//!
+//! May depend on storage, redis and runtime; the request path (inbound, proxy) and the api
+//! use it.
 
 pub mod budget;
 pub mod idempotency;
 pub mod jwt;
 pub mod ring;
+pub mod shared_budget;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,6 +53,8 @@ pub struct Tenancy {
     retention_days: Option<u64>,
     /// Keys used since the last stamp, with when.
     used: Mutex<HashMap<String, i64>>,
+    /// Budgets in Redis, with `[redis]` (set once at start).
+    pub shared_budgets: std::sync::OnceLock<shared_budget::SharedBudgets>,
 }
 
 impl std::fmt::Debug for Tenancy {
@@ -76,6 +83,7 @@ impl Tenancy {
             store_bodies: config.store_bodies,
             retention_days: config.retention_days,
             used: Mutex::new(HashMap::new()),
+            shared_budgets: std::sync::OnceLock::new(),
         });
         let t = tenancy.clone();
         store.block_on(async move {
@@ -144,7 +152,9 @@ impl Tenancy {
 
     /// Holds `amount()` (the request's worst case, worked out only when the tenant has a
     /// budget) against the tenant's budgets: a 402 naming the budget when one cannot cover it.
-    pub fn reserve(
+    /// With shared budgets the reservation is Redis's; this instance's accounts are still
+    /// kept (a zero reservation), as the spend Redis starts from.
+    pub async fn reserve(
         &self,
         tenant: &Tenant,
         amount: impl FnOnce() -> f64,
@@ -154,9 +164,57 @@ impl Tenancy {
             return Ok(Reservation::default());
         }
         let amount = amount();
-        self.budgets
-            .reserve(&budgets, amount, now_ms())
-            .map_err(|e| exhausted(&e, amount))
+        let now = now_ms();
+        let Some(shared) = self.shared_budgets.get() else {
+            return self
+                .budgets
+                .reserve(&budgets, amount, now)
+                .map_err(|e| exhausted(&e, amount));
+        };
+        let mut reservation = self
+            .budgets
+            .reserve(&budgets, 0.0, now)
+            .map_err(|e| exhausted(&e, amount))?;
+        let starts: Vec<f64> = budgets
+            .iter()
+            .map(|(scope, _)| self.budgets.spent(scope).unwrap_or(0.0))
+            .collect();
+        match shared.reserve(&budgets, &starts, amount, now).await {
+            Ok(Ok(held)) => {
+                reservation.shared = Some(held);
+                Ok(reservation)
+            }
+            Ok(Err((index, spent))) => {
+                self.budgets.settle(reservation, 0.0);
+                let (scope, budget) = budgets[index].clone();
+                Err(exhausted(
+                    &Exhausted {
+                        scope,
+                        budget,
+                        spent,
+                    },
+                    amount,
+                ))
+            }
+            Err(e) => {
+                self.budgets.settle(reservation, 0.0);
+                Err(GatewayError::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "Budgets cannot be checked ({e}); they never fail open. Retry shortly."
+                    ),
+                )
+                .with_retry_after(1))
+            }
+        }
+    }
+
+    /// Ends a reservation at the request's actual cost (0 when nothing was spent).
+    pub fn settle(&self, mut reservation: Reservation, actual: f64) {
+        if let (Some(held), Some(shared)) = (reservation.shared.take(), self.shared_budgets.get()) {
+            shared.settle(&held, actual);
+        }
+        self.budgets.settle(reservation, actual);
     }
 
     /// Queues a request's record (bodies dropped unless `store_bodies`).

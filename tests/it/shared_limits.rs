@@ -2,7 +2,8 @@
 //! each test's own): two gateways on one Redis refuse as one; concurrency slots and token
 //! reservations are seen by both; when Redis is cut (a TCP relay in front of it that the test
 //! breaks, never the machine's Redis itself) limits fail open onto each instance's own
-//! limiter or closed with a 503, as configured, and recover when it is back.
+//! limiter or closed with a 503, as configured, and recover when it is back; budgets always
+//! fail closed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::harness::{Gateway, Mock, call, chat};
 
 const REDIS: &str = "127.0.0.1:6379";
+const ADMIN: &str = "admin-token-for-the-tests-0123";
 
 /// A TCP relay to Redis that can be cut (every connection closed, new ones refused) and
 /// restored.
@@ -242,4 +244,48 @@ async fn redis_cut_fails_closed_when_told_to() {
     relay.restore();
     redis_up(&gw, true).await;
     assert_eq!(status(&gw).await, 200);
+}
+
+#[tokio::test]
+async fn budgets_fail_closed_when_redis_is_cut() {
+    let mock = Mock::start().await;
+    let relay = Relay::start().await;
+    let db = crate::db::Db::sqlite();
+    let cfg = format!(
+        "[server]\nadmin_token = \"{ADMIN}\"\n{}\n[[providers]]\nid = \"m\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [\"echo\"]\n[[models]]\nid = \"echo\"\nprovider = \"m\"\ninput_price_per_mtok = 1.0\noutput_price_per_mtok = 1.0\n[redis]\nurl = \"redis://127.0.0.1:{}\"\nkey_prefix = \"{}\"\n",
+        db.section(),
+        mock.v1(),
+        relay.port,
+        prefix()
+    );
+    let gw = Gateway::start(&cfg).await;
+    let created: Value = Client::new()
+        .post(gw.url("/admin/keys"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"name": "b", "max_budget_usd": 10.0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["key"].as_str().unwrap();
+    redis_up(&gw, true).await;
+    assert_eq!(call(&gw, secret, &chat("m/echo", "hi")).await.status(), 200);
+    relay.cut();
+    redis_up(&gw, false).await;
+    let resp = call(&gw, secret, &chat("m/echo", "hi")).await;
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("never fail open"),
+        "{body}"
+    );
+    assert_eq!(mock.log().len(), 1);
+    relay.restore();
+    redis_up(&gw, true).await;
+    assert_eq!(call(&gw, secret, &chat("m/echo", "hi")).await.status(), 200);
 }

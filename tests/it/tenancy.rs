@@ -447,6 +447,61 @@ async fn instances_on_one_database_see_each_others_keys(db: Db) {
     assert!(refused, "instance a kept a key revoked on b");
 }
 
+/// With `[redis]`, a budget holds across instances: what one instance spent, another
+/// (whose own view, loaded at its start, knows nothing of it) refuses to spend again.
+async fn budgets_hold_across_instances_sharing_redis(db: Db) {
+    let mock = Mock::start().await;
+    let redis = format!(
+        "[redis]\nurl = \"redis://127.0.0.1:6379\"\nkey_prefix = \"llmgw-test-{:016x}:\"\n",
+        rand::random::<u64>()
+    );
+    let a = gateway(&mock, &db, &redis).await;
+    let b = gateway(&mock, &db, &redis).await;
+    // Each request may cost up to ~$1.1 and costs a few cents: a $1.5 budget serves several,
+    // one at a time.
+    let (_, secret) = new_key(&a, json!({"name": "shared", "max_budget_usd": 1.5})).await;
+    let cost = |resp: &Response| -> f64 {
+        resp.headers()["x-gateway-cost-usd"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // `b` is open until it learns that a key exists: then a wrong key is refused.
+    let mut seen = false;
+    for _ in 0..200 {
+        if call(&b, "not-a-key", &capped("m/echo")).await.status() == 401 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen, "instance b never learnt of the key made on a");
+    let resp = call(&b, &secret, &capped("m/echo")).await;
+    assert_eq!(resp.status(), 200);
+    let mut spent = cost(&resp);
+    let mut served_by_a = 0;
+    loop {
+        let resp = call(&a, &secret, &capped("m/echo")).await;
+        match resp.status().as_u16() {
+            200 => {
+                spent += cost(&resp);
+                served_by_a += 1;
+            }
+            402 => break,
+            s => panic!("unexpected status {s}"),
+        }
+        assert!(served_by_a < 100, "the budget never ran out");
+    }
+    assert!(served_by_a >= 2, "{served_by_a}");
+    // `b` knows what `a` spent: refused too.
+    let resp = call(&b, &secret, &capped("m/echo")).await;
+    assert_eq!(resp.status(), 402);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["kind"], "budget", "{body}");
+    assert!(spent <= 1.5, "spent {spent} of a $1.5 budget");
+}
+
 async fn bad_input_gets_clear_errors(db: Db) {
     let mock = Mock::start().await;
     let gw = gateway(&mock, &db, "").await;
@@ -705,5 +760,6 @@ storage_tests!(
     concurrent_requests_never_overspend,
     records_and_audit_trails,
     instances_on_one_database_see_each_others_keys,
+    budgets_hold_across_instances_sharing_redis,
     bad_input_gets_clear_errors,
 );
