@@ -86,6 +86,27 @@ ensure_postgres() {
   return 0
 }
 
+redis_up() {
+  [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]
+}
+
+ensure_redis() {
+  # The shared-limits tests and load-tests/scaleout.sh use Redis on 127.0.0.1:6379: started
+  # here (keeping nothing on disk) when it is installed but down. Without one, those tests
+  # say they are SKIPPED.
+  command -v redis-server >/dev/null 2>&1 || { echo "Redis: not installed: the shared-limits tests are SKIPPED"; return 0; }
+  redis_up && return 0
+  mkdir -p /tmp/llmgw-redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /tmp/llmgw-redis --logfile /tmp/llmgw-redis/redis.log >/dev/null 2>&1 || true
+  local i
+  for i in $(seq 50); do
+    redis_up && return 0
+    sleep 0.1
+  done
+  echo "Redis: could not be started on 127.0.0.1:6379: the shared-limits tests are SKIPPED"
+}
+
 pg_test_database() {
   # A fresh PostgreSQL database for this run (LLMGW_TEST_DATABASE_URL; each test makes its own
   # schema in it), dropped when the run ends; or a clear line that the tests skip PostgreSQL.

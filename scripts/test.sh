@@ -3,8 +3,9 @@
 # `llm-gateway check-config`, unit tests, property tests, and the integration tests (real
 # gateway + mock upstream over sockets, including the official OpenAI and Anthropic Python SDKs
 # and the README's examples; storage tests on SQLite and, when one answers on 127.0.0.1:5432,
-# PostgreSQL). Installs (as root) or names what a fresh Debian/Ubuntu machine
-# lacks. Prints how long each phase took.
+# PostgreSQL; shared limits and budgets on Redis when one answers on 127.0.0.1:6379), and the
+# short scale-out test (load-tests/scaleout.sh --short: three instances on Redis and
+# PostgreSQL). Installs (as root) or names what a fresh Debian/Ubuntu machine lacks. Prints how long each phase took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/prereqs.sh
@@ -40,6 +41,7 @@ phase prerequisites ensure_build_tools
 phase test-tools ensure_test_tools
 phase python-sdks ensure_python_sdks
 phase postgres ensure_postgres
+phase redis ensure_redis
 pg_test_database
 phase fmt cargo fmt --all -- --check
 phase clippy cargo clippy --all-targets -- -D warnings
@@ -47,4 +49,5 @@ phase module-deps module_deps
 phase build cargo build --bins
 phase check-config check_configs
 phase tests run_tests
+phase scaleout env GATEWAY_BIN="${CARGO_TARGET_DIR:-target}/debug/llm-gateway" load-tests/scaleout.sh --short
 echo "all tests passed"

@@ -226,3 +226,27 @@ pub fn demo(db: &crate::db::Db) -> String {
     );
     demo.replace(url, &format!("url = \"{}\"", db.url))
 }
+
+/// Whether Redis answers on 127.0.0.1:6379 (the shared-limits tests skip, saying so, when
+/// it does not: `scripts/test.sh` starts it when installed).
+pub async fn redis() -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ping = async {
+        let mut s = tokio::net::TcpStream::connect("127.0.0.1:6379")
+            .await
+            .ok()?;
+        s.write_all(b"PING\r\n").await.ok()?;
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf).await.ok()?;
+        (&buf == b"+PONG\r\n").then_some(())
+    };
+    let up = tokio::time::timeout(Duration::from_secs(2), ping)
+        .await
+        .ok()
+        .flatten()
+        .is_some();
+    if !up {
+        eprintln!("SKIPPED: no Redis at 127.0.0.1:6379");
+    }
+    up
+}
