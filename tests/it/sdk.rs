@@ -139,3 +139,13 @@ async fn anthropic_python_sdk_against_an_openai_provider() {
             .contains("tool_call_id")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk_raises_rate_limit_error() {
+    let gw = Gateway::start(
+        "[key_map.vk-limited]\nlabel = \"l\"\n[[providers]]\nid = \"mock\"\nprovider_type = \"mock\"\n[rate_limit]\nenabled = true\n[rate_limit.default_limits]\nrpm = 1\ntpm = 0\nrpd = 0\nconcurrent = 0\n",
+    )
+    .await;
+    let out = run_script("openai_limits.py", &[gw.url("/v1"), "vk-limited".into()]).await;
+    assert!(out.contains("limits ok"), "{out}");
+}
