@@ -3,6 +3,7 @@
 //! and the responders write to.
 
 use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue, InvalidHeaderName};
 use http::request::Parts;
 use pingora::http::ResponseHeader;
 use pingora::protocols::http::ServerSession;
@@ -33,21 +34,25 @@ impl ClientRequest for SessionIo<'_> {
 
 impl Downstream for SessionIo<'_> {
     async fn write_head(&mut self, head: Head, end: bool) -> Result<(), ClientGone> {
-        // Without a map of the names' case: every name here is lowercase already, and keeping
-        // their case costs a second map insert per header.
-        let mut h = ResponseHeader::build_no_case(head.status, Some(head.headers.len()))
-            .map_err(|_| ClientGone)?;
+        // The header map is filled directly: every name here is lowercase already (no map of
+        // the names' case), the gateway's own names are static (pingora's insert would parse
+        // and copy each), and the values' bytes are shared, not copied.
+        let (mut parts, ()) = http::Response::new(()).into_parts();
+        parts.status = http::StatusCode::from_u16(head.status).map_err(|_| ClientGone)?;
+        parts.headers.reserve(head.headers.len());
         for (name, value) in head.headers {
-            // The value's bytes are shared with pingora, not copied.
             let bytes = match value {
                 std::borrow::Cow::Borrowed(s) => Bytes::from_static(s.as_bytes()),
                 std::borrow::Cow::Owned(s) => Bytes::from(s),
             };
-            let value = http::HeaderValue::from_maybe_shared(bytes).map_err(|_| ClientGone)?;
-            h.insert_header(name, value).map_err(|_| ClientGone)?;
+            let value = HeaderValue::from_maybe_shared(bytes).map_err(|_| ClientGone)?;
+            parts
+                .headers
+                .try_insert(header_name(name).map_err(|_| ClientGone)?, value)
+                .map_err(|_| ClientGone)?;
         }
         self.0
-            .write_response_header(Box::new(h))
+            .write_response_header(Box::new(ResponseHeader::from(parts)))
             .await
             .map_err(|_| ClientGone)?;
         if end {
@@ -73,5 +78,54 @@ impl Downstream for SessionIo<'_> {
                 Ok(_) => std::future::pending::<()>().await,
             }
         }
+    }
+}
+
+/// The gateway's own header names.
+const OWN: [&str; 16] = [
+    "x-request-id",
+    "x-gateway-provider",
+    "x-gateway-model",
+    "x-gateway-cost-usd",
+    "x-gateway-limit-kind",
+    "x-gateway-circuit",
+    "x-gateway-idempotent",
+    "x-gateway-retries",
+    "x-gateway-failover",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
+    "x-gateway-stream-rescue",
+];
+
+/// The header called `name`: the names the gateway writes are constants (no parsing, no
+/// allocation); any other is parsed.
+fn header_name(name: &'static str) -> Result<HeaderName, InvalidHeaderName> {
+    Ok(match name {
+        "content-type" => header::CONTENT_TYPE,
+        "content-length" => header::CONTENT_LENGTH,
+        "retry-after" => header::RETRY_AFTER,
+        "cache-control" => header::CACHE_CONTROL,
+        "transfer-encoding" => header::TRANSFER_ENCODING,
+        "allow" => header::ALLOW,
+        // `from_static` cannot fail on these: each is a lowercase token (a unit test checks).
+        own if OWN.contains(&own) => HeaderName::from_static(own),
+        other => HeaderName::from_bytes(other.as_bytes())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_are_the_constants_or_parsed() {
+        for name in OWN.into_iter().chain(["content-type", "x-other"]) {
+            assert_eq!(header_name(name).unwrap().as_str(), name);
+        }
+        assert!(header_name("Bad Name").is_err());
     }
 }

@@ -497,10 +497,20 @@ async fn budgets_hold_across_instances_sharing_redis(db: Db) {
         assert!(served_by_a < 100, "the budget never ran out");
     }
     assert!(served_by_a >= 2, "{served_by_a}");
-    // `b` knows what `a` spent: refused too.
-    let resp = call(&b, &secret, &capped("m/echo")).await;
-    assert_eq!(resp.status(), 402);
-    let body: Value = resp.json().await.unwrap();
+    // `b` knows what `a` spent: refused too. (At most one more may pass: `a` may have refused
+    // while its previous request's reservation was still held, its settlement being sent
+    // just after the answer. Without sharing, `b` would serve five more.)
+    let mut served_by_b = 0;
+    let body: Value = loop {
+        let resp = call(&b, &secret, &capped("m/echo")).await;
+        if resp.status() == 402 {
+            break resp.json().await.unwrap();
+        }
+        assert_eq!(resp.status(), 200);
+        spent += cost(&resp);
+        served_by_b += 1;
+        assert!(served_by_b <= 1, "b kept spending what a had spent");
+    };
     assert_eq!(body["error"]["kind"], "budget", "{body}");
     assert!(spent <= 1.5, "spent {spent} of a $1.5 budget");
 }
