@@ -22,12 +22,13 @@
 //! | [`observability`] | metrics, access log, cost | ctx, translate (usage) |
 //! | [`api`] | operational and admin endpoints over `http` types | gateway, inbound, runtime |
 //! | [`tenancy`] | virtual keys in memory (the key ring), budgets and their reservations | storage, runtime |
-//! | [`redis`] | a pipelined Redis client with bounded waits, for state shared by instances | nothing |
+//! | [`redis`] | a pipelined Redis client with bounded waits, for state shared by instances | decimal |
 //! | [`storage`] | the database: schema, migrations, keys, teams, records, the record writer | config |
 //! | [`runtime`] | runtime types built from config: snapshot, providers, catalog | config |
 //! | [`config`] | file config: parse, interpolate, validate | nothing |
 //! | [`errors`] | every client-visible error and how a request can end | nothing |
 //! | [`uri`] | percent-encoding of path segments | nothing |
+//! | [`decimal`] | whole numbers in decimal without `format!` | nothing |
 //! | [`mock`] | the mock upstream provider | hyper |
 //! | [`probe`] | `llm-gateway health`: a plain-TCP check of `/health` | nothing |
 
@@ -59,6 +60,7 @@ pub mod translate;
 pub mod upstream;
 
 pub mod config;
+pub mod decimal;
 pub mod errors;
 pub mod mock;
 pub mod probe;

@@ -24,31 +24,47 @@ pub use local::{Kind, Quota, Refusal, Table};
 
 /// OpenAI's `x-ratelimit-*` headers for `quota` (requests: the per-minute limit; tokens: the
 /// tokens per minute), as `(name, value)`.
+/// (Written without `format!`: these go on every answer to a limited caller.)
 pub fn headers(quota: &Quota, mut push: impl FnMut(&'static str, String)) {
     if let Some((limit, v)) = quota.requests {
-        push("x-ratelimit-limit-requests", limit.to_string());
-        push("x-ratelimit-remaining-requests", v.remaining.to_string());
+        push("x-ratelimit-limit-requests", number(limit));
+        push("x-ratelimit-remaining-requests", number(v.remaining));
         push("x-ratelimit-reset-requests", duration(v.reset_ms));
     }
     if let Some((limit, v)) = quota.tokens {
-        push("x-ratelimit-limit-tokens", limit.to_string());
-        push("x-ratelimit-remaining-tokens", v.remaining.to_string());
+        push("x-ratelimit-limit-tokens", number(limit));
+        push("x-ratelimit-remaining-tokens", number(v.remaining));
         push("x-ratelimit-reset-tokens", duration(v.reset_ms));
     }
 }
 
 /// A wait as OpenAI writes it: `20ms`, `1s`, `6m0s`, `1h2m3s`.
 pub fn duration(ms: u64) -> String {
+    let mut out = String::with_capacity(16);
     if ms < 1_000 {
-        return format!("{ms}ms");
+        crate::decimal::push_str(&mut out, ms);
+        out.push_str("ms");
+        return out;
     }
     let secs = ms.div_ceil(1_000);
     let (h, m, s) = (secs / 3_600, secs / 60 % 60, secs % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m{s}s"),
-        _ => format!("{h}h{m}m{s}s"),
+    if h > 0 {
+        crate::decimal::push_str(&mut out, h);
+        out.push('h');
     }
+    if h > 0 || m > 0 {
+        crate::decimal::push_str(&mut out, m);
+        out.push('m');
+    }
+    crate::decimal::push_str(&mut out, s);
+    out.push('s');
+    out
+}
+
+fn number(n: u64) -> String {
+    let mut out = String::with_capacity(20);
+    crate::decimal::push_str(&mut out, n);
+    out
 }
 
 /// Why a request was not admitted.
@@ -245,5 +261,8 @@ mod tests {
         assert_eq!(duration(1_001), "2s");
         assert_eq!(duration(360_000), "6m0s");
         assert_eq!(duration(3_723_000), "1h2m3s");
+        assert_eq!(duration(3_600_000), "1h0m0s");
+        assert_eq!(number(0), "0");
+        assert_eq!(number(u64::MAX), u64::MAX.to_string());
     }
 }

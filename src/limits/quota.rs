@@ -15,26 +15,13 @@ use parking_lot::Mutex;
 
 use super::gcra::Rate;
 
-/// `[provider_quota]`, as the snapshot holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuotaSettings {
-    pub threshold: f64,
-    /// Per provider id: its requests and tokens per minute (`None`: not limited).
-    pub providers: HashMap<String, (Option<Rate>, Option<Rate>)>,
-}
+pub use crate::runtime::provider::QuotaSettings;
 
-impl QuotaSettings {
-    pub fn from_config(c: &crate::config::model::ProviderQuotaConfig) -> Option<QuotaSettings> {
-        let rate = |n: u32| (n > 0).then(|| Rate::per_minute(u64::from(n)));
-        c.enabled.then(|| QuotaSettings {
-            threshold: c.deprioritize_threshold,
-            providers: c
-                .provider_limits
-                .iter()
-                .map(|(id, l)| (id.clone(), (rate(l.rpm), rate(l.tpm))))
-                .collect(),
-        })
-    }
+/// A provider's rates: requests and tokens per minute (`None`: not limited).
+fn rates(settings: &QuotaSettings, provider: &str) -> Option<(Option<Rate>, Option<Rate>)> {
+    let rate = |n: u64| (n > 0).then(|| Rate::per_minute(n));
+    let (rpm, tpm) = settings.providers.get(provider)?;
+    Some((rate(*rpm), rate(*tpm)))
 }
 
 /// Where a provider stands against its quota.
@@ -56,7 +43,7 @@ pub struct ProviderQuotas {
 impl ProviderQuotas {
     /// Where `provider` stands at `now_ms`.
     pub fn standing(&self, settings: &QuotaSettings, provider: &str, now_ms: u64) -> Standing {
-        let Some((rpm, tpm)) = settings.providers.get(provider) else {
+        let Some((rpm, tpm)) = rates(settings, provider) else {
             return Standing::Free;
         };
         let state = self.state.lock();
@@ -94,7 +81,7 @@ impl ProviderQuotas {
         tokens: u64,
         now_ms: u64,
     ) {
-        let Some((rpm, tpm)) = settings.providers.get(provider) else {
+        let Some((rpm, tpm)) = rates(settings, provider) else {
             return;
         };
         let mut state = self.state.lock();
@@ -151,10 +138,7 @@ mod tests {
     fn settings() -> QuotaSettings {
         QuotaSettings {
             threshold: 0.9,
-            providers: HashMap::from([
-                ("a".to_string(), (Some(Rate::per_minute(10)), None)),
-                ("b".to_string(), (None, Some(Rate::per_minute(1_000)))),
-            ]),
+            providers: HashMap::from([("a".to_string(), (10, 0)), ("b".to_string(), (0, 1_000))]),
         }
     }
 

@@ -52,30 +52,16 @@ pub struct ProtocolError(pub &'static str);
 /// Appends the command `args` to `out`.
 pub fn encode<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
     out.push(b'*');
-    push_num(out, args.len());
+    crate::decimal::push(out, args.len() as u64);
+    out.extend_from_slice(b"\r\n");
     for arg in args {
         let arg = arg.as_ref();
         out.push(b'$');
-        push_num(out, arg.len());
+        crate::decimal::push(out, arg.len() as u64);
+        out.extend_from_slice(b"\r\n");
         out.extend_from_slice(arg);
         out.extend_from_slice(b"\r\n");
     }
-}
-
-fn push_num(out: &mut Vec<u8>, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-    out.extend_from_slice(b"\r\n");
 }
 
 /// Reads one reply from the start of `buf`: the reply and the bytes it took, or `None` when

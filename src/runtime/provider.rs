@@ -304,6 +304,27 @@ impl Provider {
     }
 }
 
+/// `[provider_quota]`, as the snapshot holds it (enforced by `limits::quota`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaSettings {
+    pub threshold: f64,
+    /// Per provider id: its requests and tokens per minute (0: not limited).
+    pub providers: std::collections::HashMap<String, (u64, u64)>,
+}
+
+impl QuotaSettings {
+    pub fn from_config(c: &crate::config::model::ProviderQuotaConfig) -> Option<QuotaSettings> {
+        c.enabled.then(|| QuotaSettings {
+            threshold: c.deprioritize_threshold,
+            providers: c
+                .provider_limits
+                .iter()
+                .map(|(id, l)| (id.clone(), (u64::from(l.rpm), u64::from(l.tpm))))
+                .collect(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,7 +104,7 @@ pub struct Snapshot {
     /// `[rate_limit]`, when enabled.
     pub rate_limits: Option<std::sync::Arc<crate::runtime::tenant::RateLimits>>,
     /// `[provider_quota]`, when enabled.
-    pub provider_quota: Option<std::sync::Arc<crate::limits::quota::QuotaSettings>>,
+    pub provider_quota: Option<std::sync::Arc<crate::runtime::provider::QuotaSettings>>,
 }
 
 /// Time limits of a client connection.
@@ -203,7 +203,7 @@ impl Snapshot {
             max_upstream_body_bytes: config.server.max_upstream_body_bytes,
             rate_limits: crate::runtime::tenant::RateLimits::from_config(&config.rate_limit)
                 .map(Arc::new),
-            provider_quota: crate::limits::quota::QuotaSettings::from_config(
+            provider_quota: crate::runtime::provider::QuotaSettings::from_config(
                 &config.provider_quota,
             )
             .map(Arc::new),

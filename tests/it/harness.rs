@@ -250,3 +250,22 @@ pub async fn redis() -> bool {
     }
     up
 }
+
+/// [`call`] on a task of its own (a request held upstream while the test goes on): its status.
+pub fn call_in_background(
+    gw: &Gateway,
+    key: &str,
+    body: serde_json::Value,
+) -> tokio::task::JoinHandle<reqwest::StatusCode> {
+    let (url, key) = (gw.url("/v1/chat/completions"), key.to_string());
+    tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 
-use crate::harness::{Gateway, Mock, call, chat};
+use crate::harness::{Gateway, Mock, call, call_in_background, chat};
 
 const ADMIN: &str = "admin-token-for-the-tests-0123";
 
@@ -137,19 +137,7 @@ async fn tokens_are_reserved_then_settled_to_the_usage() {
     );
     // Two at once: the second finds the first's reservation.
     let slow = capped("m/echo;ttfb_ms=800", 900);
-    let first = tokio::spawn({
-        let url = gw.url("/v1/chat/completions");
-        async move {
-            Client::new()
-                .post(url)
-                .bearer_auth("vk-a")
-                .json(&slow)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    });
+    let first = call_in_background(&gw, "vk-a", slow);
     assert!(mock.wait_for(|log| log.len() == 6).await);
     refused(call(&gw, "vk-a", &capped("m/echo", 900)).await, "tpm").await;
     assert_eq!(first.await.unwrap(), 200);

@@ -13,7 +13,7 @@ use reqwest::Client;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::harness::{Gateway, Mock, call, chat, redis};
+use crate::harness::{Gateway, Mock, call, call_in_background, chat, redis};
 
 const REDIS: &str = "127.0.0.1:6379";
 const ADMIN: &str = "admin-token-for-the-tests-0123";
@@ -143,19 +143,9 @@ async fn slots_and_token_reservations_are_seen_by_every_instance() {
     let b = gateway(&mock, 6379, &p, "", limits).await;
     redis_up(&a, true).await;
     redis_up(&b, true).await;
-    let url = a.url("/v1/chat/completions");
-    let slow = tokio::spawn(async move {
-        let mut body = chat("m/echo;ttfb_ms=800", "hi");
-        body["max_tokens"] = 1500.into();
-        Client::new()
-            .post(url)
-            .bearer_auth("vk-a")
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let mut body = chat("m/echo;ttfb_ms=800", "hi");
+    body["max_tokens"] = 1500.into();
+    let slow = call_in_background(&a, "vk-a", body);
     assert!(mock.wait_for(|log| log.len() == 1).await);
     // The slot is held on `a`: `b` refuses for concurrency.
     let resp = call(&b, "vk-a", &chat("m/echo", "hi")).await;

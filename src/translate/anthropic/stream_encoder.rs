@@ -104,7 +104,7 @@ impl StreamEncoder {
     fn stop_open(&mut self, out: &mut Vec<u8>) {
         if let Some((index, _)) = self.open.take() {
             out.extend_from_slice(b"event: content_block_stop\ndata: {\"index\":");
-            push_u64(out, index.into());
+            crate::decimal::push(out, index.into());
             out.extend_from_slice(b",\"type\":\"content_block_stop\"}\n\n");
         }
     }
@@ -130,7 +130,7 @@ impl StreamEncoder {
             }
         }
         out.extend_from_slice(b",\"index\":");
-        push_u64(out, index.into());
+        crate::decimal::push(out, index.into());
         out.extend_from_slice(b",\"type\":\"content_block_start\"}\n\n");
         index
     }
@@ -272,20 +272,20 @@ fn write_delta(out: &mut Vec<u8>, index: u32, start: &[u8], text: &str, end: &[u
     push_str(out, text);
     out.extend_from_slice(end);
     out.extend_from_slice(b",\"index\":");
-    push_u64(out, index.into());
+    crate::decimal::push(out, index.into());
     out.extend_from_slice(b",\"type\":\"content_block_delta\"}\n\n");
 }
 
 /// Appends the `usage` object of `usage` (as [`super::fields::usage_to_wire`] makes it).
 fn push_usage(out: &mut Vec<u8>, usage: &Usage) {
     out.extend_from_slice(b"{\"cache_creation_input_tokens\":");
-    push_u64(out, usage.cache_creation_input_tokens);
+    crate::decimal::push(out, usage.cache_creation_input_tokens);
     out.extend_from_slice(b",\"cache_read_input_tokens\":");
-    push_u64(out, usage.cached_input_tokens);
+    crate::decimal::push(out, usage.cached_input_tokens);
     out.extend_from_slice(b",\"input_tokens\":");
-    push_u64(out, uncached_input_tokens(usage));
+    crate::decimal::push(out, uncached_input_tokens(usage));
     out.extend_from_slice(b",\"output_tokens\":");
-    push_u64(out, usage.output_tokens);
+    crate::decimal::push(out, usage.output_tokens);
     out.push(b'}');
 }
 
@@ -293,19 +293,4 @@ fn push_usage(out: &mut Vec<u8>, usage: &Usage) {
 fn push_str(out: &mut Vec<u8>, s: &str) {
     // Writing a string into a `Vec` cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
-}
-
-/// Appends `n` in decimal.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[start..]);
 }
