@@ -31,7 +31,8 @@ pub struct Head {
 impl Head {
     /// A head with `content-type` and `x-request-id`.
     pub fn new(status: u16, content_type: impl Into<Value>, request_id: &str) -> Head {
-        let mut headers = Vec::with_capacity(8);
+        // Room for the gateway's own headers and the `x-ratelimit-*` six without growing.
+        let mut headers = Vec::with_capacity(16);
         headers.push(("content-type", content_type.into()));
         headers.push(("x-request-id", Value::Owned(request_id.to_string())));
         Head { status, headers }

@@ -84,10 +84,12 @@ pub(super) fn record_usage(trace: &mut Trace, cand: &Candidate, usage: Option<Us
 pub(super) fn gateway_headers(head: &mut Head, trace: &Trace, cand: &Candidate) {
     head.push("x-gateway-provider", cand.provider.id.clone());
     head.push("x-gateway-model", cand.model.clone());
-    head.push(
-        "x-gateway-retries",
-        trace.attempts.saturating_sub(1).to_string(),
-    );
+    let retries = trace.attempts.saturating_sub(1);
+    // Nearly always none: no allocation for it.
+    match retries {
+        0 => head.push("x-gateway-retries", "0"),
+        n => head.push("x-gateway-retries", n.to_string()),
+    }
     if let Some(quota) = &trace.quota {
         crate::limits::headers(quota, |name, value| head.push(name, value));
     }
