@@ -15,6 +15,13 @@ round-robin over the instances, CONCURRENCY at a time. Checks:
    the surviving instances (exactly: every record was flushed); for the killed instance, what
    it recorded is at most what it answered (its last second of records dies with it), and the
    loss is printed.
+
+Before that, the lease phase (all three instances up): a second key with rpm 1000, so each
+instance leases 10 requests at a time from Redis, takes LEASE requests as fast as the instances
+answer. The accepted count is printed against the bucket (burst plus refill, which leased units
+are charged to when taken) and the bound with one lease per instance, and must stay under it;
+it must reach the burst less the leases that can be lost unused. The admission scripts Redis ran
+during the phase show how many round trips the leases spared.
 """
 
 import argparse
@@ -33,6 +40,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 ADMIN = "scaleout-admin-token-0123456789"
+# The lease phase's key: rpm 1000 takes leases of 10.
+LEASE_RPM = 1000
 
 
 def free_port():
@@ -63,12 +72,86 @@ def psql(db, sql):
     return out.stdout.strip()
 
 
+def admit_calls():
+    """How many admission scripts Redis has run (all clients: an upper bound for ours)."""
+    out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "info", "commandstats"],
+                         check=True, capture_output=True, text=True).stdout
+    calls = 0
+    for line in out.splitlines():
+        if line.startswith(("cmdstat_evalsha:", "cmdstat_eval:")):
+            fields = dict(f.split("=", 1) for f in line.split(":", 1)[1].strip().split(","))
+            calls += int(fields["calls"])
+    return calls
+
+
+def lease_phase(ports, requests, concurrency):
+    """A key with rpm LEASE_RPM (lease 1 %) takes `requests` requests as fast as the three
+    instances answer: the accepted count against the bucket (burst plus refill), the bound with
+    N leases, and how many requests paid a Redis round trip."""
+    status, _, body = request(ports[0], "POST", "/admin/keys",
+                              {"name": "lease", "limits": {"rpm": LEASE_RPM}}, token=ADMIN)
+    assert status == 201, (status, body)
+    secret = json.loads(body)["key"]
+    lease = LEASE_RPM // 100
+    body = {"model": "mock/echo", "max_tokens": 5, "messages": [{"role": "user", "content": "lease"}]}
+    statuses = []
+    start = time.monotonic()
+    # Every instance knows the new key before the clock starts (these count as accepted).
+    for port in ports:
+        for _ in range(200):
+            status = request(port, "POST", "/v1/chat/completions", body, token=secret)[0]
+            if status != 401:
+                statuses.append(status)
+                break
+            time.sleep(0.05)
+        else:
+            sys.exit(f"instance on {port} never learnt of the lease key")
+    calls_before = admit_calls()
+    lock = threading.Lock()
+
+    def one(n):
+        status = request(ports[n % 3], "POST", "/v1/chat/completions", body, token=secret)[0]
+        with lock:
+            statuses.append(status)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(requests)))
+    elapsed = time.monotonic() - start
+    calls = admit_calls() - calls_before
+    accepted = statuses.count(200)
+    refused = statuses.count(429)
+    other = len(statuses) - accepted - refused
+    bucket = LEASE_RPM + math.ceil(elapsed * LEASE_RPM / 60)
+    bound = bucket + 3 * lease
+    print(f"lease phase: {len(statuses)} requests in {elapsed:.1f} s to 3 instances, key rpm {LEASE_RPM}, lease {lease}")
+    print(f"accepted {accepted}, refused 429 {refused}, other {other}; bucket (burst + refill) {bucket}, "
+          f"bound with 3 leases {bound}; over the bucket: {accepted - bucket}")
+    print(f"Redis scripts run during the phase: {calls} for {requests} requests "
+          f"(leases spared {max(0, requests - calls)} round trips)")
+    ok = True
+    if accepted > bound:
+        print(f"FAIL: {accepted} accepted, over the bound {bound}")
+        ok = False
+    if accepted < LEASE_RPM - 3 * lease:
+        print(f"FAIL: {accepted} accepted: fewer than the burst less the leases that can be lost")
+        ok = False
+    if refused == 0 or other:
+        print("FAIL: the phase never reached the limit, or saw answers other than 200 and 429")
+        ok = False
+    if calls >= requests:
+        print("FAIL: every request paid a Redis round trip: no lease was used")
+        ok = False
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--duration", type=float, default=15.0)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--lease-requests", type=int, default=1500,
+                    help="requests of the lease phase (0: skip it)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="llm-gw-scaleout.")
@@ -136,6 +219,11 @@ max_output_tokens = 100
                 time.sleep(0.05)
             else:
                 sys.exit(f"instance on {port} never learnt of the key")
+
+        if args.lease_requests:
+            ok_lease = lease_phase(ports, args.lease_requests, args.concurrency)
+        else:
+            ok_lease = True
 
         alive = [True, True, True]
         lock = threading.Lock()
@@ -249,6 +337,7 @@ max_output_tokens = 100
         if accepted > 0 and want <= 0:
             print("FAIL: the answers cost nothing: the spend check proves nothing")
             ok = False
+        ok = ok and ok_lease
         print("scaleout: OK" if ok else f"scaleout: FAILED (logs in {work})")
         sys.exit(0 if ok else 1)
     finally:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scaleout.sh: three gateway instances sharing Redis (127.0.0.1:6379) and PostgreSQL
-# (127.0.0.1:5432, user postgres) behind a round-robin client. One key with rpm 60 and a
-# budget takes REQUESTS requests over DURATION seconds; one instance is killed with `kill -9`
-# halfway. Prints the accepted count against the stated bound, the failures, and the spend in
+# (127.0.0.1:5432, user postgres) behind a round-robin client. First a key with rpm 1000
+# (leases of 10) is flooded: accepted count against the bucket and the bound with three leases,
+# and the Redis round trips the leases spared. Then one key with rpm 60 and a budget takes
+# REQUESTS requests over DURATION seconds; one instance is killed with `kill -9` halfway.
+# Prints the accepted count against the stated bound, the failures, and the spend in
 # PostgreSQL against the sum of the cost headers (load-tests/scaleout.py says what is checked).
 #
 # Run:  load-tests/scaleout.sh            full run: 3000 requests over 60 s

@@ -6,7 +6,6 @@
 //!
 //! May depend on `errors` and `ctx` only; never on pingora.
 
-use std::borrow::Cow;
 use std::future::Future;
 
 use bytes::Bytes;
@@ -18,8 +17,64 @@ use crate::errors::{ErrorFormat, ErrorKind, Failure, GatewayError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientGone;
 
-/// A header value: static text needs no allocation.
-pub type Value = Cow<'static, str>;
+/// A header value: static text needs no allocation; values written together
+/// ([`Head::push_joined`]) share one.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Static(&'static str),
+    Owned(String),
+    /// A slice of a buffer other values share: UTF-8, as it is only cut from a `String` at
+    /// the ends of what was written into it.
+    Shared(Bytes),
+}
+
+impl Value {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Value::Static(s) => s,
+            Value::Owned(s) => s,
+            Value::Shared(b) => std::str::from_utf8(b).unwrap_or_default(),
+        }
+    }
+
+    /// The value's bytes, without copying them.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Value::Static(s) => Bytes::from_static(s.as_bytes()),
+            Value::Owned(s) => Bytes::from(s),
+            Value::Shared(b) => b,
+        }
+    }
+}
+
+impl From<&'static str> for Value {
+    fn from(s: &'static str) -> Value {
+        Value::Static(s)
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Owned(s)
+    }
+}
+
+impl AsRef<str> for Value {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Value {}
+
+/// The most headers one [`Head::push_joined`] shares a buffer between.
+const JOINED_MAX: usize = 8;
 
 /// A response head: status and headers in the order they are sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +97,35 @@ impl Head {
         self.headers.push((name, value.into()));
     }
 
+    /// Adds headers whose values `write` appends to one buffer, calling its second argument
+    /// with each header's name after its value (so the buffer's length is where the value
+    /// ends): one allocation for them all instead of one each.
+    pub fn push_joined(
+        &mut self,
+        write: impl FnOnce(&mut String, &mut dyn FnMut(&'static str, &String)),
+    ) {
+        let mut text = String::with_capacity(64);
+        let mut ends = [("", 0); JOINED_MAX];
+        let mut n = 0;
+        let mut extra = Vec::new();
+        write(&mut text, &mut |name, text| {
+            if let Some(slot) = ends.get_mut(n) {
+                *slot = (name, text.len());
+                n += 1;
+            } else {
+                extra.push((name, text.len()));
+            }
+        });
+        let text = Bytes::from(text);
+        let mut start = 0;
+        for (name, end) in ends.into_iter().take(n).chain(extra) {
+            let end = end.clamp(start, text.len());
+            self.headers
+                .push((name, Value::Shared(text.slice(start..end))));
+            start = end;
+        }
+    }
+
     /// Removes every header called `name`.
     pub fn remove(&mut self, name: &str) {
         self.headers.retain(|(n, _)| *n != name);
@@ -51,7 +135,7 @@ impl Head {
         self.headers
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_ref())
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -113,7 +197,7 @@ pub async fn error<D: Downstream>(
         head.push("x-gateway-limit-kind", limit);
     }
     if let Some(quota) = &trace.quota {
-        crate::limits::headers(quota, |name, value| head.push(name, value));
+        head.push_joined(|text, end| crate::limits::headers(quota, text, end));
     }
     send(down, trace, head, Bytes::from(err.render(format))).await
 }

@@ -91,7 +91,7 @@ pub(super) fn gateway_headers(head: &mut Head, trace: &Trace, cand: &Candidate) 
         n => head.push("x-gateway-retries", n.to_string()),
     }
     if let Some(quota) = &trace.quota {
-        crate::limits::headers(quota, |name, value| head.push(name, value));
+        head.push_joined(|text, end| crate::limits::headers(quota, text, end));
     }
 }
 

@@ -381,7 +381,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
     fn sse_head(&self, cand: &Candidate, status: u16) -> Head {
         let mut h = Head::new(status, "text/event-stream", self.request_id);
         h.push("cache-control", "no-cache");
-        h.push("transfer-encoding", Value::Borrowed("chunked"));
+        h.push("transfer-encoding", Value::Static("chunked"));
         gateway_headers(&mut h, self.trace, cand);
         h
     }

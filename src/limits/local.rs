@@ -3,9 +3,11 @@
 //! scope the request is charged to and takes from them only when all allow it, so a refusal
 //! takes nothing and a key is not charged for a request its team refused.
 //!
-//! Pure apart from its lock: the time is an argument. A known scope costs no allocation.
+//! Pure apart from its lock: the time is an argument. A known scope costs no allocation; the
+//! maps hash names with foldhash (randomly seeded per process, faster than SipHash on short
+//! names).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use parking_lot::Mutex;
 

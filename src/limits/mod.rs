@@ -23,48 +23,47 @@ use crate::runtime::tenant::KeyLimits;
 pub use local::{Kind, Quota, Refusal, Table};
 
 /// OpenAI's `x-ratelimit-*` headers for `quota` (requests: the per-minute limit; tokens: the
-/// tokens per minute), as `(name, value)`.
-/// (Written without `format!`: these go on every answer to a limited caller.)
-pub fn headers(quota: &Quota, mut push: impl FnMut(&'static str, String)) {
+/// tokens per minute): each value is appended to `text`, then `end` is called with its name.
+/// (Written without `format!` or an allocation per value: these go on every answer to a
+/// limited caller.)
+pub fn headers(quota: &Quota, text: &mut String, end: &mut dyn FnMut(&'static str, &String)) {
     if let Some((limit, v)) = quota.requests {
-        push("x-ratelimit-limit-requests", number(limit));
-        push("x-ratelimit-remaining-requests", number(v.remaining));
-        push("x-ratelimit-reset-requests", duration(v.reset_ms));
+        crate::decimal::push_str(text, limit);
+        end("x-ratelimit-limit-requests", text);
+        crate::decimal::push_str(text, v.remaining);
+        end("x-ratelimit-remaining-requests", text);
+        duration(text, v.reset_ms);
+        end("x-ratelimit-reset-requests", text);
     }
     if let Some((limit, v)) = quota.tokens {
-        push("x-ratelimit-limit-tokens", number(limit));
-        push("x-ratelimit-remaining-tokens", number(v.remaining));
-        push("x-ratelimit-reset-tokens", duration(v.reset_ms));
+        crate::decimal::push_str(text, limit);
+        end("x-ratelimit-limit-tokens", text);
+        crate::decimal::push_str(text, v.remaining);
+        end("x-ratelimit-remaining-tokens", text);
+        duration(text, v.reset_ms);
+        end("x-ratelimit-reset-tokens", text);
     }
 }
 
-/// A wait as OpenAI writes it: `20ms`, `1s`, `6m0s`, `1h2m3s`.
-pub fn duration(ms: u64) -> String {
-    let mut out = String::with_capacity(16);
+/// Appends a wait as OpenAI writes it: `20ms`, `1s`, `6m0s`, `1h2m3s`.
+pub fn duration(out: &mut String, ms: u64) {
     if ms < 1_000 {
-        crate::decimal::push_str(&mut out, ms);
+        crate::decimal::push_str(out, ms);
         out.push_str("ms");
-        return out;
+        return;
     }
     let secs = ms.div_ceil(1_000);
     let (h, m, s) = (secs / 3_600, secs / 60 % 60, secs % 60);
     if h > 0 {
-        crate::decimal::push_str(&mut out, h);
+        crate::decimal::push_str(out, h);
         out.push('h');
     }
     if h > 0 || m > 0 {
-        crate::decimal::push_str(&mut out, m);
+        crate::decimal::push_str(out, m);
         out.push('m');
     }
-    crate::decimal::push_str(&mut out, s);
+    crate::decimal::push_str(out, s);
     out.push('s');
-    out
-}
-
-fn number(n: u64) -> String {
-    let mut out = String::with_capacity(20);
-    crate::decimal::push_str(&mut out, n);
-    out
 }
 
 /// Why a request was not admitted.
@@ -253,16 +252,61 @@ impl Drop for Admission {
 mod tests {
     use super::*;
 
+    use super::gcra::Verdict;
+
+    fn wait(ms: u64) -> String {
+        let mut out = String::new();
+        duration(&mut out, ms);
+        out
+    }
+
     #[test]
     fn waits_are_written_as_openai_does() {
-        assert_eq!(duration(0), "0ms");
-        assert_eq!(duration(999), "999ms");
-        assert_eq!(duration(1_000), "1s");
-        assert_eq!(duration(1_001), "2s");
-        assert_eq!(duration(360_000), "6m0s");
-        assert_eq!(duration(3_723_000), "1h2m3s");
-        assert_eq!(duration(3_600_000), "1h0m0s");
-        assert_eq!(number(0), "0");
-        assert_eq!(number(u64::MAX), u64::MAX.to_string());
+        assert_eq!(wait(0), "0ms");
+        assert_eq!(wait(999), "999ms");
+        assert_eq!(wait(1_000), "1s");
+        assert_eq!(wait(1_001), "2s");
+        assert_eq!(wait(360_000), "6m0s");
+        assert_eq!(wait(3_723_000), "1h2m3s");
+        assert_eq!(wait(3_600_000), "1h0m0s");
+    }
+
+    #[test]
+    fn headers_follow_one_another_in_one_buffer() {
+        let verdict = |remaining, reset_ms| Verdict {
+            allowed: true,
+            remaining,
+            reset_ms,
+            retry_after_ms: 0,
+        };
+        let quota = Quota {
+            requests: Some((60, verdict(59, 1_000))),
+            tokens: Some((u64::MAX, verdict(0, 20))),
+        };
+        let mut text = String::new();
+        let mut cut = Vec::new();
+        headers(&quota, &mut text, &mut |name, text| {
+            cut.push((name, text.len()))
+        });
+        let mut start = 0;
+        let values: Vec<_> = cut
+            .iter()
+            .map(|(name, end)| {
+                let v = (*name, &text[start..*end]);
+                start = *end;
+                v
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("x-ratelimit-limit-requests", "60"),
+                ("x-ratelimit-remaining-requests", "59"),
+                ("x-ratelimit-reset-requests", "1s"),
+                ("x-ratelimit-limit-tokens", u64::MAX.to_string().as_str()),
+                ("x-ratelimit-remaining-tokens", "0"),
+                ("x-ratelimit-reset-tokens", "20ms"),
+            ]
+        );
     }
 }

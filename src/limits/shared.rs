@@ -13,7 +13,7 @@
 //! used up to [`LEASE_MS`] after they were taken make the overshoot over any window at most
 //! one lease per instance: `N × max(1, limit / 100)` with `N` instances, 0 below 100.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -44,11 +44,14 @@ pub struct Held {
     slot: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Lease {
     left: u64,
     until_ms: u64,
     quota: Quota,
+    /// When this instance asked Redis for the scope's next lease (its answer is pending; a
+    /// request that was dropped before the answer leaves it, so it counts for [`LEASE_MS`]).
+    asked_ms: Option<u64>,
 }
 
 /// The shared limits' client side.
@@ -85,7 +88,7 @@ impl Shared {
             redis,
             instance,
             seq: AtomicU64::new(0),
-            leases: Mutex::new([HashMap::new(), HashMap::new()]),
+            leases: Mutex::default(),
         }
     }
 
@@ -93,34 +96,55 @@ impl Shared {
         &self.redis
     }
 
-    /// A request covered by the leases of all its scopes, taken from them (no I/O).
-    fn leased(&self, scopes: &[Scope<'_>], now_ms: u64) -> Option<Quota> {
+    /// A request covered by the leases of all its scopes, taken from them (no I/O): `Ok`.
+    /// Otherwise `Err(ask)`: whether this request should ask Redis for a lease of `want`
+    /// (`want > 1` and no lease request of these scopes in flight; it is then marked as
+    /// such). One lease request at a time per scope: requests that miss the lease while one is
+    /// on its way take a single unit, so concurrent misses never take leases that replace each
+    /// other unused.
+    fn leased(&self, scopes: &[Scope<'_>], want: u64, now_ms: u64) -> Result<Quota, bool> {
         let mut leases = self.leases.lock();
+        let active = || {
+            scopes
+                .iter()
+                .filter(|(_, _, limits)| *limits != KeyLimits::default())
+        };
         let mut quota = None;
-        let mut any = false;
-        for (table, name, limits) in scopes {
-            if *limits == KeyLimits::default() {
-                continue;
-            }
-            any = true;
-            let lease = leases[*table as usize].get(*name)?;
-            if lease.left == 0 || lease.until_ms <= now_ms {
-                return None;
-            }
-            quota.get_or_insert(lease.quota);
-        }
-        if !any {
-            return None;
-        }
-        for (table, name, limits) in scopes {
-            if *limits == KeyLimits::default() {
-                continue;
-            }
-            if let Some(lease) = leases[*table as usize].get_mut(*name) {
-                lease.left -= 1;
+        let mut covered = want > 1;
+        let mut asking = false;
+        for (table, name, _) in active() {
+            match leases[*table as usize].get(*name) {
+                Some(l) if l.left > 0 && l.until_ms > now_ms => {
+                    quota.get_or_insert(l.quota);
+                }
+                Some(l) => {
+                    covered = false;
+                    asking |= l.asked_ms.is_some_and(|t| now_ms < t + LEASE_MS);
+                }
+                None => covered = false,
             }
         }
-        quota
+        if let (true, Some(quota)) = (covered, quota) {
+            for (table, name, _) in active() {
+                if let Some(lease) = leases[*table as usize].get_mut(*name) {
+                    lease.left -= 1;
+                }
+            }
+            return Ok(quota);
+        }
+        if want <= 1 || asking {
+            return Err(false);
+        }
+        for (table, name, _) in active() {
+            let map = &mut leases[*table as usize];
+            if !map.contains_key(*name) {
+                map.insert(Box::from(*name), Lease::default());
+            }
+            if let Some(lease) = map.get_mut(*name) {
+                lease.asked_ms = Some(now_ms);
+            }
+        }
+        Err(true)
     }
 
     /// Admits a request charged to `scopes`, reserving `tokens`: `Ok(Err)` when a limit
@@ -131,14 +155,21 @@ impl Shared {
         tokens: u64,
         now_ms: u64,
     ) -> Result<Result<(Quota, Held), Refusal>, RedisError> {
-        if let Some(quota) = self.leased(scopes, now_ms) {
-            return Ok(Ok((quota, Held::default())));
-        }
+        let want = scopes
+            .iter()
+            .filter(|(_, _, limits)| *limits != KeyLimits::default())
+            .map(|(_, _, limits)| lease_size(limits))
+            .min()
+            .unwrap_or(0);
+        let ask = match self.leased(scopes, want, now_ms) {
+            Ok(quota) => return Ok(Ok((quota, Held::default()))),
+            Err(ask) => ask,
+        };
+        let want = if ask { want } else { 1 };
         let prefix = &self.redis.prefix;
         let mut keys = Vec::with_capacity(8);
         let mut args = Vec::with_capacity(12);
         let mut active = Vec::with_capacity(2);
-        let mut want = u64::MAX;
         let mut slot = false;
         for (i, (table, name, limits)) in scopes.iter().enumerate() {
             if *limits == KeyLimits::default() {
@@ -155,13 +186,11 @@ impl Shared {
             for limit in [limits.rpm, limits.rpd, limits.tpm, limits.concurrent] {
                 args.push(limit.unwrap_or(0).to_string());
             }
-            want = want.min(lease_size(limits));
             slot |= limits.concurrent.is_some();
         }
         if active.is_empty() {
             return Ok(Ok((Quota::default(), Held::default())));
         }
-        let want = want.max(1);
         let slot = slot.then(|| {
             format!(
                 "{:x}-{}",
@@ -176,8 +205,15 @@ impl Shared {
             SLOT_TTL_MS.to_string(),
         ];
         let args: Vec<String> = head.into_iter().chain(args).collect();
-        let reply = self.redis.eval(&ADMIT, &keys, &args).await?;
-        let n = parse(&reply).ok_or(RedisError::Unexpected)?;
+        let n = match self.redis.eval(&ADMIT, &keys, &args).await {
+            Ok(reply) => parse(&reply).ok_or(RedisError::Unexpected),
+            Err(e) => Err(e),
+        };
+        if ask && !matches!(n, Ok(n) if n[0] == 1 && n[1] > 1) {
+            // No lease: refused, a single unit granted, or no answer.
+            self.asked(scopes, &active, None);
+        }
+        let n = n?;
         if n[0] == 0 {
             let kind = match n[1] {
                 1 => Kind::Rpm,
@@ -211,25 +247,30 @@ impl Shared {
             requests: verdict(n[2], n[3], n[4]),
             tokens: verdict(n[5], n[6], n[7]),
         };
-        let granted = n[1];
-        if granted > 1 {
-            let mut leases = self.leases.lock();
-            for (table, name, _) in active.iter().filter_map(|i| scopes.get(*i)) {
-                let lease = Lease {
-                    left: granted - 1,
-                    until_ms: now_ms + LEASE_MS,
-                    quota,
-                };
-                let map = &mut leases[*table as usize];
-                match map.get_mut(*name) {
-                    Some(l) => *l = lease,
-                    None => {
-                        map.insert(Box::from(*name), lease);
-                    }
-                }
-            }
+        if ask && n[1] > 1 {
+            let lease = Lease {
+                left: n[1] - 1,
+                until_ms: now_ms + LEASE_MS,
+                quota,
+                asked_ms: None,
+            };
+            self.asked(scopes, &active, Some(lease));
         }
         Ok(Ok((quota, Held { slot })))
+    }
+
+    /// The answer to this instance's lease request for `scopes` (by index in `active`): the
+    /// lease granted, or none (refused, or Redis could not answer: the next miss asks again).
+    fn asked(&self, scopes: &[Scope<'_>], active: &[usize], lease: Option<Lease>) {
+        let mut leases = self.leases.lock();
+        for (table, name, _) in active.iter().filter_map(|i| scopes.get(*i)) {
+            if let Some(l) = leases[*table as usize].get_mut(*name) {
+                *l = lease.unwrap_or(Lease {
+                    asked_ms: None,
+                    ..*l
+                });
+            }
+        }
     }
 
     /// Ends a request admitted by [`Shared::admit`]: its slot freed and its tokens settled,
@@ -264,7 +305,10 @@ impl Shared {
     /// Forgets spent leases (every few minutes).
     pub fn sweep(&self, now_ms: u64) {
         for map in self.leases.lock().iter_mut() {
-            map.retain(|_, l| l.left > 0 && l.until_ms > now_ms);
+            map.retain(|_, l| {
+                (l.left > 0 && l.until_ms > now_ms)
+                    || l.asked_ms.is_some_and(|t| now_ms < t + LEASE_MS)
+            });
         }
     }
 }

@@ -41,11 +41,8 @@ impl Downstream for SessionIo<'_> {
         parts.status = http::StatusCode::from_u16(head.status).map_err(|_| ClientGone)?;
         parts.headers.reserve(head.headers.len());
         for (name, value) in head.headers {
-            let bytes = match value {
-                std::borrow::Cow::Borrowed(s) => Bytes::from_static(s.as_bytes()),
-                std::borrow::Cow::Owned(s) => Bytes::from(s),
-            };
-            let value = HeaderValue::from_maybe_shared(bytes).map_err(|_| ClientGone)?;
+            let value =
+                HeaderValue::from_maybe_shared(value.into_bytes()).map_err(|_| ClientGone)?;
             parts
                 .headers
                 .try_insert(header_name(name).map_err(|_| ClientGone)?, value)
