@@ -153,6 +153,10 @@ pub trait Downstream: Send {
         body: Bytes,
         end: bool,
     ) -> impl Future<Output = Result<(), ClientGone>> + Send;
+    /// Called just before the last write of an answer whose usage and cost in `trace` are
+    /// final (`served`: it is the provider's answer, not an error): what the request holds
+    /// against limits and budgets can be settled before the client can send its next one.
+    fn ending(&mut self, _trace: &Trace, _served: bool) {}
     /// Resolves when the client closes its connection; never otherwise.
     fn gone(&mut self) -> impl Future<Output = ()> + Send;
 }
@@ -167,6 +171,7 @@ pub async fn send<D: Downstream>(
     head.headers
         .insert(1, ("content-length", Value::Owned(body.len().to_string())));
     trace.status = head.status;
+    down.ending(trace, (200..300).contains(&head.status));
     let empty = body.is_empty();
     down.write_head(head, empty).await?;
     if !empty {

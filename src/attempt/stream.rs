@@ -240,8 +240,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                         Some(e) => Some(Break::error_event(e)),
                         None if finished.completed => {
                             held.extend_from_slice(&out);
-                            self.commit(&mut header, &mut held, true).await?;
                             self.end_stream(cand, relay.as_ref(), true);
+                            self.down.ending(self.trace, true);
+                            self.commit(&mut header, &mut held, true).await?;
                             self.upstream.release(resp).await;
                             return Ok(Outcome::Served);
                         }
@@ -302,6 +303,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             } else {
                 broke.code
             });
+            self.down.ending(self.trace, true);
             self.commit(&mut header, &mut held, true).await?;
             return Ok(Outcome::Served);
         }

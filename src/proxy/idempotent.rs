@@ -251,6 +251,10 @@ impl<D: Downstream> Downstream for Recording<'_, D> {
         self.inner.write_body(body, end).await
     }
 
+    fn ending(&mut self, trace: &crate::ctx::Trace, served: bool) {
+        self.inner.ending(trace, served);
+    }
+
     async fn gone(&mut self) {
         self.inner.gone().await;
     }

@@ -4,6 +4,7 @@
 use super::Broken;
 use super::idempotent::{self, Claim, Recording};
 use super::session::SessionIo;
+use super::settle::Settling;
 use crate::attempt;
 use crate::ctx::RequestCtx;
 use crate::downstream;
@@ -75,12 +76,17 @@ async fn run(
     // 4 attempt loop, with translation (5) and the response written as it goes.
     // A whole (not streamed) answer is kept for the request's record when bodies are kept.
     let keep_body = gw.tenancy.store_bodies && !ctx.stream();
+    // What the call holds is settled just before its answer's last write.
+    let mut io = Settling::new(io, &gw.tenancy, ctx);
     if matches!(claim, Claim::None) && !keep_body {
-        attempt::run(gw, &gw.client, io, &snap, ctx).await?;
+        let served = attempt::run(gw, &gw.client, &mut io, &snap, ctx).await;
+        io.restore(ctx);
+        served?;
     } else {
-        let mut recording = Recording::new(io, !matches!(claim, Claim::None));
+        let mut recording = Recording::new(&mut io, !matches!(claim, Claim::None));
         let served = attempt::run(gw, &gw.client, &mut recording, &snap, ctx).await;
         let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
+        io.restore(ctx);
         if keep_body && let Some(r) = &recorded {
             ctx.response_body = Some(r.body());
         }

@@ -42,6 +42,7 @@
 mod idempotent;
 mod llm;
 mod session;
+mod settle;
 
 use std::mem::MaybeUninit;
 use std::pin::Pin;
@@ -307,19 +308,15 @@ impl GatewayProxy {
         // (through the writer's queue: no database work here).
         if Endpoint::for_path(req.uri.path()).is_some() {
             let tenancy = &self.gateway.tenancy;
-            if let Some(reservation) = ctx.reservation.take() {
-                tenancy.settle(reservation, ctx.trace.cost_usd);
-            }
-            // Its rate limits: the slots back, the tokens it reserved settled to its usage
-            // (none when nothing was served; the reservation when the usage is unknown).
-            if let Some(admission) = ctx.admission.take() {
-                let used = match ctx.trace.usage {
-                    Some(u) => Some(u.input_tokens + u.output_tokens),
-                    None if !ctx.trace.served => Some(0),
-                    None => None,
-                };
-                admission.finish(used);
-            }
+            // (Normally settled already, just before the answer's last write.)
+            let (reservation, admission) = (ctx.reservation.take(), ctx.admission.take());
+            settle::settle(
+                tenancy,
+                &ctx.trace,
+                ctx.trace.served,
+                reservation,
+                admission,
+            );
             // The tokens the serving provider spent count against its quota.
             if let (Some(u), Some(provider)) = (ctx.trace.usage, &ctx.trace.provider) {
                 let snap = self.gateway.snapshot.load();

@@ -255,3 +255,27 @@ async fn provider_quotas_deprioritise_at_the_threshold_then_skip() {
     assert_eq!(body["error"]["kind"], "provider_quota", "{body}");
     assert_eq!((a.log().len(), b.log().len()), (10, 3));
 }
+
+/// A request's slot and tokens are given back before its answer's last byte: a client that
+/// sends one request after another (each on a new connection) is never refused for its own
+/// previous request, streamed or not.
+#[tokio::test]
+async fn a_sequential_client_never_waits_for_its_previous_request() {
+    let mock = Mock::start().await;
+    let gw = gateway(
+        &mock,
+        "[rate_limit]\nenabled = true\n[rate_limit.default_limits]\nrpm = 0\ntpm = 1200\nrpd = 0\nconcurrent = 1\n",
+    )
+    .await;
+    for i in 0..40 {
+        // Each reserves 1,000 tokens of 1,200 and uses a few: only a settled previous
+        // request leaves room for the next.
+        let mut body = capped("m/echo", 1000);
+        if i % 2 == 1 {
+            body["stream"] = json!(true);
+        }
+        let resp = call(&gw, "vk-a", &body).await;
+        assert_eq!(resp.status(), 200, "request {i}");
+        resp.bytes().await.unwrap();
+    }
+}

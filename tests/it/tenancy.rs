@@ -496,12 +496,12 @@ async fn budgets_hold_across_instances_sharing_redis(db: Db) {
         }
         assert!(served_by_a < 100, "the budget never ran out");
     }
-    // (At least one: its second may be refused while its first one's hold is still being
-    // settled, sent just after the answer.)
-    assert!(served_by_a >= 1, "{served_by_a}");
-    // `b` knows what `a` spent: refused too. (At most one more may pass: `a` may have refused
-    // while its previous request's reservation was still held, its settlement being sent
-    // just after the answer. Without sharing, `b` would serve five more.)
+    // (Each hold is settled before its answer's last byte: a sequential client is never
+    // refused for its own previous request.)
+    assert!(served_by_a >= 2, "{served_by_a}");
+    // `b` knows what `a` spent: refused too. (At most one more may pass: `a` refused a
+    // worst case that did not fit, while the actual cost of one more may. Without sharing,
+    // `b` would serve five more.)
     let mut served_by_b = 0;
     let body: Value = loop {
         let resp = call(&b, &secret, &capped("m/echo")).await;
