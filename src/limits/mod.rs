@@ -27,21 +27,28 @@ pub use local::{Kind, Quota, Refusal, Table};
 /// (Written without `format!` or an allocation per value: these go on every answer to a
 /// limited caller.)
 pub fn headers(quota: &Quota, text: &mut String, end: &mut dyn FnMut(&'static str, &String)) {
-    if let Some((limit, v)) = quota.requests {
+    const NAMES: [[&str; 3]; 2] = [
+        [
+            "x-ratelimit-limit-requests",
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-reset-requests",
+        ],
+        [
+            "x-ratelimit-limit-tokens",
+            "x-ratelimit-remaining-tokens",
+            "x-ratelimit-reset-tokens",
+        ],
+    ];
+    for (limit, [limit_name, remaining_name, reset_name]) in
+        [quota.requests, quota.tokens].into_iter().zip(NAMES)
+    {
+        let Some((limit, v)) = limit else { continue };
         crate::decimal::push_str(text, limit);
-        end("x-ratelimit-limit-requests", text);
+        end(limit_name, text);
         crate::decimal::push_str(text, v.remaining);
-        end("x-ratelimit-remaining-requests", text);
+        end(remaining_name, text);
         duration(text, v.reset_ms);
-        end("x-ratelimit-reset-requests", text);
-    }
-    if let Some((limit, v)) = quota.tokens {
-        crate::decimal::push_str(text, limit);
-        end("x-ratelimit-limit-tokens", text);
-        crate::decimal::push_str(text, v.remaining);
-        end("x-ratelimit-remaining-tokens", text);
-        duration(text, v.reset_ms);
-        end("x-ratelimit-reset-tokens", text);
+        end(reset_name, text);
     }
 }
 
