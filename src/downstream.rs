@@ -196,6 +196,9 @@ pub async fn error<D: Downstream>(
     if let Some(secs) = err.retry_after {
         head.push("retry-after", secs.to_string());
     }
+    if let Some(tokens) = err.context_window_limit {
+        head.push("x-context-window-limit", tokens.to_string());
+    }
     if err.kind == ErrorKind::RateLimited
         && let Some(limit) = err.limit
     {

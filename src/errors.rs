@@ -159,6 +159,8 @@ pub struct GatewayError {
     pub allow: Option<&'static str>,
     /// Which limit refused the request (`budget`, `rpm`, ...): `kind` in the body.
     pub limit: Option<&'static str>,
+    /// The largest context window a prompt could have used (`x-context-window-limit`, 413).
+    pub context_window_limit: Option<u64>,
 }
 
 /// How a request ended when it did not end normally; the pipeline's stages return it and the
@@ -188,7 +190,14 @@ impl GatewayError {
             retry_after: None,
             allow: None,
             limit: None,
+            context_window_limit: None,
         }
+    }
+
+    /// A 413 for a prompt that fits no candidate's context window.
+    pub fn with_context_window_limit(mut self, tokens: u64) -> Self {
+        self.context_window_limit = Some(tokens);
+        self
     }
 
     /// Names the limit that refused the request (`kind` in the body).

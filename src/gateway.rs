@@ -18,7 +18,8 @@ use crate::observability::access_log::AccessLog;
 use crate::observability::metrics::Metrics;
 use crate::resilience::SystemClock;
 use crate::resilience::breaker::BreakerRegistry;
-use crate::routing::RouteStats;
+use crate::routing::pipeline::Why;
+use crate::routing::{Candidate, Deployments, RouteStats};
 use crate::runtime::provider::{Endpoint, Provider};
 use crate::runtime::snapshot::Snapshot;
 use crate::storage::breakers;
@@ -33,8 +34,10 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Circuit breakers per `provider/model`.
     pub breakers: BreakerRegistry,
-    /// What routing learns: the round-robin counter and observed latency.
+    /// What routing learns: the round-robin counter, observed latency, sticky conversations.
     pub routes: RouteStats,
+    /// Deployments taken out of routing at run time.
+    pub deployments: Deployments,
     /// Self-hosted replica pools by provider id.
     pub replicas: HashMap<String, Arc<Replicas>>,
     pub access_log: AccessLog,
@@ -72,6 +75,7 @@ impl Gateway {
             metrics: Metrics::new(),
             breakers: BreakerRegistry::new(Arc::new(SystemClock)),
             routes: RouteStats::default(),
+            deployments: Deployments::default(),
             replicas,
             access_log,
             tenancy,
@@ -178,6 +182,27 @@ pub async fn keep_breakers(gateway: std::sync::Weak<Gateway>) {
         if let Err(e) = gw.save_breakers(&mut last).await {
             tracing::warn!(error = %e, "could not save the circuit breakers' state");
         }
+    }
+}
+
+impl Gateway {
+    /// Why `cand` cannot be tried now: its deployment is disabled, or (asked only for the
+    /// few candidates about to enter a chain) its circuit is open.
+    pub fn unusable(&self, cand: &Candidate) -> Option<Why> {
+        if self.deployments.is_disabled(&cand.provider.id, &cand.model) {
+            return Some(Why::Disabled);
+        }
+        let key = format!("{}/{}", cand.provider.id, cand.label());
+        (self.breakers.state(&key) == crate::resilience::breaker::CircuitState::Open)
+            .then_some(Why::CircuitOpen)
+    }
+
+    /// Today's date, `YYYY-MM-DD` (UTC), for deprecations.
+    pub fn today(&self) -> String {
+        let ms = wall_now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        crate::runtime::tenant::date_of(ms)
     }
 }
 

@@ -11,6 +11,7 @@ mod keys;
 mod models;
 mod query;
 mod records;
+mod routing;
 mod status;
 
 use bytes::Bytes;
@@ -81,6 +82,11 @@ enum Op {
     Stats,
     Audits,
     Audit,
+    Profiles,
+    RouteDryRun,
+    Deployments,
+    DisableDeployment,
+    EnableDeployment,
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +267,41 @@ const ROUTES: &[Route] = &[
         "records",
         Op::Audit,
     ),
+    route(
+        Path::Exact(&["/v1/routing-profiles"]),
+        Method::GET,
+        Access::Key,
+        "routing",
+        Op::Profiles,
+    ),
+    route(
+        Path::Exact(&["/v1/route"]),
+        Method::POST,
+        Access::Public,
+        "routing",
+        Op::RouteDryRun,
+    ),
+    route(
+        Path::Exact(&["/admin/deployments"]),
+        Method::GET,
+        Access::Admin,
+        "admin",
+        Op::Deployments,
+    ),
+    route(
+        Path::Exact(&["/admin/deployments/disable"]),
+        Method::POST,
+        Access::Admin,
+        "admin",
+        Op::DisableDeployment,
+    ),
+    route(
+        Path::Exact(&["/admin/deployments/enable"]),
+        Method::POST,
+        Access::Admin,
+        "admin",
+        Op::EnableDeployment,
+    ),
 ];
 
 const KEYS: Path = Path::Exact(&["/admin/keys"]);
@@ -385,7 +426,14 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         matches!(route.method, Method::POST | Method::PATCH) && route.op != Op::ResetBackend;
     let body = if takes_body {
         crate::inbound::body::check_json_content_type(&client.head().headers)?;
-        crate::inbound::body::read_body(client, MAX_API_BODY, snap.edge.request_head).await?
+        // The dry run reads what an LLM call may send (a prompt too large for every window
+        // is its 413 to show).
+        let cap = if route.op == Op::RouteDryRun {
+            snap.max_body_bytes
+        } else {
+            MAX_API_BODY
+        };
+        crate::inbound::body::read_body(client, cap, snap.edge.request_head).await?
     } else {
         Bytes::new()
     };
@@ -442,6 +490,21 @@ async fn answer(
         Op::Stats => records::stats(gw, req).await,
         Op::Audits => records::audits(gw, req).await,
         Op::Audit => records::audit(gw, req).await,
+        Op::Profiles => Ok(routing::profiles(snap)),
+        Op::RouteDryRun => routing::route(gw, snap, req).await,
+        Op::Deployments => Ok(routing::deployments(gw, snap)),
+        Op::DisableDeployment => {
+            let reply = routing::set_deployment(gw, snap, req, false)?;
+            let detail = serde_json::from_slice(&req.body).unwrap_or_default();
+            audit_log::record(gw, req, "deployment.disable", "", detail).await;
+            Ok(reply)
+        }
+        Op::EnableDeployment => {
+            let reply = routing::set_deployment(gw, snap, req, true)?;
+            let detail = serde_json::from_slice(&req.body).unwrap_or_default();
+            audit_log::record(gw, req, "deployment.enable", "", detail).await;
+            Ok(reply)
+        }
     }
 }
 

@@ -93,6 +93,9 @@ pub(super) fn gateway_headers(head: &mut Head, trace: &Trace, cand: &Candidate) 
     if let Some(quota) = &trace.quota {
         head.push_joined(|text, end| crate::limits::headers(quota, text, end));
     }
+    for (name, value) in &trace.route_headers {
+        head.push(name, value.clone());
+    }
 }
 
 pub(super) fn gone(_: ClientGone) -> Failure {

@@ -113,7 +113,7 @@ pub async fn run<U: Upstream, D: Downstream>(
         rescue: None,
         sent_bytes: 0,
     };
-    match walk.walk(&plan.refusals).await {
+    match walk.walk().await {
         // The client's stream is open (a continuation was under way): it ends with an error
         // event, not an error response.
         Err(failure) if walk.rescue.is_some() && !matches!(failure, Failure::ClientGone) => {
@@ -148,7 +148,7 @@ pub(crate) struct Walk<'a, U, D> {
 
 impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
     /// Walks the chain until a candidate serves the request.
-    async fn walk(&mut self, refusals: &[String]) -> Result<(), Failure> {
+    async fn walk(&mut self) -> Result<(), Failure> {
         let candidates = self.candidates;
         let mut last: Option<Last> = None;
         let mut circuit_wait: Option<Duration> = None;
@@ -356,15 +356,6 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     .await
             }
             Some(Last::Gateway(e)) => Err(e.into()),
-            None if !refusals.is_empty() => Err(GatewayError::new(
-                ErrorKind::BadRequest,
-                format!(
-                    "no candidate can serve this request without dropping part of it: {}",
-                    refusals.join("; ")
-                ),
-            )
-            .with_param("model")
-            .into()),
             None => Err(GatewayError::new(
                 ErrorKind::Unavailable,
                 "no provider could take the request",

@@ -1,5 +1,6 @@
-//! Built-in model cards per provider type: public list prices (USD per million tokens),
-//! context windows and capabilities as published by each provider. Data only.
+//! Built-in model cards per provider type, read from `builtin_models.toml` (embedded in the
+//! binary): public list prices (USD per million tokens), context windows, capabilities,
+//! classification ceilings, quality scores and median time to first token.
 //!
 //! A `[[models]]` card or a provider's `models` list overrides these. Validation reads the
 //! model ids (which `provider/model` names a provider type serves without a `models` list);
@@ -9,150 +10,236 @@
 //! Lives in `config` because it is what the config knows about each provider type: it may
 //! depend on `config::model` only, never on `runtime` or anything on the request path.
 
-use super::model::{Capability, ProviderType};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use super::model::{Capability, Classification, ProviderType, QualityScores};
+
+/// The embedded data file.
+const TEXT: &str = include_str!("builtin_models.toml");
 
 /// One built-in card.
+#[derive(Debug, Clone)]
 pub struct BuiltinCard {
-    pub id: &'static str,
+    pub id: String,
+    /// USD per million input tokens.
     pub input: f64,
+    /// USD per million cached input tokens, when the provider prices them apart.
+    pub cached_input: Option<f64>,
+    /// USD per million output tokens.
     pub output: f64,
     pub context_window: u32,
     pub max_output_tokens: u32,
-    pub caps: &'static [Capability],
+    pub caps: Vec<Capability>,
     pub ttft_ms: u64,
+    pub classification: Classification,
+    pub quality: QualityScores,
+    /// Whether `model: "auto"` may choose it.
+    pub auto: bool,
+    /// When its prices and scores were read (`YYYY-MM-DD`).
+    pub as_of: String,
 }
 
-use Capability::{Citations, Embeddings, JsonMode, Streaming, Thinking, Tools, Vision};
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    as_of: String,
+    caps: HashMap<String, Vec<Capability>>,
+    #[serde(default)]
+    openai: Vec<Row>,
+    #[serde(default)]
+    anthropic: Vec<Row>,
+    #[serde(default)]
+    google: Vec<Row>,
+    #[serde(default)]
+    groq: Vec<Row>,
+    #[serde(default)]
+    deep_infra: Vec<Row>,
+    #[serde(default)]
+    mistral: Vec<Row>,
+    #[serde(default)]
+    meta: Vec<Row>,
+    #[serde(default)]
+    azure_openai: Vec<Row>,
+    #[serde(default)]
+    mock: Vec<Row>,
+}
 
-const CHAT: &[Capability] = &[Streaming, Tools, JsonMode];
-const CHAT_VISION: &[Capability] = &[Streaming, Tools, JsonMode, Vision];
-const REASONING: &[Capability] = &[Streaming, Tools, JsonMode, Vision, Thinking];
-const CLAUDE: &[Capability] = &[Streaming, Tools, Vision, Citations];
-const CLAUDE_THINKING: &[Capability] = &[Streaming, Tools, Vision, Citations, Thinking];
-const EMBED: &[Capability] = &[Embeddings];
-const MOCK: &[Capability] = &[Streaming, Tools, JsonMode, Vision, Embeddings];
-
-const fn card(
-    id: &'static str,
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    id: String,
     input: f64,
+    #[serde(default)]
+    cached_input: Option<f64>,
     output: f64,
-    context_window: u32,
-    max_output_tokens: u32,
-    caps: &'static [Capability],
+    context: u32,
+    max_output: u32,
+    caps: String,
     ttft_ms: u64,
-) -> BuiltinCard {
-    BuiltinCard {
-        id,
-        input,
-        output,
-        context_window,
-        max_output_tokens,
-        caps,
-        ttft_ms,
-    }
+    #[serde(default)]
+    q: QualityScores,
+    #[serde(default)]
+    class: Classification,
+    #[serde(default = "yes")]
+    auto: bool,
+    #[serde(default)]
+    as_of: Option<String>,
 }
 
-#[rustfmt::skip]
-const OPENAI: &[BuiltinCard] = &[
-    card("gpt-4o", 2.5, 10.0, 128_000, 16_384, CHAT_VISION, 450),
-    card("gpt-4o-mini", 0.15, 0.6, 128_000, 16_384, CHAT_VISION, 350),
-    card("gpt-4.1", 2.0, 8.0, 1_047_576, 32_768, CHAT_VISION, 500),
-    card("gpt-4.1-mini", 0.4, 1.6, 1_047_576, 32_768, CHAT_VISION, 400),
-    card("gpt-4.1-nano", 0.1, 0.4, 1_047_576, 32_768, CHAT_VISION, 300),
-    card("o3", 2.0, 8.0, 200_000, 100_000, REASONING, 2500),
-    card("o4-mini", 1.1, 4.4, 200_000, 100_000, REASONING, 1500),
-    card("text-embedding-3-small", 0.02, 0.0, 8_191, 0, EMBED, 100),
-    card("text-embedding-3-large", 0.13, 0.0, 8_191, 0, EMBED, 100),
-];
+fn yes() -> bool {
+    true
+}
 
-#[rustfmt::skip]
-const ANTHROPIC: &[BuiltinCard] = &[
-    card("claude-opus-4", 15.0, 75.0, 200_000, 32_000, CLAUDE_THINKING, 1800),
-    card("claude-opus-4-20250514", 15.0, 75.0, 200_000, 32_000, CLAUDE_THINKING, 1800),
-    card("claude-sonnet-4", 3.0, 15.0, 200_000, 64_000, CLAUDE_THINKING, 1200),
-    card("claude-sonnet-4-20250514", 3.0, 15.0, 200_000, 64_000, CLAUDE_THINKING, 1200),
-    card("claude-3-5-haiku", 0.8, 4.0, 200_000, 8_192, CLAUDE, 600),
-    card("claude-3-5-haiku-20241022", 0.8, 4.0, 200_000, 8_192, CLAUDE, 600),
-    card("claude-3-opus", 15.0, 75.0, 200_000, 4_096, CLAUDE, 2000),
-];
+/// The parsed file: cards per provider type, or why the file could not be read.
+struct Builtin {
+    by_type: HashMap<ProviderType, Vec<BuiltinCard>>,
+    error: Option<String>,
+}
 
-#[rustfmt::skip]
-const GOOGLE: &[BuiltinCard] = &[
-    card("gemini-2.5-pro", 1.25, 10.0, 1_048_576, 65_536, REASONING, 2000),
-    card("gemini-2.5-flash", 0.3, 2.5, 1_048_576, 65_536, REASONING, 600),
-    card("gemini-2.0-flash", 0.1, 0.4, 1_048_576, 8_192, CHAT_VISION, 400),
-    card("text-embedding-004", 0.0, 0.0, 2_048, 0, EMBED, 100),
-];
+static BUILTIN: LazyLock<Builtin> = LazyLock::new(|| match parse(TEXT) {
+    Ok(by_type) => Builtin {
+        by_type,
+        error: None,
+    },
+    Err(error) => Builtin {
+        by_type: HashMap::new(),
+        error: Some(error),
+    },
+});
 
-#[rustfmt::skip]
-const GROQ: &[BuiltinCard] = &[
-    card("llama-3.3-70b-versatile", 0.59, 0.79, 131_072, 32_768, CHAT, 200),
-    card("llama-3.1-8b-instant", 0.05, 0.08, 131_072, 131_072, CHAT, 100),
-];
+fn parse(text: &str) -> Result<HashMap<ProviderType, Vec<BuiltinCard>>, String> {
+    let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+    let File {
+        as_of,
+        caps,
+        openai,
+        anthropic,
+        google,
+        groq,
+        deep_infra,
+        mistral,
+        meta,
+        azure_openai,
+        mock,
+    } = file;
+    let tables = [
+        (ProviderType::Openai, openai),
+        (ProviderType::Anthropic, anthropic),
+        (ProviderType::Google, google),
+        (ProviderType::Groq, groq),
+        (ProviderType::DeepInfra, deep_infra),
+        (ProviderType::Mistral, mistral),
+        (ProviderType::Meta, meta),
+        (ProviderType::AzureOpenai, azure_openai),
+        (ProviderType::Mock, mock),
+    ];
+    let mut by_type = HashMap::new();
+    for (provider_type, rows) in tables {
+        let mut cards = Vec::with_capacity(rows.len());
+        for row in rows {
+            let set = caps.get(&row.caps).ok_or_else(|| {
+                format!(
+                    "{}/{}: unknown capability set `{}`",
+                    provider_type.as_str(),
+                    row.id,
+                    row.caps
+                )
+            })?;
+            cards.push(BuiltinCard {
+                id: row.id,
+                input: row.input,
+                cached_input: row.cached_input,
+                output: row.output,
+                context_window: row.context,
+                max_output_tokens: row.max_output,
+                caps: set.clone(),
+                ttft_ms: row.ttft_ms,
+                classification: row.class,
+                quality: row.q,
+                auto: row.auto,
+                as_of: row.as_of.unwrap_or_else(|| as_of.clone()),
+            });
+        }
+        by_type.insert(provider_type, cards);
+    }
+    Ok(by_type)
+}
 
-#[rustfmt::skip]
-const DEEP_INFRA: &[BuiltinCard] = &[
-    card("meta-llama/Llama-3.3-70B-Instruct", 0.23, 0.40, 131_072, 16_384, CHAT, 500),
-    card("meta-llama/Meta-Llama-3.1-8B-Instruct", 0.03, 0.05, 131_072, 16_384, CHAT, 300),
-];
-
-#[rustfmt::skip]
-const MISTRAL: &[BuiltinCard] = &[
-    card("mistral-large-latest", 2.0, 6.0, 131_072, 131_072, CHAT, 500),
-    card("mistral-small-latest", 0.1, 0.3, 131_072, 131_072, CHAT_VISION, 300),
-    card("codestral-latest", 0.3, 0.9, 256_000, 256_000, CHAT, 300),
-    card("mistral-embed", 0.1, 0.0, 8_192, 0, EMBED, 100),
-];
-
-#[rustfmt::skip]
-const META: &[BuiltinCard] = &[
-    card("Llama-4-Maverick-17B-128E-Instruct-FP8", 0.0, 0.0, 1_048_576, 4_096, CHAT_VISION, 500),
-    card("Llama-3.3-70B-Instruct", 0.0, 0.0, 131_072, 4_096, CHAT, 500),
-];
-
-#[rustfmt::skip]
-const AZURE: &[BuiltinCard] = &[
-    card("gpt-4o", 2.5, 10.0, 128_000, 16_384, CHAT_VISION, 500),
-    card("gpt-4o-mini", 0.15, 0.6, 128_000, 16_384, CHAT_VISION, 400),
-];
-
-/// The mock provider's models are its behaviours (see `crate::mock`); priced so cost shows.
-#[rustfmt::skip]
-const MOCK_MODELS: &[BuiltinCard] = &[
-    card("echo", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("tokens", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("tool-call", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("parallel-tool-calls", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("fail-500", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("fail-503", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("fail-429", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("fail-400-context", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("fail-once", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("slow", 1.0, 2.0, 1_000_000, 100_000, MOCK, 2000),
-    card("slow-first-token", 1.0, 2.0, 1_000_000, 100_000, MOCK, 2000),
-    card("stream-cut", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("stall", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("malformed", 1.0, 2.0, 1_000_000, 100_000, MOCK, 5),
-    card("hang", 1.0, 2.0, 1_000_000, 100_000, MOCK, 60_000),
-];
+/// Why the embedded file could not be read (checked at start: the gateway refuses to run on
+/// a broken catalog rather than route without one).
+pub fn load_error() -> Option<&'static str> {
+    BUILTIN.error.as_deref()
+}
 
 /// Built-in cards of a provider type.
 pub fn cards_for(provider_type: ProviderType) -> &'static [BuiltinCard] {
-    match provider_type {
-        ProviderType::Openai => OPENAI,
-        ProviderType::Anthropic => ANTHROPIC,
-        ProviderType::Google => GOOGLE,
-        ProviderType::Groq => GROQ,
-        ProviderType::DeepInfra => DEEP_INFRA,
-        ProviderType::Mistral => MISTRAL,
-        ProviderType::Meta => META,
-        ProviderType::AzureOpenai => AZURE,
-        ProviderType::Mock => MOCK_MODELS,
-        ProviderType::Local | ProviderType::Bedrock => &[],
-    }
+    BUILTIN
+        .by_type
+        .get(&provider_type)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// The built-in card of `id` for a provider type.
 pub fn find(provider_type: ProviderType, id: &str) -> Option<&'static BuiltinCard> {
     cards_for(provider_type).iter().find(|c| c.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_file_parses_and_covers_every_hosted_type() {
+        assert_eq!(load_error(), None);
+        for t in [
+            ProviderType::Openai,
+            ProviderType::Anthropic,
+            ProviderType::Google,
+            ProviderType::Groq,
+            ProviderType::DeepInfra,
+            ProviderType::Mistral,
+            ProviderType::Meta,
+            ProviderType::AzureOpenai,
+            ProviderType::Mock,
+        ] {
+            assert!(!cards_for(t).is_empty(), "{}", t.as_str());
+        }
+        let gpt5 = find(ProviderType::Openai, "gpt-5").unwrap();
+        assert_eq!((gpt5.input, gpt5.output), (1.25, 10.0));
+        assert_eq!(gpt5.cached_input, Some(0.125));
+        assert!(gpt5.caps.contains(&Capability::Thinking));
+        assert!(gpt5.quality.coding.is_some());
+        assert_eq!(gpt5.as_of, "2025-11-15");
+        assert!(find(ProviderType::Anthropic, "claude-sonnet-4-5").is_some());
+        assert!(!find(ProviderType::Mock, "fail-500").unwrap().auto);
+        assert!(find(ProviderType::Mock, "echo").unwrap().auto);
+    }
+
+    #[test]
+    fn every_chat_card_has_scores_and_sane_numbers() {
+        for t in [
+            ProviderType::Openai,
+            ProviderType::Anthropic,
+            ProviderType::Google,
+        ] {
+            for c in cards_for(t) {
+                assert!(c.input >= 0.0 && c.output >= 0.0, "{}", c.id);
+                assert!(c.context_window > 0, "{}", c.id);
+                if !c.caps.contains(&Capability::Embeddings) {
+                    assert!(c.quality.arena_elo.is_some(), "{} lacks scores", c.id);
+                    assert!(c.max_output_tokens <= c.context_window, "{}", c.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_file_names_the_problem() {
+        let e = parse("as_of = \"x\"\nopenai = [{ id = \"m\", input = 1.0, output = 1.0, context = 1, max_output = 1, caps = \"nope\", ttft_ms = 1 }]\n[caps]").unwrap_err();
+        assert!(e.contains("unknown capability set `nope`"), "{e}");
+        assert!(parse("as_of = 1").is_err());
+    }
 }

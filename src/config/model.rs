@@ -471,24 +471,69 @@ impl Default for ProviderLimits {
     }
 }
 
+/// The nine routing profiles (seed 001 §4), by name.
+pub const PROFILE_NAMES: [&str; 9] = [
+    "realtime",
+    "interactive",
+    "batch",
+    "cost_optimized",
+    "quality_optimized",
+    "balanced",
+    "reasoning",
+    "creative",
+    "code",
+];
+
 /// `[model_routing]`
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelRoutingConfig {
     pub sticky_ttl_secs: u64,
-    /// Friendly name → `provider/model` or model id.
+    /// The routing profile of requests without `x-routing-profile`.
+    pub default_profile: String,
+    /// Friendly name → `provider/model` or model id (or `auto`).
     pub aliases: BTreeMap<String, String>,
     pub deprecations: Vec<Deprecation>,
+    /// Seconds between catalog syncs against each provider's models endpoint; off when unset.
+    pub sync_interval_secs: Option<u64>,
+    /// Pools the smart-router buckets send `auto` requests to.
+    pub buckets: BucketsConfig,
+    /// Weights of a profile, overriding the built-in ones.
+    pub profiles: BTreeMap<String, ProfileOverride>,
 }
 
 impl Default for ModelRoutingConfig {
     fn default() -> Self {
         Self {
             sticky_ttl_secs: 900,
+            default_profile: "balanced".to_string(),
             aliases: BTreeMap::new(),
             deprecations: Vec::new(),
+            sync_interval_secs: None,
+            buckets: BucketsConfig::default(),
+            profiles: BTreeMap::new(),
         }
     }
+}
+
+/// `[model_routing.buckets]`: the pool each smart-router bucket of an `auto` request goes to.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BucketsConfig {
+    pub simple: Option<String>,
+    pub complex: Option<String>,
+}
+
+/// `[model_routing.profiles.<name>]`: a profile's weights, each optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileOverride {
+    /// 0..1: how much quality scores count.
+    pub quality_weight: Option<f64>,
+    /// 0..1: how much a low price counts.
+    pub cost_weight: Option<f64>,
+    /// Longest median time to first token a model may have (0: no limit).
+    pub max_ttft_ms: Option<u64>,
 }
 
 /// `[[model_routing.deprecations]]`
@@ -660,6 +705,9 @@ pub enum PoolStrategy {
     Cost,
     Weighted,
     RoundRobin,
+    /// The routing engine ranks the members under the request's profile (like `auto`,
+    /// restricted to the pool).
+    Auto,
 }
 
 /// `[[pools]]`

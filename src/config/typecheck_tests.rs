@@ -110,7 +110,7 @@ fn choices_suggest_the_closest_value() {
         [
             "`tool` is not one of: streaming, tools, vision, json_mode, thinking, embeddings, citations, batch; did you mean `tools`?",
             "`json` is not one of: streaming, tools, vision, json_mode, thinking, embeddings, citations, batch; did you mean `json_mode`?",
-            "`round-robin` is not one of: priority, latency, cost, weighted, round_robin; did you mean `round_robin`?",
+            "`round-robin` is not one of: priority, latency, cost, weighted, round_robin, auto; did you mean `round_robin`?",
             "`antropic` is not one of: openai, anthropic, gemini; did you mean `anthropic`?",
             "`OpenAI` is not one of: openai, anthropic, google, azure_openai, groq, deep_infra, mistral, meta, local, bedrock, mock; did you mean `openai`?",
         ]

@@ -1,11 +1,14 @@
 //! Per-request controls a client sets with headers: `x-gateway-timeout` (total deadline),
-//! `x-gateway-failover: disabled`, `x-gateway-stream-rescue: off` and `x-routing-profile`. Pure: headers in, values out.
+//! `x-gateway-failover: disabled`, `x-gateway-stream-rescue: off`, `x-routing-profile`,
+//! `x-data-classification`, `x-gateway-max-cost-usd` and `x-gateway-conversation-id`. Pure:
+//! headers in, values out.
 
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName};
 use tokio::time::Instant;
 
+use crate::config::Classification;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::routing::Profile;
 
@@ -14,12 +17,18 @@ const TIMEOUT: HeaderName = HeaderName::from_static("x-gateway-timeout");
 const FAILOVER: HeaderName = HeaderName::from_static("x-gateway-failover");
 const RESCUE: HeaderName = HeaderName::from_static("x-gateway-stream-rescue");
 const PROFILE: HeaderName = HeaderName::from_static("x-routing-profile");
+const CLASSIFICATION: HeaderName = HeaderName::from_static("x-data-classification");
+const MAX_COST: HeaderName = HeaderName::from_static("x-gateway-max-cost-usd");
+const CONVERSATION: HeaderName = HeaderName::from_static("x-gateway-conversation-id");
+
+/// Longest `x-gateway-conversation-id` accepted.
+pub const MAX_CONVERSATION_ID: usize = 256;
 
 /// Longest total deadline a client may ask for.
 const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
 /// What the client asked for with `x-gateway-*` headers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Controls {
     /// `x-gateway-failover: disabled` → only the first candidate.
     pub failover: bool,
@@ -31,6 +40,12 @@ pub struct Controls {
     pub deadline: Instant,
     /// `x-routing-profile`, when named.
     pub profile: Option<Profile>,
+    /// `x-data-classification` (default `internal`).
+    pub classification: Classification,
+    /// `x-gateway-max-cost-usd`.
+    pub max_cost_usd: Option<f64>,
+    /// `x-gateway-conversation-id`.
+    pub conversation: Option<Box<str>>,
 }
 
 impl Controls {
@@ -41,6 +56,9 @@ impl Controls {
             rescue: true,
             deadline: now + default_total,
             profile: None,
+            classification: Classification::Internal,
+            max_cost_usd: None,
+            conversation: None,
         }
     }
 
@@ -86,13 +104,74 @@ impl Controls {
                 )
             })?),
         };
+        let classification = match headers.get(&CLASSIFICATION) {
+            None => Classification::Internal,
+            Some(v) => v
+                .to_str()
+                .ok()
+                .and_then(|s| classification(s.trim()))
+                .ok_or_else(|| {
+                    GatewayError::new(
+                        ErrorKind::BadRequest,
+                        "unknown x-data-classification; use one of: public, internal, cui, itar, classified",
+                    )
+                })?,
+        };
+        let max_cost_usd = match headers.get(&MAX_COST) {
+            None => None,
+            Some(v) => Some(
+                v.to_str()
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|c| c.is_finite() && *c >= 0.0)
+                    .ok_or_else(|| {
+                        GatewayError::new(
+                            ErrorKind::BadRequest,
+                            "x-gateway-max-cost-usd must be a number of US dollars >= 0",
+                        )
+                    })?,
+            ),
+        };
+        let conversation = match headers.get(&CONVERSATION) {
+            None => None,
+            Some(v) => {
+                let id = v
+                    .to_str()
+                    .ok()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty() && s.len() <= MAX_CONVERSATION_ID);
+                Some(id.map(Box::from).ok_or_else(|| {
+                    GatewayError::new(
+                        ErrorKind::BadRequest,
+                        format!(
+                            "x-gateway-conversation-id must be 1 to {MAX_CONVERSATION_ID} visible ASCII characters"
+                        ),
+                    )
+                })?)
+            }
+        };
         Ok(Controls {
             failover,
             rescue,
             deadline: now + total,
             profile,
+            classification,
+            max_cost_usd,
+            conversation,
         })
     }
+}
+
+/// A classification by its name (any case).
+pub fn classification(name: &str) -> Option<Classification> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "public" => Classification::Public,
+        "internal" => Classification::Internal,
+        "cui" => Classification::Cui,
+        "itar" => Classification::Itar,
+        "classified" => Classification::Classified,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -140,5 +219,39 @@ mod tests {
         }
         let e = Controls::parse(&headers(&[("x-routing-profile", "fast")]), now, d).unwrap_err();
         assert!(e.message.contains("realtime"));
+    }
+
+    #[test]
+    fn routing_headers() {
+        let now = Instant::now();
+        let d = Duration::from_secs(1);
+        let c = Controls::parse(&headers(&[]), now, d).unwrap();
+        assert_eq!(c.classification, Classification::Internal);
+        assert_eq!((c.max_cost_usd, c.conversation), (None, None));
+        let c = Controls::parse(
+            &headers(&[
+                ("x-data-classification", "CUI"),
+                ("x-gateway-max-cost-usd", "0.25"),
+                ("x-gateway-conversation-id", "conv-1"),
+            ]),
+            now,
+            d,
+        )
+        .unwrap();
+        assert_eq!(c.classification, Classification::Cui);
+        assert_eq!(c.max_cost_usd, Some(0.25));
+        assert_eq!(c.conversation.as_deref(), Some("conv-1"));
+        for (h, v) in [
+            ("x-data-classification", "secret"),
+            ("x-gateway-max-cost-usd", "-1"),
+            ("x-gateway-max-cost-usd", "NaN"),
+        ] {
+            let e = Controls::parse(&headers(&[(h, v)]), now, d).unwrap_err();
+            assert!(e.message.contains(h), "{h}: {}", e.message);
+        }
+        let long = "x".repeat(MAX_CONVERSATION_ID + 1);
+        assert!(
+            Controls::parse(&headers(&[("x-gateway-conversation-id", &long)]), now, d).is_err()
+        );
     }
 }

@@ -97,7 +97,8 @@ pub async fn accept<C: ClientRequest>(
             }
         }
     }
-    let needs = needs_of(endpoint.format, &raw);
+    let mut needs = needs_of(endpoint.format, &raw);
+    needs.stream = summary.stream;
     Ok(Accepted {
         caller,
         controls,
@@ -131,14 +132,73 @@ pub fn needs_of(format: ApiFormat, raw: &RawRequest) -> Needs {
             tools,
             vision: has("messages", b"\"image_url\""),
             json: has("response_format", b"json_"),
+            thinking: raw.get_bytes("reasoning_effort").is_some(),
+            stream: false,
         },
         ApiFormat::Anthropic => Needs {
             tools,
             vision: has("messages", b"\"image\""),
             json: false,
+            thinking: has("thinking", b"\"enabled\""),
+            stream: false,
         },
         ApiFormat::Gemini => Needs::default(),
     }
+}
+
+/// What routing reads from a request (shared by LLM calls and the dry run, so both decide
+/// alike): the caller's key caps the cost too. `today` is `YYYY-MM-DD`.
+pub fn routing_request<'a>(
+    endpoint: Endpoint,
+    raw: &'a RawRequest,
+    summary: &'a RequestSummary,
+    needs: Needs,
+    controls: &'a Controls,
+    caller: Option<&Tenant>,
+    (today, draw): (&'a str, f64),
+) -> crate::routing::Request<'a> {
+    let key_cap = caller
+        .and_then(|t| t.policy.as_ref())
+        .and_then(|p| p.max_request_cost_usd);
+    let max_cost_usd = match (controls.max_cost_usd, key_cap) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    crate::routing::Request {
+        requested: &summary.model,
+        format: endpoint.format,
+        embeddings: endpoint.op == Operation::Embeddings,
+        needs,
+        failover: controls.failover,
+        profile: controls.profile,
+        classification: controls.classification,
+        max_cost_usd,
+        body: raw.body(),
+        prompt: prompt_bytes(raw),
+        asked_output: asked_output(raw),
+        conversation: controls.conversation.as_deref(),
+        today,
+        now: std::time::Instant::now(),
+        draw,
+    }
+}
+
+/// Fields that cap an answer's tokens, in any format.
+const MAX_OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_output_tokens"];
+
+/// The answer's token cap the request sets itself, in any format's field.
+pub fn asked_output(raw: &RawRequest) -> Option<u64> {
+    MAX_OUTPUT_FIELDS
+        .iter()
+        .find_map(|f| raw.get(f).and_then(|v| v.trim().parse::<u64>().ok()))
+}
+
+/// The prompt's field as sent (`messages`, `prompt` or `input`), for the routing bucket.
+pub fn prompt_bytes(raw: &RawRequest) -> &[u8] {
+    raw.get_bytes("messages")
+        .or_else(|| raw.get_bytes("prompt"))
+        .or_else(|| raw.get_bytes("input"))
+        .unwrap_or(&[])
 }
 
 #[cfg(test)]
@@ -159,7 +219,8 @@ mod tests {
             Needs {
                 tools: true,
                 vision: true,
-                json: true
+                json: true,
+                ..Needs::default()
             }
         );
         let r = raw(br#"{"model":"m","messages":[],"tools":[ ]}"#);

@@ -61,7 +61,7 @@ fn plain(ctx: &RequestCtx) -> bool {
         && t.steps[0].action == "attempt"
         && t.failovers == 0
         && t.continuations == 0
-        && ctx.plan.refusals.is_empty()
+        && !ctx.plan.route.eliminated_any()
         && first.is_some_and(|c| t.provider.as_deref() == Some(c.provider.id.as_str()))
 }
 
@@ -70,7 +70,10 @@ fn plain(ctx: &RequestCtx) -> bool {
 struct Audit<'a> {
     model_requested: Option<&'a str>,
     candidates: Vec<Pinned<'a>>,
-    refused: &'a [String],
+    /// The routing profile, and every model the pipeline eliminated or skipped, with why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<&'static str>,
+    eliminated: Vec<serde_json::Value>,
     steps: Vec<StepView<'a>>,
     outcome: Outcome<'a>,
 }
@@ -119,7 +122,13 @@ pub fn audit(ctx: &RequestCtx) -> String {
             .iter()
             .map(|c| Pinned(&c.provider.id, &c.model))
             .collect(),
-        refused: &ctx.plan.refusals,
+        profile: ctx.plan.route.profile.map(|p| p.name()),
+        eliminated: match &ctx.plan.route.input {
+            Some(input) => {
+                crate::routing::pipeline::explain::eliminations(input, &ctx.plan.route.outcome.out)
+            }
+            None => Vec::new(),
+        },
         steps: trace
             .steps
             .iter()

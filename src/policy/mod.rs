@@ -16,9 +16,6 @@ use crate::inbound::Call;
 use crate::routing::Plan;
 use crate::tenancy::Tenancy;
 
-/// Request fields that cap the answer's tokens, in the formats the gateway speaks.
-const MAX_OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_output_tokens"];
-
 /// Applies the caller's policy to `ctx` (inbound and routing done).
 pub async fn apply(tenancy: &Tenancy, ctx: &mut RequestCtx) -> Result<(), GatewayError> {
     let Some(tenant) = ctx.caller.clone() else {
@@ -65,9 +62,7 @@ fn allowed_models(
 
 /// The answer's token cap the request sets itself, in any format's field.
 pub fn asked_output(call: &Call) -> Option<u64> {
-    MAX_OUTPUT_FIELDS
-        .iter()
-        .find_map(|f| call.raw.get(f).and_then(|v| v.trim().parse::<u64>().ok()))
+    crate::inbound::asked_output(&call.raw)
 }
 
 /// The most the request can cost on any of its candidates: every byte of the body counted as

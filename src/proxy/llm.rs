@@ -4,7 +4,7 @@
 use super::Broken;
 use super::idempotent::{self, Claim, Recording};
 use super::session::SessionIo;
-use super::settle::Settling;
+use super::settle::{Settling, Sticky};
 use crate::attempt;
 use crate::ctx::RequestCtx;
 use crate::downstream;
@@ -49,20 +49,38 @@ async fn run(
     ctx.controls = accepted.controls;
     let call = ctx.call.insert(accepted.call);
     // 2 policy: limits, prompt sanitisation and the cache join the step after routing.
-    // 3 routing: aliases, pools, pins, failover and the capability gate.
+    // 3 routing: aliases, deprecations, `auto`, pools, pins, then the five-layer pipeline.
     #[expect(
         clippy::disallowed_methods,
         reason = "the proxy draws the weighted pools' random number"
     )]
     let draw = rand::random::<f64>();
-    ctx.plan = routing::plan(
-        &snap,
-        &gw.routes,
-        &call.summary.model,
+    let today = if snap.routing.deprecations.is_empty() {
+        String::new()
+    } else {
+        gw.today()
+    };
+    let request = inbound::routing_request(
+        endpoint,
+        &call.raw,
+        &call.summary,
         call.needs,
-        ctx.controls.failover,
-        draw,
-    )?;
+        &ctx.controls,
+        ctx.caller.as_deref(),
+        (&today, draw),
+    );
+    match routing::plan(&snap, &gw.routes, &request, &|c| gw.unusable(c)) {
+        Ok(plan) => ctx.plan = plan,
+        Err(refused) => {
+            // The audit trail keeps what the pipeline eliminated.
+            let refused = *refused;
+            if let Some(route) = refused.route {
+                ctx.plan.route = route;
+            }
+            return Err(refused.error.into());
+        }
+    }
+    ctx.trace.route_headers = std::mem::take(&mut ctx.plan.route.headers);
     // 2 policy (after routing: it needs the candidates' prices): allowed models, budgets.
     policy::apply(&gw.tenancy, ctx).await?;
     policy::limits::provider_quotas(&gw.limiter, &snap, ctx)?;
@@ -77,7 +95,13 @@ async fn run(
     // A whole (not streamed) answer is kept for the request's record when bodies are kept.
     let keep_body = gw.tenancy.store_bodies && !ctx.stream();
     // What the call holds is settled just before its answer's last write.
-    let mut io = Settling::new(io, &gw.tenancy, ctx);
+    let conversation = ctx.controls.conversation.take();
+    let sticky = conversation.as_deref().map(|conversation| Sticky {
+        stats: &gw.routes,
+        conversation,
+        ttl: std::time::Duration::from_secs(snap.routing.sticky_ttl_secs),
+    });
+    let mut io = Settling::new(io, &gw.tenancy, ctx).sticking(sticky);
     if matches!(claim, Claim::None) && !keep_body {
         let served = attempt::run(gw, &gw.client, &mut io, &snap, ctx).await;
         io.restore(ctx);

@@ -1,12 +1,15 @@
 //! What an LLM call held against budgets and rate limits becomes what it used: settled just
 //! before the answer's last write ([`Settling`], so a client's next request already sees it),
-//! or when the request is recorded if the answer never got that far ([`settle`]).
+//! or when the request is recorded if the answer never got that far ([`settle`]). A served
+//! answer of a conversation (`x-gateway-conversation-id`) sticks it to its model at the same
+//! moment, so the conversation's next turn already goes there.
 
 use bytes::Bytes;
 
 use crate::ctx::{RequestCtx, Trace};
 use crate::downstream::{ClientGone, Downstream, Head};
 use crate::limits::Admission;
+use crate::routing::RouteStats;
 use crate::tenancy::Tenancy;
 use crate::tenancy::budget::Reservation;
 
@@ -39,6 +42,14 @@ pub struct Settling<'d, D> {
     tenancy: &'d Tenancy,
     reservation: Option<Reservation>,
     admission: Option<Admission>,
+    sticky: Option<Sticky<'d>>,
+}
+
+/// Where a served conversation is remembered, and for how long.
+pub struct Sticky<'d> {
+    pub stats: &'d RouteStats,
+    pub conversation: &'d str,
+    pub ttl: std::time::Duration,
 }
 
 impl<'d, D: Downstream> Settling<'d, D> {
@@ -49,7 +60,14 @@ impl<'d, D: Downstream> Settling<'d, D> {
             tenancy,
             reservation: ctx.reservation.take(),
             admission: ctx.admission.take(),
+            sticky: None,
         }
+    }
+
+    /// Also sticks the conversation to the model that serves it.
+    pub fn sticking(mut self, sticky: Option<Sticky<'d>>) -> Self {
+        self.sticky = sticky;
+        self
     }
 
     /// Puts back into `ctx` what was not settled (the answer did not end normally).
@@ -71,6 +89,14 @@ impl<D: Downstream> Downstream for Settling<'_, D> {
     fn ending(&mut self, trace: &Trace, served: bool) {
         let (reservation, admission) = (self.reservation.take(), self.admission.take());
         settle(self.tenancy, trace, served, reservation, admission);
+        if served
+            && let (Some(s), Some(provider), Some(model)) =
+                (self.sticky.take(), &trace.provider, &trace.model)
+        {
+            let now = std::time::Instant::now();
+            s.stats
+                .stick(s.conversation, provider.clone(), model.clone(), now, s.ttl);
+        }
         self.inner.ending(trace, served);
     }
 

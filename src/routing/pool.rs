@@ -58,7 +58,10 @@ pub fn order(
         return Vec::new();
     }
     match strategy {
-        PoolStrategy::Priority => members.into_iter().map(|(c, _)| c).collect(),
+        // `auto` pools are ranked by the pipeline; here they keep the configured order.
+        PoolStrategy::Priority | PoolStrategy::Auto => {
+            members.into_iter().map(|(c, _)| c).collect()
+        }
         PoolStrategy::RoundRobin => {
             let mut v: Vec<Candidate> = members.into_iter().map(|(c, _)| c).collect();
             v.rotate_left(counter % n);

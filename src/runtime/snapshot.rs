@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, PoolConfig, PoolStrategy, Secret, TimeoutConfig};
+use crate::config::{Config, ModelRoutingConfig, PoolConfig, PoolStrategy, Secret, TimeoutConfig};
+use crate::runtime::candidate::Candidate;
 use crate::runtime::catalog::Catalog;
 use crate::runtime::provider::Provider;
 use crate::runtime::tenant::Policy;
@@ -84,6 +85,10 @@ pub struct Snapshot {
     /// Enabled providers, in config order.
     pub providers: Vec<Arc<Provider>>,
     pub catalog: Catalog,
+    /// Every card of the catalog as a candidate, in catalog order (what `auto` ranks).
+    pub everything: Arc<[Candidate]>,
+    /// `[model_routing]`: default profile, profile weights, deprecations, buckets, sticky TTL.
+    pub routing: Arc<ModelRoutingConfig>,
     pub aliases: BTreeMap<String, String>,
     pub pools: HashMap<String, Pool>,
     /// SHA-256 of a virtual key → tenant.
@@ -166,8 +171,23 @@ impl Snapshot {
                 (hash, Arc::new(tenant))
             })
             .collect();
+        let catalog = Catalog::build(&config);
+        let everything: Arc<[Candidate]> = catalog
+            .cards()
+            .iter()
+            .filter_map(|card| {
+                let provider = providers.iter().find(|p| p.id == card.provider)?;
+                Some(Candidate {
+                    provider: provider.clone(),
+                    model: card.id.clone(),
+                    card: Some(card.clone()),
+                })
+            })
+            .collect();
         Ok(Snapshot {
-            catalog: Catalog::build(&config),
+            catalog,
+            everything,
+            routing: Arc::new(config.model_routing.clone()),
             providers,
             aliases: config.model_routing.aliases.clone(),
             pools: config

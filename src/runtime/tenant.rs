@@ -181,6 +181,13 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
+/// `YYYY-MM-DD` (UTC) of a Unix time in milliseconds.
+pub fn date_of(unix_ms: i64) -> String {
+    const DAY: i64 = 86_400_000;
+    let (y, m, d) = civil_from_days(unix_ms.div_euclid(DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// (year, month 1–12, day 1–31) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;

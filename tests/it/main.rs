@@ -32,6 +32,7 @@ mod readme;
 mod replicas;
 mod rescue;
 mod resilience;
+mod routing;
 mod sdk;
 mod shared_limits;
 mod streaming;

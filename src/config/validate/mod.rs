@@ -43,6 +43,12 @@ pub(crate) fn check(config: &Config) -> Vec<(KeyPath, String)> {
     c.key_map();
     c.redis();
     c.jwt();
+    if let Some(why) = super::builtin_models::load_error() {
+        c.out.push((
+            KeyPath::root(),
+            format!("the built-in model catalog embedded in this binary cannot be read: {why}"),
+        ));
+    }
     c.out
 }
 

@@ -21,7 +21,7 @@ impl Checker<'_> {
                 // Built-in model ids may contain `/` too (`meta-llama/...` at deep_infra).
                 None => builtin_models::cards_for(p.provider_type)
                     .iter()
-                    .map(|c| c.id)
+                    .map(|c| c.id.as_str())
                     .collect(),
             })
             .collect();
@@ -48,6 +48,61 @@ impl Checker<'_> {
                     ),
                 );
             }
+        }
+        let routing = &config.model_routing;
+        if crate::config::PROFILE_NAMES
+            .iter()
+            .all(|n| *n != routing.default_profile)
+        {
+            self.add(
+                at.key("default_profile"),
+                format!(
+                    "unknown profile `{}`; use one of: {}",
+                    routing.default_profile,
+                    crate::config::PROFILE_NAMES.join(", ")
+                ),
+            );
+        }
+        for (name, o) in &routing.profiles {
+            let path = at.key("profiles").key(name.as_str());
+            if !crate::config::PROFILE_NAMES.contains(&name.as_str()) {
+                self.add(
+                    path.clone(),
+                    format!(
+                        "unknown profile `{name}`; use one of: {}",
+                        crate::config::PROFILE_NAMES.join(", ")
+                    ),
+                );
+            }
+            for (key, w) in [
+                ("quality_weight", o.quality_weight),
+                ("cost_weight", o.cost_weight),
+            ] {
+                if let Some(w) = w
+                    && !(0.0..=1.0).contains(&w)
+                {
+                    self.add(path.key(key), format!("must be between 0 and 1 (got {w})"));
+                }
+            }
+        }
+        for (key, pool) in [
+            ("simple", &routing.buckets.simple),
+            ("complex", &routing.buckets.complex),
+        ] {
+            if let Some(pool) = pool
+                && !pools.contains(pool.as_str())
+            {
+                self.add(
+                    at.key("buckets").key(key),
+                    format!("`{pool}` is not a pool name (a bucket sends `auto` requests to a [[pools]] entry)"),
+                );
+            }
+        }
+        if routing.sync_interval_secs == Some(0) {
+            self.add(
+                at.key("sync_interval_secs"),
+                "must be at least 1 (leave it out to turn periodic sync off)",
+            );
         }
         for (i, d) in config.model_routing.deprecations.iter().enumerate() {
             let path = at.key("deprecations").index(i);

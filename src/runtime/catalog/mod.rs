@@ -24,20 +24,73 @@ pub struct ModelCard {
     pub provider_type: &'static str,
     pub input_price_per_mtok: f64,
     pub output_price_per_mtok: f64,
+    /// USD per million cached input tokens, when the provider prices them apart.
+    pub cached_input_price_per_mtok: Option<f64>,
     pub context_window: u32,
     pub max_output_tokens: u32,
     pub capabilities: Vec<Capability>,
     pub max_classification: Classification,
     pub quality: QualityScores,
     pub ttft_ms: Option<u64>,
+    /// Whether `model: "auto"` may choose it (the mock's failure behaviours may not).
+    pub auto: bool,
+    /// When the built-in prices and scores were read; `None` for cards from the config.
+    pub as_of: Option<String>,
     /// Where the card came from: `builtin`, `provider` (listed without a card) or `config`.
     pub source: &'static str,
+    /// `capabilities` as a mask of [`cap_bit`]s (derived).
+    #[serde(skip)]
+    pub caps_mask: u16,
+    /// Quality in 0..1 as each emphasis weighs the scores: general, coding, reasoning,
+    /// writing (derived; see [`blends`]).
+    #[serde(skip)]
+    pub blend: [f32; 4],
 }
 
 impl ModelCard {
     pub fn has(&self, cap: Capability) -> bool {
-        self.capabilities.contains(&cap)
+        self.caps_mask & cap_bit(cap) != 0
     }
+
+    /// Recomputes the derived fields after the card changed.
+    pub fn derive(&mut self) {
+        self.caps_mask = self.capabilities.iter().fold(0, |m, c| m | cap_bit(*c));
+        self.blend = blends(&self.quality);
+    }
+
+    /// Whether the card only embeds (never chats).
+    pub fn embeddings_only(&self) -> bool {
+        self.caps_mask == cap_bit(Capability::Embeddings)
+    }
+}
+
+/// A capability's bit in a mask.
+pub const fn cap_bit(c: Capability) -> u16 {
+    1 << (c as u16)
+}
+
+/// A card's quality under each emphasis (general, coding, reasoning, writing): a weighted
+/// mean of the scores it has (Elo mapped from 1100..1500 onto 0..1); 0.5 without any.
+pub fn blends(q: &QualityScores) -> [f32; 4] {
+    let elo = q.arena_elo.map(|e| ((e - 1100.0) / 400.0).clamp(0.0, 1.0));
+    let (c, r, i) = (q.coding, q.reasoning, q.instruction_following);
+    let mean = |parts: &[(Option<f64>, f64)]| {
+        let (sum, weight) = parts
+            .iter()
+            .filter_map(|(v, w)| v.map(|v| (v.clamp(0.0, 1.0) * w, *w)))
+            .fold((0.0, 0.0), |(s, t), (v, w)| (s + v, t + w));
+        if weight > 0.0 {
+            (sum / weight) as f32
+        } else {
+            0.5
+        }
+    };
+    [
+        mean(&[(c, 1.0), (r, 1.0), (i, 1.0), (elo, 1.0)]),
+        mean(&[(c, 0.6), (r, 0.2), (i, 0.2)]),
+        mean(&[(r, 0.6), (c, 0.2), (elo, 0.2)]),
+        mean(&[(elo, 0.5), (i, 0.5)]),
+    ]
 }
 
 /// All model cards, indexed.
@@ -70,13 +123,18 @@ impl Catalog {
                         provider_type: p.provider_type.as_str(),
                         input_price_per_mtok: b.input,
                         output_price_per_mtok: b.output,
+                        cached_input_price_per_mtok: b.cached_input,
                         context_window: b.context_window,
                         max_output_tokens: b.max_output_tokens,
-                        capabilities: b.caps.to_vec(),
-                        max_classification: Classification::Internal,
-                        quality: QualityScores::default(),
+                        capabilities: b.caps.clone(),
+                        max_classification: b.classification,
+                        quality: b.quality.clone(),
                         ttft_ms: Some(b.ttft_ms),
+                        auto: b.auto,
+                        as_of: Some(b.as_of.clone()),
                         source: "builtin",
+                        caps_mask: 0,
+                        blend: [0.5; 4],
                     },
                     None => ModelCard {
                         id: id.clone(),
@@ -84,13 +142,20 @@ impl Catalog {
                         provider_type: p.provider_type.as_str(),
                         input_price_per_mtok: 0.0,
                         output_price_per_mtok: 0.0,
+                        cached_input_price_per_mtok: None,
                         context_window: 128_000,
                         max_output_tokens: 8_192,
                         capabilities: vec![Capability::Streaming, Capability::Tools],
                         max_classification: Classification::Internal,
                         quality: QualityScores::default(),
                         ttft_ms: None,
+                        // Its price is a default, not a known one: `auto` leaves it alone
+                        // until a [[models]] card describes it.
+                        auto: false,
+                        as_of: None,
                         source: "provider",
+                        caps_mask: 0,
+                        blend: [0.5; 4],
                     },
                 };
                 catalog.insert(card);
@@ -109,13 +174,15 @@ impl Catalog {
             for i in targets {
                 let mut card = (*catalog.cards[i]).clone();
                 apply_card(&mut card, m);
+                card.derive();
                 catalog.cards[i] = Arc::new(card);
             }
         }
         catalog
     }
 
-    fn insert(&mut self, card: ModelCard) {
+    fn insert(&mut self, mut card: ModelCard) {
+        card.derive();
         let i = self.cards.len();
         self.by_provider_model
             .insert((card.provider.clone(), card.id.clone()), i);
@@ -173,6 +240,9 @@ fn apply_card(card: &mut ModelCard, m: &ModelCardConfig) {
     }
     if let Some(v) = m.ttft_ms {
         card.ttft_ms = Some(v);
+    }
+    if card.source == "provider" {
+        card.auto = true;
     }
     card.source = "config";
 }
