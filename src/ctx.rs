@@ -71,6 +71,8 @@ pub struct Trace {
     /// Part of the usage was estimated from the bytes sent (a stream ended early without a
     /// usage report).
     pub usage_estimated: bool,
+    /// The serving model's price is unknown: no cost header, no cost in the record.
+    pub cost_unknown: bool,
     /// Headers routing adds to the answer (deprecation, smart-router bucket).
     pub route_headers: Vec<(&'static str, String)>,
 }

@@ -38,6 +38,8 @@ pub struct Gateway {
     pub routes: RouteStats,
     /// Deployments taken out of routing at run time.
     pub deployments: Deployments,
+    /// Catalog sync results, scores set at run time and their history.
+    pub catalog: crate::runtime::catalog::state::CatalogState,
     /// Self-hosted replica pools by provider id.
     pub replicas: HashMap<String, Arc<Replicas>>,
     pub access_log: AccessLog,
@@ -76,6 +78,7 @@ impl Gateway {
             breakers: BreakerRegistry::new(Arc::new(SystemClock)),
             routes: RouteStats::default(),
             deployments: Deployments::default(),
+            catalog: Default::default(),
             replicas,
             access_log,
             tenancy,
@@ -199,11 +202,15 @@ impl Gateway {
 
     /// Today's date, `YYYY-MM-DD` (UTC), for deprecations.
     pub fn today(&self) -> String {
-        let ms = wall_now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        crate::runtime::tenant::date_of(ms)
+        crate::runtime::tenant::date_of(wall_ms())
     }
+}
+
+/// Wall-clock Unix time in milliseconds.
+pub fn wall_ms() -> i64 {
+    wall_now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn wall_now() -> std::time::SystemTime {

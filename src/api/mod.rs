@@ -7,6 +7,9 @@
 
 mod admin;
 mod audit_log;
+mod catalog;
+
+pub use catalog::keep_synced;
 mod keys;
 mod models;
 mod query;
@@ -84,6 +87,9 @@ enum Op {
     Audit,
     Profiles,
     RouteDryRun,
+    CatalogSync,
+    SyncStatus,
+    Scores,
     Deployments,
     DisableDeployment,
     EnableDeployment,
@@ -268,6 +274,31 @@ const ROUTES: &[Route] = &[
         Op::Audit,
     ),
     route(
+        Path::Exact(&["/v1/catalog/sync"]),
+        Method::POST,
+        Access::Admin,
+        "catalog",
+        Op::CatalogSync,
+    ),
+    route(
+        Path::Exact(&["/v1/catalog/sync-status"]),
+        Method::GET,
+        Access::Key,
+        "catalog",
+        Op::SyncStatus,
+    ),
+    route(
+        Path::Around {
+            prefix: "/v1/catalog/",
+            param: "{model}",
+            suffix: "/scores",
+        },
+        Method::POST,
+        Access::Admin,
+        "catalog",
+        Op::Scores,
+    ),
+    route(
         Path::Exact(&["/v1/routing-profiles"]),
         Method::GET,
         Access::Key,
@@ -422,8 +453,8 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         auth::authenticate_call(&snap, &gw.tenancy, &head.headers).await?;
     }
     let segment = segment.to_string();
-    let takes_body =
-        matches!(route.method, Method::POST | Method::PATCH) && route.op != Op::ResetBackend;
+    let takes_body = matches!(route.method, Method::POST | Method::PATCH)
+        && !matches!(route.op, Op::ResetBackend | Op::CatalogSync);
     let body = if takes_body {
         crate::inbound::body::check_json_content_type(&client.head().headers)?;
         // The dry run reads what an LLM call may send (a prompt too large for every window
@@ -490,6 +521,18 @@ async fn answer(
         Op::Stats => records::stats(gw, req).await,
         Op::Audits => records::audits(gw, req).await,
         Op::Audit => records::audit(gw, req).await,
+        Op::CatalogSync => {
+            let reply = catalog::sync_now(gw).await?;
+            audit_log::record(gw, req, "catalog.sync", "", serde_json::json!({})).await;
+            Ok(reply)
+        }
+        Op::SyncStatus => Ok(catalog::sync_status(gw, snap)),
+        Op::Scores => {
+            let reply = catalog::scores(gw, req)?;
+            let detail = serde_json::from_slice(&req.body).unwrap_or_default();
+            audit_log::record(gw, req, "catalog.scores", req.segment, detail).await;
+            Ok(reply)
+        }
         Op::Profiles => Ok(routing::profiles(snap)),
         Op::RouteDryRun => routing::route(gw, snap, req).await,
         Op::Deployments => Ok(routing::deployments(gw, snap)),

@@ -120,6 +120,12 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         .tenancy
         .store
         .spawn(crate::gateway::keep_breakers(Arc::downgrade(&gateway)));
+    if let Some(secs) = gateway.snapshot.load().routing.sync_interval_secs {
+        gateway.tenancy.store.spawn(crate::api::keep_synced(
+            Arc::downgrade(&gateway),
+            std::time::Duration::from_secs(secs),
+        ));
+    }
     let conf = ServerConf {
         threads,
         // The drain happens before pingora's grace period (`shutdown`), which would otherwise

@@ -76,6 +76,7 @@ pub(super) fn record_usage(trace: &mut Trace, cand: &Candidate, usage: Option<Us
     trace.usage = Some(trace.usage.map_or(u, |before| before.plus(u)));
     if let Some(card) = &cand.card {
         trace.cost_usd += cost_usd(&u, card.input_price_per_mtok, card.output_price_per_mtok);
+        trace.cost_unknown |= !card.price_known;
     }
 }
 
@@ -230,7 +231,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         record_usage(self.trace, cand, usage);
         let mut head = Head::new(200, content_type, self.request_id);
         gateway_headers(&mut head, self.trace, cand);
-        head.push("x-gateway-cost-usd", format_cost(self.trace.cost_usd));
+        if !self.trace.cost_unknown {
+            head.push("x-gateway-cost-usd", format_cost(self.trace.cost_usd));
+        }
         downstream::send(self.down, self.trace, head, body)
             .await
             .map_err(gone)?;

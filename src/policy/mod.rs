@@ -27,11 +27,37 @@ pub async fn apply(tenancy: &Tenancy, ctx: &mut RequestCtx) -> Result<(), Gatewa
     if let Some(policy) = &tenant.policy {
         allowed_models(policy, &call.summary.model, &mut ctx.plan)?;
     }
+    if !tenancy.budgets_of(&tenant).is_empty() {
+        priced_only(&mut ctx.plan)?;
+    }
     let plan = &ctx.plan;
     let reservation = tenancy
         .reserve(&tenant, || worst_case_cost(call, plan))
         .await?;
     ctx.reservation = Some(reservation);
+    Ok(())
+}
+
+/// A key with a budget keeps only candidates whose price is known (a model only catalog
+/// sync knows costs an unknown amount); a 402 when none is left.
+fn priced_only(plan: &mut Plan) -> Result<(), GatewayError> {
+    let unpriced =
+        |c: &crate::routing::Candidate| c.card.as_deref().is_some_and(|c| !c.price_known);
+    let Some(first) = plan.candidates.iter().find(|c| unpriced(c)).cloned() else {
+        return Ok(());
+    };
+    plan.candidates.retain(|c| !unpriced(c));
+    if plan.candidates.is_empty() {
+        return Err(GatewayError::new(
+            ErrorKind::BudgetExceeded,
+            format!(
+                "the price of `{}/{}` is unknown (found by catalog sync, not priced in the \
+                 catalog), so a key with a budget cannot use it; a [[models]] card can price it",
+                first.provider.id, first.model
+            ),
+        )
+        .with_limit("budget"));
+    }
     Ok(())
 }
 

@@ -105,6 +105,8 @@ pub struct Provider {
     pub default_max_tokens: Option<u32>,
     /// Continues an answer given as a trailing assistant message (mid-stream rescue).
     pub supports_prefill: bool,
+    /// The config lists its `models` (catalog sync never changes them).
+    pub lists_models: bool,
 }
 
 /// The default base URL of a provider type (seed 001), if it has one.
@@ -225,7 +227,21 @@ impl Provider {
             supports_prefill: p
                 .supports_prefill
                 .unwrap_or_else(|| prefill_by_default(p.provider_type, format)),
+            lists_models: p.models.is_some(),
         })
+    }
+
+    /// The path of the provider's model list (catalog sync); `None` where there is none to
+    /// read (Azure lists deployments, not models; Bedrock is not listed).
+    pub fn models_path(&self) -> Option<String> {
+        let base = &self.endpoint.base_path;
+        match (self.provider_type, self.format) {
+            (ProviderType::AzureOpenai | ProviderType::Bedrock, _) => None,
+            (_, ApiFormat::Anthropic) if !base.ends_with("/v1") => {
+                Some(format!("{base}/v1/models"))
+            }
+            _ => Some(format!("{base}/models")),
+        }
     }
 
     /// Whether requests to this provider need an API key.

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, ModelRoutingConfig, PoolConfig, PoolStrategy, Secret, TimeoutConfig};
 use crate::runtime::candidate::Candidate;
-use crate::runtime::catalog::Catalog;
+use crate::runtime::catalog::{Catalog, Overlay};
 use crate::runtime::provider::Provider;
 use crate::runtime::tenant::Policy;
 
@@ -110,6 +110,8 @@ pub struct Snapshot {
     pub rate_limits: Option<std::sync::Arc<crate::runtime::tenant::RateLimits>>,
     /// `[provider_quota]`, when enabled.
     pub provider_quota: Option<std::sync::Arc<crate::runtime::provider::QuotaSettings>>,
+    /// What it was built from, to rebuild it with a new [`Overlay`] (catalog sync, scores).
+    source: Arc<(Config, HashMap<String, String>)>,
 }
 
 /// Time limits of a client connection.
@@ -139,6 +141,21 @@ impl Snapshot {
     pub fn build(
         config: Config,
         mock_endpoints: &HashMap<String, String>,
+    ) -> Result<Snapshot, String> {
+        Self::build_with(config, mock_endpoints, &Overlay::default())
+    }
+
+    /// The same snapshot with the catalog rebuilt under `overlay`.
+    pub fn rebuild(&self, overlay: &Overlay) -> Result<Snapshot, String> {
+        let (config, mocks) = &*self.source;
+        Self::build_with(config.clone(), mocks, overlay)
+    }
+
+    /// [`Snapshot::build`] with what the running gateway learned (`overlay`).
+    pub fn build_with(
+        config: Config,
+        mock_endpoints: &HashMap<String, String>,
+        overlay: &Overlay,
     ) -> Result<Snapshot, String> {
         let mut providers = Vec::new();
         for p in config.providers.iter().filter(|p| p.enabled) {
@@ -171,7 +188,7 @@ impl Snapshot {
                 (hash, Arc::new(tenant))
             })
             .collect();
-        let catalog = Catalog::build(&config);
+        let catalog = Catalog::build(&config, overlay);
         let everything: Arc<[Candidate]> = catalog
             .cards()
             .iter()
@@ -227,6 +244,7 @@ impl Snapshot {
                 &config.provider_quota,
             )
             .map(Arc::new),
+            source: Arc::new((config, mock_endpoints.clone())),
         })
     }
 

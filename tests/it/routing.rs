@@ -522,3 +522,185 @@ async fn the_nine_profiles_are_listed() {
     // The default profile applies without a header.
     assert_eq!(served(&gw, &chat("auto", "hi"), &[]).await, "coder");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_sync_reads_the_providers_model_lists() {
+    let mock = Mock::start().await;
+    let cfg = format!(
+        r#"
+[server]
+admin_token = "{ADMIN}"
+[[providers]]
+id = "s"
+provider_type = "openai"
+endpoint = "{v1}"
+api_key = "k"
+[[providers]]
+id = "fixed"
+provider_type = "openai"
+endpoint = "{v1}"
+api_key = "k"
+models = ["echo"]
+[[providers]]
+id = "down"
+provider_type = "groq"
+endpoint = "http://127.0.0.1:1/v1"
+api_key = "k"
+"#,
+        v1 = mock.v1()
+    );
+    let gw = Gateway::start(&cfg).await;
+    let admin = Client::new();
+    let status: Value = gw
+        .get("/v1/catalog/sync-status")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["last_synced"], Value::Null);
+    assert_eq!(status["sync_interval_secs"], Value::Null);
+    let before = status["model_count"].as_u64().unwrap();
+    // Built-in `gpt-5` is served; the mock's `tokens` is not known yet.
+    assert_eq!(send(&gw, &chat("gpt-5", "hi"), &[]).await.status(), 200);
+    assert_eq!(send(&gw, &chat("tokens", "hi"), &[]).await.status(), 404);
+    let resp = admin.post(gw.url("/v1/catalog/sync")).send().await.unwrap();
+    assert_eq!(resp.status(), 401, "sync is an admin operation");
+    let report: Value = admin
+        .post(gw.url("/v1/catalog/sync"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let of = |id: &str| {
+        report["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["provider"] == id)
+            .unwrap()
+            .clone()
+    };
+    let s = of("s");
+    let builtin_openai = 16;
+    assert_eq!(s["discovered"], 15, "{report}");
+    assert_eq!(
+        (s["added"].as_u64(), s["retired"].as_u64()),
+        (Some(15), Some(builtin_openai))
+    );
+    assert_eq!(s["unchanged"], 0);
+    assert_eq!(s["error"], Value::Null);
+    assert_eq!(of("fixed")["skipped"], true);
+    assert_eq!(of("fixed")["added"], 0);
+    assert!(
+        of("down")["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not connect"),
+        "{report}"
+    );
+    // Now `tokens` is served by `s` (its price unknown: no cost header) and `gpt-5` is gone
+    // from `s`; the listed provider kept its list.
+    let resp = send(&gw, &chat("tokens", "hi"), &[]).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header(&resp, "x-gateway-provider").as_deref(), Some("s"));
+    assert!(header(&resp, "x-gateway-cost-usd").is_none());
+    let resp = send(&gw, &chat("s/gpt-5", "hi"), &[]).await;
+    assert_eq!(
+        resp.status(),
+        200,
+        "a pin still reaches any model the provider serves"
+    );
+    let catalog: Value = gw.get("/v1/catalog").await.json().await.unwrap();
+    let cards = catalog["data"].as_array().unwrap();
+    let tokens = cards
+        .iter()
+        .find(|c| c["provider"] == "s" && c["id"] == "tokens")
+        .unwrap();
+    assert_eq!(tokens["source"], "sync");
+    assert_eq!(tokens["price_known"], false);
+    assert!(
+        !cards
+            .iter()
+            .any(|c| c["provider"] == "s" && c["id"] == "gpt-5")
+    );
+    assert!(
+        cards
+            .iter()
+            .any(|c| c["provider"] == "fixed" && c["id"] == "echo")
+    );
+    let status: Value = gw
+        .get("/v1/catalog/sync-status")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        status["last_synced"].as_str().unwrap().ends_with('Z'),
+        "{status}"
+    );
+    assert_ne!(status["model_count"].as_u64().unwrap(), before);
+    // Scores: set, seen in the catalog, rolled back.
+    let set: Value = admin
+        .post(gw.url("/v1/catalog/tokens/scores"))
+        .bearer_auth(ADMIN)
+        .json(&json!({ "coding_score": 0.9, "arena_elo": 1300 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["updated"]["coding"], 0.9, "{set}");
+    assert_eq!(set["previous"]["coding"], Value::Null);
+    assert_eq!(set["history"].as_array().unwrap().len(), 1);
+    let catalog: Value = gw.get("/v1/catalog").await.json().await.unwrap();
+    let tokens = catalog["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "tokens")
+        .unwrap()
+        .clone();
+    assert_eq!(tokens["quality"]["coding"], 0.9);
+    let back: Value = admin
+        .post(gw.url("/v1/catalog/tokens/scores"))
+        .bearer_auth(ADMIN)
+        .json(&json!({ "rollback": true }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(back["updated"]["coding"], Value::Null, "{back}");
+    let bad = admin
+        .post(gw.url("/v1/catalog/tokens/scores"))
+        .bearer_auth(ADMIN)
+        .json(&json!({ "coding_score": 7 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    // A key with a budget may not use a model whose price is unknown: 402.
+    let key: Value = admin
+        .post(gw.url("/admin/keys"))
+        .bearer_auth(ADMIN)
+        .json(&json!({ "name": "budgeted", "max_budget_usd": 10.0 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(key["key"].as_str().unwrap())
+        .json(&chat("s/tokens", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 402);
+}

@@ -1,13 +1,18 @@
 //! The model catalog (R1): which provider serves which model, at what price, with which
-//! capabilities. Built from the built-in cards, each provider's `models` list and the
-//! `[[models]]` cards, in that order of precedence (later wins). Pure; rebuilt on reload.
+//! capabilities. Built from the built-in cards, each provider's `models` list (or, for a
+//! provider without one, what catalog sync discovered), the `[[models]]` cards and the quality
+//! scores updated at run time ([`Overlay`]), in that order of precedence (later wins). A
+//! model only sync knows, without a built-in card, has an unknown price. Pure; rebuilt on
+//! reload and after a sync.
 //!
 //! Entry points: [`Catalog::build`], [`Catalog::lookup`], [`Catalog::providers_of`].
+
+pub mod state;
 
 /// The built-in cards, kept in `config` (validation needs their model ids) and read here.
 pub use crate::config::builtin_models as builtin;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -36,7 +41,11 @@ pub struct ModelCard {
     pub auto: bool,
     /// When the built-in prices and scores were read; `None` for cards from the config.
     pub as_of: Option<String>,
-    /// Where the card came from: `builtin`, `provider` (listed without a card) or `config`.
+    /// Whether its prices are known (a model only catalog sync knows has none: its cost is
+    /// unknown, `auto` never picks it, and a key with a budget may not use it).
+    pub price_known: bool,
+    /// Where the card came from: `builtin`, `provider` (listed without a card), `sync`
+    /// (discovered, no built-in card) or `config`.
     pub source: &'static str,
     /// `capabilities` as a mask of [`cap_bit`]s (derived).
     #[serde(skip)]
@@ -93,6 +102,15 @@ pub fn blends(q: &QualityScores) -> [f32; 4] {
     ]
 }
 
+/// What the running gateway learned on top of the config: the models catalog sync found
+/// per provider (for providers without a `models` list), and quality scores set through the
+/// API, by model id.
+#[derive(Debug, Clone, Default)]
+pub struct Overlay {
+    pub synced: BTreeMap<String, Vec<String>>,
+    pub scores: BTreeMap<String, QualityScores>,
+}
+
 /// All model cards, indexed.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -104,18 +122,34 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Builds the catalog of the enabled providers of `config`.
-    pub fn build(config: &Config) -> Catalog {
+    /// Builds the catalog of the enabled providers of `config`, with what `overlay` adds.
+    pub fn build(config: &Config, overlay: &Overlay) -> Catalog {
         let mut catalog = Catalog::default();
         for p in config.providers.iter().filter(|p| p.enabled) {
-            // Its list (or the built-in one), then the [[models]] cards that name it.
-            for id in served::listed_models(config, p) {
+            // Its list (or what sync found, or the built-in one), then the [[models]] cards
+            // that name it.
+            let synced = overlay.synced.get(&p.id).filter(|_| p.models.is_none());
+            let ids = match synced {
+                Some(found) => found
+                    .iter()
+                    .cloned()
+                    .chain(served::listed_models(config, p).into_iter().filter(|id| {
+                        config
+                            .models
+                            .iter()
+                            .any(|m| m.provider.as_deref() == Some(&p.id) && &m.id == id)
+                    }))
+                    .collect(),
+                None => served::listed_models(config, p),
+            };
+            for id in ids {
                 if catalog
                     .by_provider_model
                     .contains_key(&(p.id.clone(), id.clone()))
                 {
                     continue;
                 }
+                let discovered = synced.is_some();
                 let card = match builtin::find(p.provider_type, &id) {
                     Some(b) => ModelCard {
                         id: id.clone(),
@@ -132,6 +166,7 @@ impl Catalog {
                         ttft_ms: Some(b.ttft_ms),
                         auto: b.auto,
                         as_of: Some(b.as_of.clone()),
+                        price_known: true,
                         source: "builtin",
                         caps_mask: 0,
                         blend: [0.5; 4],
@@ -149,11 +184,13 @@ impl Catalog {
                         max_classification: Classification::Internal,
                         quality: QualityScores::default(),
                         ttft_ms: None,
-                        // Its price is a default, not a known one: `auto` leaves it alone
-                        // until a [[models]] card describes it.
+                        // Its price is a default (listed) or unknown (discovered), not a
+                        // known one: `auto` leaves it alone until a [[models]] card
+                        // describes it.
                         auto: false,
                         as_of: None,
-                        source: "provider",
+                        price_known: !discovered,
+                        source: if discovered { "sync" } else { "provider" },
                         caps_mask: 0,
                         blend: [0.5; 4],
                     },
@@ -174,6 +211,15 @@ impl Catalog {
             for i in targets {
                 let mut card = (*catalog.cards[i]).clone();
                 apply_card(&mut card, m);
+                card.derive();
+                catalog.cards[i] = Arc::new(card);
+            }
+        }
+        for (model, scores) in &overlay.scores {
+            let targets = catalog.by_model.get(model).cloned().unwrap_or_default();
+            for i in targets {
+                let mut card = (*catalog.cards[i]).clone();
+                card.quality = scores.clone();
                 card.derive();
                 catalog.cards[i] = Arc::new(card);
             }
@@ -241,7 +287,10 @@ fn apply_card(card: &mut ModelCard, m: &ModelCardConfig) {
     if let Some(v) = m.ttft_ms {
         card.ttft_ms = Some(v);
     }
-    if card.source == "provider" {
+    if m.input_price_per_mtok.is_some() || m.output_price_per_mtok.is_some() {
+        card.price_known = true;
+    }
+    if matches!(card.source, "provider" | "sync") && card.price_known {
         card.auto = true;
     }
     card.source = "config";
@@ -274,7 +323,7 @@ mod tests {
         config.models.push(
             toml::from_str("id = \"custom\"\nprovider = \"vllm\"\ncontext_window = 4096").unwrap(),
         );
-        let c = Catalog::build(&config);
+        let c = Catalog::build(&config, &Overlay::default());
         let gpt = c.lookup("openai", "gpt-4o").unwrap();
         assert_eq!((gpt.input_price_per_mtok, gpt.source), (2.5, "builtin"));
         // A local provider listing `gpt-4o` gets a zero-priced default card, not OpenAI's.
@@ -299,6 +348,10 @@ mod tests {
         let mut p = provider("openai", ProviderType::Openai, None);
         p.enabled = false;
         config.providers.push(p);
-        assert!(Catalog::build(&config).cards().is_empty());
+        assert!(
+            Catalog::build(&config, &Overlay::default())
+                .cards()
+                .is_empty()
+        );
     }
 }
