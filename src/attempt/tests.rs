@@ -302,6 +302,7 @@ fn request(gw: &Gateway, stream: bool, profile: Option<Profile>) -> RequestCtx {
         needs: needs_of(endpoint.format, &raw),
         raw,
         ir: None,
+        bridged: None,
     });
     ctx.controls = Controls {
         profile,

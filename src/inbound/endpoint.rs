@@ -4,6 +4,7 @@
 use crate::config::ApiFormat;
 use crate::errors::ErrorFormat;
 use crate::runtime::provider::Operation;
+use crate::translate::bridge::Bridge;
 
 /// An LLM endpoint: the operation and the wire format the client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub struct Endpoint {
     pub format: ApiFormat,
     /// Label in metrics and the access log.
     pub label: &'static str,
+    /// Served through a bridge to Chat Completions (the Responses API).
+    pub bridge: Option<Bridge>,
 }
 
 /// One row of the LLM endpoint table: the paths that serve it (the `/v1` one first).
@@ -29,7 +32,12 @@ const fn row(
 ) -> EndpointRoute {
     EndpointRoute {
         paths,
-        endpoint: Endpoint { op, format, label },
+        endpoint: Endpoint {
+            op,
+            format,
+            label,
+            bridge: None,
+        },
     }
 }
 
@@ -59,6 +67,15 @@ pub const ENDPOINTS: &[EndpointRoute] = &[
         ApiFormat::Openai,
         "embeddings",
     ),
+    EndpointRoute {
+        paths: &["/v1/responses", "/responses"],
+        endpoint: Endpoint {
+            op: Operation::ChatCompletions,
+            format: ApiFormat::Openai,
+            label: "responses",
+            bridge: Some(Bridge::Responses),
+        },
+    },
 ];
 
 impl Endpoint {

@@ -22,6 +22,7 @@ use crate::routing::Needs;
 use crate::runtime::provider::Operation;
 use crate::runtime::snapshot::{Snapshot, Tenant};
 use crate::tenancy::Tenancy;
+use crate::translate::bridge::Bridge;
 use crate::translate::ir;
 use body::ClientRequest;
 use controls::Controls;
@@ -40,6 +41,9 @@ pub struct Call {
     /// The request in the IR, decoded when some candidate speaks another format (boxed: it
     /// is rare, and large to carry in every request's context).
     pub ir: Option<Box<ir::Request>>,
+    /// A bridged call (Responses API, legacy completions to a chat-only provider): the bridge
+    /// and the client's own request, whose answer is rewritten from the chat answer.
+    pub bridged: Option<(Bridge, Box<serde_json::Value>)>,
 }
 
 /// A request the inbound stage let through.
@@ -80,6 +84,13 @@ pub async fn accept<C: ClientRequest>(
     body::check_json_content_type(&head.headers)?;
     let controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
     let body = body::read_body(client, snap.max_body_bytes, snap.edge.request_head).await?;
+    let (body, bridged) = match endpoint.bridge {
+        None => (body, None),
+        Some(bridge) => {
+            let (chat, original) = bridge_request(bridge, &body)?;
+            (chat, Some((bridge, Box::new(original))))
+        }
+    };
     let raw = RawRequest::parse(body)?;
     let summary = raw.summary()?;
     match endpoint.op {
@@ -108,8 +119,44 @@ pub async fn accept<C: ClientRequest>(
             summary,
             needs,
             ir: None,
+            bridged,
         },
     })
+}
+
+/// The chat request of a bridged one, and the client's request as JSON.
+fn bridge_request(
+    bridge: Bridge,
+    body: &[u8],
+) -> Result<(bytes::Bytes, serde_json::Value), GatewayError> {
+    let original: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        GatewayError::new(
+            ErrorKind::InvalidJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let chat = match bridge {
+        Bridge::Responses => crate::translate::bridge::responses::to_chat(&original)?,
+        Bridge::Completions => crate::translate::bridge::completions::to_chat(&original)?,
+    };
+    Ok((bytes::Bytes::from(chat.to_string()), original))
+}
+
+/// Turns a legacy completions call into a chat call through the bridge (for a provider
+/// without a completions endpoint).
+pub fn bridge_completions(call: &mut Call) -> Result<(), GatewayError> {
+    let (chat, original) = bridge_request(Bridge::Completions, call.raw.body())?;
+    let raw = RawRequest::parse(chat)?;
+    let summary = raw.summary()?;
+    let mut needs = needs_of(ApiFormat::Openai, &raw);
+    needs.stream = summary.stream;
+    call.raw = raw;
+    call.summary = summary;
+    call.needs = needs;
+    call.endpoint.op = Operation::ChatCompletions;
+    call.ir = None;
+    call.bridged = Some((Bridge::Completions, Box::new(original)));
+    Ok(())
 }
 
 /// What a request needs from a model, read from the raw body without decoding it (the

@@ -2,10 +2,12 @@
 //! what routing learns; a failure is answered once, in the caller's format.
 
 use super::Broken;
+use super::bridged::Bridged;
 use super::idempotent::{self, Claim, Recording};
 use super::session::SessionIo;
 use super::settle::{Settling, Sticky};
 use crate::attempt;
+use crate::config::ApiFormat;
 use crate::ctx::RequestCtx;
 use crate::downstream;
 use crate::errors::Failure;
@@ -13,6 +15,7 @@ use crate::gateway::Gateway;
 use crate::inbound::{self, endpoint::Endpoint};
 use crate::policy;
 use crate::routing;
+use crate::runtime::provider::Operation;
 
 /// Serves one LLM call; always answers from here (`Ok(true)`), or reports the client gone.
 pub async fn serve(
@@ -81,6 +84,17 @@ async fn run(
         }
     }
     ctx.trace.route_headers = std::mem::take(&mut ctx.plan.route.headers);
+    // Legacy completions to a provider without the endpoint go through chat (A3).
+    if endpoint.op == Operation::Completions
+        && ctx
+            .plan
+            .candidates
+            .first()
+            .is_some_and(|c| c.provider.format != ApiFormat::Openai)
+        && let Some(call) = ctx.call.as_mut()
+    {
+        inbound::bridge_completions(call)?;
+    }
     // 2 policy (after routing: it needs the candidates' prices): allowed models, budgets.
     policy::apply(&gw.tenancy, ctx).await?;
     policy::limits::provider_quotas(&gw.limiter, &snap, ctx)?;
@@ -101,14 +115,19 @@ async fn run(
         conversation,
         ttl: std::time::Duration::from_secs(snap.routing.sticky_ttl_secs),
     });
+    // A bridged call's chat answer is rewritten into the client's API as it is written.
+    let bridged = ctx.call.as_mut().and_then(|c| c.bridged.take());
+    let bridge = bridged.as_ref().map(|(b, request)| (*b, &**request));
     let mut io = Settling::new(io, &gw.tenancy, ctx).sticking(sticky);
     if matches!(claim, Claim::None) && !keep_body {
-        let served = attempt::run(gw, &gw.client, &mut io, &snap, ctx).await;
+        let mut down = Bridged::new(&mut io, bridge);
+        let served = attempt::run(gw, &gw.client, &mut down, &snap, ctx).await;
         io.restore(ctx);
         served?;
     } else {
         let mut recording = Recording::new(&mut io, !matches!(claim, Claim::None));
-        let served = attempt::run(gw, &gw.client, &mut recording, &snap, ctx).await;
+        let mut down = Bridged::new(&mut recording, bridge);
+        let served = attempt::run(gw, &gw.client, &mut down, &snap, ctx).await;
         let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
         io.restore(ctx);
         if keep_body && let Some(r) = &recorded {

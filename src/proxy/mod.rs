@@ -39,6 +39,7 @@
 //! `llm::run`; a compliance filter wraps the relay inside `attempt::forward`; admin API and
 //! portal routes are rows of `api`'s table; storage is a service on [`Gateway`].
 
+mod bridged;
 mod idempotent;
 mod llm;
 mod session;

@@ -18,6 +18,7 @@
 //! May depend on `config` (`ApiFormat`) and `errors` only: no I/O, no stage, no pingora.
 
 pub mod anthropic;
+pub mod bridge;
 mod codec;
 mod contract;
 pub mod gemini;

@@ -149,3 +149,20 @@ async fn openai_python_sdk_raises_rate_limit_error() {
     let out = run_script("openai_limits.py", &[gw.url("/v1"), "vk-limited".into()]).await;
     assert!(out.contains("limits ok"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk_responses_api_against_openai_and_anthropic_providers() {
+    let gw = Gateway::start(FORMATS).await;
+    for provider in ["oa", "anth", "gem"] {
+        let out = run_script("openai_responses.py", &[gw.url("/v1"), provider.into()]).await;
+        for step in [
+            "response ok",
+            "streamed response ok",
+            "function call round trip ok",
+            "streamed function call ok",
+            "completions ok",
+        ] {
+            assert!(out.contains(step), "{provider}: {out}");
+        }
+    }
+}
