@@ -87,6 +87,8 @@ enum Op {
     Audit,
     Profiles,
     RouteDryRun,
+    Model,
+    CountTokens,
     CatalogSync,
     SyncStatus,
     Scores,
@@ -274,6 +276,24 @@ const ROUTES: &[Route] = &[
         Op::Audit,
     ),
     route(
+        Path::Around {
+            prefix: "/v1/models/",
+            param: "{id}",
+            suffix: "",
+        },
+        Method::GET,
+        Access::Key,
+        "models",
+        Op::Model,
+    ),
+    route(
+        Path::Exact(&["/v1/messages/count_tokens", "/messages/count_tokens"]),
+        Method::POST,
+        Access::Key,
+        "count_tokens",
+        Op::CountTokens,
+    ),
+    route(
         Path::Exact(&["/v1/catalog/sync"]),
         Method::POST,
         Access::Admin,
@@ -459,7 +479,7 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         crate::inbound::body::check_json_content_type(&client.head().headers)?;
         // The dry run reads what an LLM call may send (a prompt too large for every window
         // is its 413 to show).
-        let cap = if route.op == Op::RouteDryRun {
+        let cap = if matches!(route.op, Op::RouteDryRun | Op::CountTokens) {
             snap.max_body_bytes
         } else {
             MAX_API_BODY
@@ -521,6 +541,8 @@ async fn answer(
         Op::Stats => records::stats(gw, req).await,
         Op::Audits => records::audits(gw, req).await,
         Op::Audit => records::audit(gw, req).await,
+        Op::Model => models::model(snap, &crate::uri::decode(req.segment)),
+        Op::CountTokens => models::count_tokens(snap, &req.body),
         Op::CatalogSync => {
             let reply = catalog::sync_now(gw).await?;
             audit_log::record(gw, req, "catalog.sync", "", serde_json::json!({})).await;

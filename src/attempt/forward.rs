@@ -70,13 +70,15 @@ pub(super) async fn read_all<R: UpstreamResponse, D: Downstream>(
 /// Adds an attempt's usage and its cost at the candidate's card prices to the request's (a
 /// continued stream has several attempts that streamed to the client).
 pub(super) fn record_usage(trace: &mut Trace, cand: &Candidate, usage: Option<Usage>) {
+    if let Some(card) = &cand.card {
+        trace.cost_unknown |= !card.price_known;
+    }
     let Some(u) = usage else {
         return;
     };
     trace.usage = Some(trace.usage.map_or(u, |before| before.plus(u)));
     if let Some(card) = &cand.card {
         trace.cost_usd += cost_usd(&u, card.input_price_per_mtok, card.output_price_per_mtok);
-        trace.cost_unknown |= !card.price_known;
     }
 }
 

@@ -38,6 +38,8 @@ pub struct BuiltinCard {
     pub quality: QualityScores,
     /// Whether `model: "auto"` may choose it.
     pub auto: bool,
+    /// Whether its per-token prices are its price (not so for models priced per image).
+    pub priced: bool,
     /// When its prices and scores were read (`YYYY-MM-DD`).
     pub as_of: String,
 }
@@ -85,6 +87,8 @@ struct Row {
     class: Classification,
     #[serde(default = "yes")]
     auto: bool,
+    #[serde(default = "yes")]
+    priced: bool,
     #[serde(default)]
     as_of: Option<String>,
 }
@@ -160,6 +164,7 @@ fn parse(text: &str) -> Result<HashMap<ProviderType, Vec<BuiltinCard>>, String> 
                 classification: row.class,
                 quality: row.q,
                 auto: row.auto,
+                priced: row.priced,
                 as_of: row.as_of.unwrap_or_else(|| as_of.clone()),
             });
         }
@@ -228,7 +233,7 @@ mod tests {
             for c in cards_for(t) {
                 assert!(c.input >= 0.0 && c.output >= 0.0, "{}", c.id);
                 assert!(c.context_window > 0, "{}", c.id);
-                if !c.caps.contains(&Capability::Embeddings) {
+                if c.caps.contains(&Capability::Streaming) {
                     assert!(c.quality.arena_elo.is_some(), "{} lacks scores", c.id);
                     assert!(c.max_output_tokens <= c.context_window, "{}", c.id);
                 }

@@ -67,6 +67,18 @@ pub const ENDPOINTS: &[EndpointRoute] = &[
         ApiFormat::Openai,
         "embeddings",
     ),
+    row(
+        &["/v1/moderations", "/moderations"],
+        Operation::Moderations,
+        ApiFormat::Openai,
+        "moderations",
+    ),
+    row(
+        &["/v1/images/generations", "/images/generations"],
+        Operation::ImageGenerations,
+        ApiFormat::Openai,
+        "images_generations",
+    ),
     EndpointRoute {
         paths: &["/v1/responses", "/responses"],
         endpoint: Endpoint {

@@ -84,6 +84,7 @@ pub async fn accept<C: ClientRequest>(
     body::check_json_content_type(&head.headers)?;
     let controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
     let body = body::read_body(client, snap.max_body_bytes, snap.edge.request_head).await?;
+    let body = with_default_model(endpoint.op, body)?;
     let (body, bridged) = match endpoint.bridge {
         None => (body, None),
         Some(bridge) => {
@@ -96,6 +97,8 @@ pub async fn accept<C: ClientRequest>(
     match endpoint.op {
         Operation::ChatCompletions => raw.require("messages", JsonKind::Array)?,
         Operation::Completions => raw.require("prompt", JsonKind::StringOrArray)?,
+        Operation::Moderations => raw.require("input", JsonKind::StringOrArray)?,
+        Operation::ImageGenerations => raw.require("prompt", JsonKind::StringOrArray)?,
         Operation::Embeddings => {
             raw.require("input", JsonKind::StringOrArray)?;
             if summary.stream {
@@ -122,6 +125,44 @@ pub async fn accept<C: ClientRequest>(
             bridged,
         },
     })
+}
+
+/// The model OpenAI assumes when a moderation or image request names none.
+fn default_model(op: Operation) -> Option<&'static str> {
+    match op {
+        Operation::Moderations => Some("omni-moderation-latest"),
+        Operation::ImageGenerations => Some("dall-e-2"),
+        Operation::ChatCompletions | Operation::Completions | Operation::Embeddings => None,
+    }
+}
+
+/// A moderation or image request without `model` gets OpenAI's default (the gateway routes
+/// by model); `auto` is for chat, not these.
+fn with_default_model(op: Operation, body: bytes::Bytes) -> Result<bytes::Bytes, GatewayError> {
+    let Some(default) = default_model(op) else {
+        return Ok(body);
+    };
+    let mut value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        GatewayError::new(
+            ErrorKind::InvalidJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let Some(obj) = value.as_object_mut() else {
+        return Ok(body);
+    };
+    match obj.get("model").and_then(|m| m.as_str()) {
+        Some("auto") => Err(GatewayError::new(
+            ErrorKind::BadRequest,
+            format!("`auto` routes chat requests; name the {} model", op.label()),
+        )
+        .with_param("model")),
+        Some(_) => Ok(body),
+        None => {
+            obj.insert("model".into(), serde_json::Value::from(default));
+            Ok(bytes::Bytes::from(value.to_string()))
+        }
+    }
 }
 
 /// The chat request of a bridged one, and the client's request as JSON.

@@ -17,7 +17,7 @@ use super::reply::{self, ErrorReply, Prompt};
 use super::route::Family;
 use super::state::{Exchange, MockState};
 use super::stream::{Event, Fault, MockBody, Shape, Step, stream_steps, whole_steps};
-use super::{anthropic, completions, embeddings, gemini, openai};
+use super::{anthropic, completions, embeddings, extras, gemini, openai};
 
 /// What a logged request asks for, decoded by `server` before its body moves into the log.
 pub(crate) enum Work {
@@ -27,6 +27,8 @@ pub(crate) enum Work {
     Messages { prompt: Prompt },
     Gemini { prompt: Prompt, sse: bool },
     Models,
+    Moderation { inputs: Vec<String> },
+    Images { prompt: String, n: u64 },
 }
 
 impl Work {
@@ -37,7 +39,10 @@ impl Work {
             | Work::Completion { prompt, .. }
             | Work::Messages { prompt }
             | Work::Gemini { prompt, .. } => Some(prompt),
-            Work::Embeddings { .. } | Work::Models => None,
+            Work::Embeddings { .. }
+            | Work::Models
+            | Work::Moderation { .. }
+            | Work::Images { .. } => None,
         }
     }
 }
@@ -117,6 +122,12 @@ async fn reply_to(
     );
     let (reply, encoded, content_type) = match work {
         Work::Models => return json(embeddings::encode_models(), Some(exchange)),
+        Work::Moderation { inputs } => {
+            return json(extras::encode_moderation(&inputs, model), Some(exchange));
+        }
+        Work::Images { prompt, n } => {
+            return json(extras::encode_images(&prompt, n), Some(exchange));
+        }
         Work::Embeddings { inputs, body } => {
             let out = embeddings::encode_response(&inputs, model, &body);
             return json(out, Some(exchange));

@@ -61,6 +61,7 @@ mod anthropic;
 mod behaviour;
 mod completions;
 mod embeddings;
+mod extras;
 mod gemini;
 mod log_entry;
 mod openai;

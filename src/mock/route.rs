@@ -12,6 +12,8 @@ pub(crate) enum Route {
     OpenAiChat { deployment: Option<String> },
     OpenAiCompletions { deployment: Option<String> },
     OpenAiEmbeddings { deployment: Option<String> },
+    OpenAiModerations,
+    OpenAiImages,
     OpenAiModels,
     AnthropicMessages,
     Gemini { model: String, stream: bool },
@@ -36,6 +38,8 @@ impl Route {
             Route::OpenAiChat { .. }
             | Route::OpenAiCompletions { .. }
             | Route::OpenAiEmbeddings { .. }
+            | Route::OpenAiModerations
+            | Route::OpenAiImages
             | Route::OpenAiModels
             | Route::MockLog
             | Route::Health
@@ -51,6 +55,8 @@ impl Route {
             Route::OpenAiChat { .. }
             | Route::OpenAiCompletions { .. }
             | Route::OpenAiEmbeddings { .. }
+            | Route::OpenAiModerations
+            | Route::OpenAiImages
             | Route::AnthropicMessages
             | Route::Gemini { .. } => method == Method::POST,
             Route::NotFound => true,
@@ -101,6 +107,8 @@ fn openai(tail: &str, deployment: Option<String>) -> Route {
         "chat/completions" => Route::OpenAiChat { deployment },
         "completions" => Route::OpenAiCompletions { deployment },
         "embeddings" => Route::OpenAiEmbeddings { deployment },
+        "moderations" => Route::OpenAiModerations,
+        "images/generations" => Route::OpenAiImages,
         _ => Route::NotFound,
     }
 }

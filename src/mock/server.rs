@@ -124,6 +124,8 @@ async fn handle(
         Route::OpenAiChat { .. }
         | Route::OpenAiCompletions { .. }
         | Route::OpenAiEmbeddings { .. }
+        | Route::OpenAiModerations
+        | Route::OpenAiImages
         | Route::OpenAiModels
         | Route::AnthropicMessages
         | Route::Gemini { .. }
@@ -239,6 +241,15 @@ fn decode(
                 body: body.clone(),
             };
             (model_or(deployment), false, Ok(work))
+        }
+        Route::OpenAiModerations => {
+            let inputs = embeddings::decode_request(body);
+            (model_or(&None), false, Ok(Work::Moderation { inputs }))
+        }
+        Route::OpenAiImages => {
+            let prompt = body["prompt"].as_str().unwrap_or_default().to_string();
+            let n = body["n"].as_u64().unwrap_or(1).clamp(1, 10);
+            (model_or(&None), false, Ok(Work::Images { prompt, n }))
         }
         Route::AnthropicMessages => {
             let prompt = anthropic::decode_request(body);

@@ -67,6 +67,10 @@ pub enum Operation {
     ChatCompletions,
     Completions,
     Embeddings,
+    /// `/moderations`, passed to an OpenAI-format provider as sent.
+    Moderations,
+    /// `/images/generations`, passed to an OpenAI-format provider as sent.
+    ImageGenerations,
 }
 
 impl Operation {
@@ -75,6 +79,8 @@ impl Operation {
             Self::ChatCompletions => "/chat/completions",
             Self::Completions => "/completions",
             Self::Embeddings => "/embeddings",
+            Self::Moderations => "/moderations",
+            Self::ImageGenerations => "/images/generations",
         }
     }
 
@@ -84,6 +90,8 @@ impl Operation {
             Self::ChatCompletions => "chat_completions",
             Self::Completions => "completions",
             Self::Embeddings => "embeddings",
+            Self::Moderations => "moderations",
+            Self::ImageGenerations => "images_generations",
         }
     }
 }

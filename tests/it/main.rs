@@ -20,6 +20,7 @@ mod harness;
 mod chat;
 mod check_config;
 mod edge;
+mod endpoints;
 mod errors;
 mod footprint;
 mod golden;

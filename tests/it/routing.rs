@@ -584,7 +584,7 @@ api_key = "k"
             .clone()
     };
     let s = of("s");
-    let builtin_openai = 16;
+    let builtin_openai = 21;
     assert_eq!(s["discovered"], 15, "{report}");
     assert_eq!(
         (s["added"].as_u64(), s["retired"].as_u64()),

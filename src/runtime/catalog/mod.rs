@@ -166,7 +166,7 @@ impl Catalog {
                         ttft_ms: Some(b.ttft_ms),
                         auto: b.auto,
                         as_of: Some(b.as_of.clone()),
-                        price_known: true,
+                        price_known: b.priced,
                         source: "builtin",
                         caps_mask: 0,
                         blend: [0.5; 4],
