@@ -31,6 +31,7 @@ fn record(i: usize) -> Record {
         output_tokens: 340,
         cached_tokens: 0,
         cost_usd: 0.0037,
+        cost_unknown: false,
         latency_ms: 812,
         ttft_ms: Some(230),
         attempts: 1,

@@ -38,6 +38,7 @@ pub(super) fn models(snap: &Snapshot) -> Reply {
     for pool in snap.pools.keys() {
         push(pool.clone(), "pool");
     }
+    push("auto".to_string(), "router");
     json(StatusCode::OK, &json!({ "object": "list", "data": data }))
 }
 
@@ -51,7 +52,9 @@ pub(super) fn catalog(snap: &Snapshot) -> Reply {
 /// `GET /v1/models/{id}`: a bare model id, a `provider/model` pin, an alias or a pool, in
 /// OpenAI's model format; 404 (`model_not_found`) otherwise.
 pub(super) fn model(snap: &Snapshot, id: &str) -> Result<Reply, GatewayError> {
-    let owned_by = if snap.aliases.contains_key(id) {
+    let owned_by = if id == "auto" {
+        Some("router".to_string())
+    } else if snap.aliases.contains_key(id) {
         Some("alias".to_string())
     } else if snap.pools.contains_key(id) {
         Some("pool".to_string())

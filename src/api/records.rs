@@ -27,7 +27,7 @@ fn record_view(r: &Record) -> Value {
         "input_tokens": r.input_tokens,
         "output_tokens": r.output_tokens,
         "cached_tokens": r.cached_tokens,
-        "cost_usd": r.cost_usd,
+        "cost_usd": if !r.cost_unknown { serde_json::json!(r.cost_usd) } else { serde_json::Value::Null },
         "latency_ms": r.latency_ms,
         "ttft_ms": r.ttft_ms,
         "attempts": r.attempts,

@@ -78,6 +78,14 @@ pub(crate) fn reach(config: &Config, name: &str) -> Reach {
 /// Whether a pool member or a resolved name (a pin or a model id, no alias or pool) finds
 /// a provider.
 pub(crate) fn reach_target(config: &Config, name: &str) -> Reach {
+    // `auto`: the routing engine picks from whatever is enabled.
+    if name == "auto" {
+        return if config.providers.iter().any(|p| p.enabled) {
+            Reach::Served
+        } else {
+            Reach::Unserved("no provider is enabled".into())
+        };
+    }
     if let Some((id, model)) = name.split_once('/')
         && let Some(provider) = config.providers.iter().find(|p| p.id == id)
     {

@@ -42,13 +42,7 @@ fn shipped_configs_warn_only_about_what_is_not_active_yet() {
     );
     assert_eq!(
         warnings_of(include_str!("../../conf/config.example.toml")),
-        [
-            "update",
-            "sanitization",
-            "cache",
-            "model_routing.sticky_ttl_secs",
-            "model_routing.deprecations",
-        ]
+        ["update", "sanitization", "cache",]
     );
 }
 

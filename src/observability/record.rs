@@ -28,6 +28,7 @@ pub fn of(ctx: &mut RequestCtx, now_ms: i64) -> Record {
         output_tokens: usage.output_tokens as i64,
         cached_tokens: usage.cached_input_tokens as i64,
         cost_usd: trace.cost_usd,
+        cost_unknown: trace.cost_unknown,
         latency_ms: elapsed.as_millis() as i64,
         ttft_ms: trace.ttft.map(|t| t.as_millis() as i64),
         attempts: i64::from(trace.attempts),

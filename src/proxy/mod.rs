@@ -17,7 +17,7 @@
 //!   │      1 inbound::accept      method, virtual key, content type, x-gateway-* controls,
 //!   │                             body under the cap, decoding → Call (summary, needs)
 //!   │      2 (policy)             limits, budgets, prompt sanitisation, cache — later issues
-//!   │      3 routing::plan        aliases, pools, pins, failover, capability gate → candidates
+//!   │      3 routing::plan        aliases, deprecations, auto, pools, pins, five layers → chain
 //!   │      4 attempt::run         per candidate: context-window filter, key, breaker, prepare
 //!   │                             (same format: the client's bytes; else IR → provider format),
 //!   │                             send under the TTFT limit, classify, retry / fail over,

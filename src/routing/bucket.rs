@@ -11,6 +11,10 @@
 //! `route_buckets_blind.jsonl` (100) was written after the last change and never used to set
 //! anything. Each must be at least 85 % right (`tests`). Pure; bounded by [`SCAN_BYTES`].
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 /// How much of a prompt the classifier reads.
 pub const SCAN_BYTES: usize = 16 * 1024;
 
@@ -96,31 +100,70 @@ const CODE: &[&str] = &[
     "return ",
 ];
 
+/// What a phrase counts for.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    Complex(f64),
+    Simple(f64),
+    Code,
+}
+
+/// Every phrase in one automaton (ASCII case ignored), and what each counts for.
+struct Phrases {
+    automaton: AhoCorasick,
+    marks: Vec<Mark>,
+}
+
+static PHRASES: LazyLock<Option<Phrases>> = LazyLock::new(|| {
+    let mut patterns: Vec<&str> = Vec::new();
+    let mut marks = Vec::new();
+    for (p, w) in COMPLEX {
+        patterns.push(p);
+        marks.push(Mark::Complex(*w));
+    }
+    for (p, w) in SIMPLE {
+        patterns.push(p);
+        marks.push(Mark::Simple(*w));
+    }
+    for p in CODE {
+        patterns.push(p);
+        marks.push(Mark::Code);
+    }
+    let automaton = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(patterns)
+        .ok()?;
+    Some(Phrases { automaton, marks })
+});
+
 /// The bucket and score of a prompt's text (its raw JSON field is fine: the classifier only
 /// looks at phrases, punctuation and lengths).
 pub fn classify(text: &[u8], has_tools: bool) -> (Bucket, f64) {
     let text = &text[..text.len().min(SCAN_BYTES)];
-    let lower: Vec<u8> = text.iter().map(u8::to_ascii_lowercase).collect();
-    let has = |phrase: &str| memchr::memmem::find(&lower, phrase.as_bytes()).is_some();
-    let weigh = |table: &[(&str, f64)]| {
-        table
-            .iter()
-            .filter(|(p, _)| has(p))
-            .map(|(_, w)| w)
-            .sum::<f64>()
-    };
-    let complex = weigh(COMPLEX);
-    let simple = weigh(SIMPLE);
-    let code = CODE.iter().filter(|c| has(c)).count() as f64;
-    let words = lower
+    let (mut complex, mut simple, mut code) = (0.0f64, 0.0f64, 0.0f64);
+    if let Some(phrases) = PHRASES.as_ref() {
+        let mut seen = vec![false; phrases.marks.len()];
+        for m in phrases.automaton.find_overlapping_iter(text) {
+            let id = m.pattern().as_usize();
+            if std::mem::replace(&mut seen[id], true) {
+                continue;
+            }
+            match phrases.marks[id] {
+                Mark::Complex(w) => complex += w,
+                Mark::Simple(w) => simple += w,
+                Mark::Code => code += 1.0,
+            }
+        }
+    }
+    let words = text
         .split(|b| b.is_ascii_whitespace())
         .filter(|w| !w.is_empty())
         .count() as f64;
-    let ands = lower
+    let ands = text
         .split(|b| !b.is_ascii_alphanumeric())
-        .filter(|w| *w == b"and")
+        .filter(|w| w.eq_ignore_ascii_case(b"and"))
         .count() as f64;
-    let tally = |set: &[u8]| lower.iter().filter(|b| set.contains(b)).count() as f64;
+    let tally = |set: &[u8]| text.iter().filter(|b| set.contains(b)).count() as f64;
     let questions = tally(b"?");
     let commas = tally(b",");
     let math = tally(b"=^*/<>+");

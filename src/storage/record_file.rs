@@ -100,6 +100,7 @@ const ROWS: usize = 40;
 
 /// Binds `r` to the parameters after the first `base`.
 fn bind(st: &mut rusqlite::CachedStatement<'_>, base: usize, r: &Record) -> rusqlite::Result<()> {
+    let cost_known = i64::from(!r.cost_unknown);
     let values: [&dyn ToSql; PER_ROW] = [
         &r.id,
         &r.created_at,
@@ -124,6 +125,7 @@ fn bind(st: &mut rusqlite::CachedStatement<'_>, base: usize, r: &Record) -> rusq
         &r.request_body,
         &r.response_body,
         &r.audit,
+        &cost_known,
     ];
     for (i, v) in values.into_iter().enumerate() {
         st.raw_bind_parameter(base + i + 1, v)?;
@@ -176,8 +178,9 @@ mod tests {
             .query_row("PRAGMA page_size", [], |r| r.get(0))
             .unwrap();
         assert_eq!(size, PAGE_SIZE);
-        conn.execute_batch(super::super::schema::MIGRATIONS[0].join(";\n").as_str())
-            .unwrap();
+        for migration in super::super::schema::MIGRATIONS {
+            conn.execute_batch(migration.join(";\n").as_str()).unwrap();
+        }
         let file = RecordFile::open(&path).unwrap();
         // A full statement's worth and a remainder, and a repeated id kept once.
         let mut batch: Vec<Record> = (0..ROWS + 3)

@@ -26,6 +26,9 @@ pub struct Record {
     pub output_tokens: i64,
     pub cached_tokens: i64,
     pub cost_usd: f64,
+    /// The model's price is unknown: `cost_usd` is not its cost (reads null).
+    #[serde(skip)]
+    pub cost_unknown: bool,
     pub latency_ms: i64,
     pub ttft_ms: Option<i64>,
     pub attempts: i64,
@@ -44,8 +47,8 @@ pub struct Record {
 /// Rows in one INSERT (within every backend's limit on bound parameters).
 const ROWS_PER_STATEMENT: usize = 40;
 
-pub(super) const COLUMNS: &str = "id, created_at, key_id, team_id, endpoint, model_requested, provider, model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, attempts, failovers, cache_status, stream, request_body, response_body, audit";
-pub(super) const PER_ROW: usize = 23;
+pub(super) const COLUMNS: &str = "id, created_at, key_id, team_id, endpoint, model_requested, provider, model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, attempts, failovers, cache_status, stream, request_body, response_body, audit, cost_known";
+pub(super) const PER_ROW: usize = 24;
 
 /// `INSERT` of `rows` records: `$1, $2, ...` placeholders for PostgreSQL, `?` for SQLite (whose
 /// named parameters are looked up one by one, a cost that grows with their square).
@@ -113,7 +116,8 @@ pub(super) async fn insert(
                 .bind(i64::from(r.stream))
                 .bind(r.request_body.as_deref())
                 .bind(r.response_body.as_deref())
-                .bind(r.audit.as_deref());
+                .bind(r.audit.as_deref())
+                .bind(i64::from(!r.cost_unknown));
         }
         q.execute(&mut *tx).await?;
     }
@@ -138,6 +142,7 @@ fn record_of(row: &AnyRow, bodies: bool) -> Result<Record, StoreError> {
         output_tokens: row.try_get("output_tokens")?,
         cached_tokens: row.try_get("cached_tokens")?,
         cost_usd: row.try_get("cost_usd")?,
+        cost_unknown: row.try_get::<i64, _>("cost_known")? == 0,
         latency_ms: row.try_get("latency_ms")?,
         ttft_ms: row.try_get("ttft_ms")?,
         attempts: row.try_get("attempts")?,

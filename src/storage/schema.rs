@@ -88,6 +88,8 @@ pub const MIGRATIONS: &[&[&str]] = &[
     ],
     // 2: a kept answer remembers which request it answered.
     &["ALTER TABLE idempotency ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''"],
+    // 3: a record of a model whose price is unknown says so (its `cost_usd` reads null).
+    &["ALTER TABLE request_records ADD COLUMN cost_known BIGINT NOT NULL DEFAULT 1"],
 ];
 
 /// The schema version this build writes.

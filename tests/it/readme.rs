@@ -80,6 +80,24 @@ async fn the_curl_examples_run_against_the_demo() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_example_runs_against_the_demo() {
+    let demo_db = crate::db::Db::sqlite();
+    let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;
+    let script = blocks("Endpoints", "sh")
+        .into_iter()
+        .find(|b| b.contains("/v1/route"))
+        .expect("the dry-run example")
+        .replace("localhost:8930", &gw.addr().to_string());
+    let out = tokio::task::spawn_blocking(move || run("sh", &["-ec", &script]))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["profile"], "cost_optimized", "{out}");
+    assert!(!v["chain"].as_array().unwrap().is_empty(), "{out}");
+    assert_eq!(v["layers"].as_array().unwrap().len(), 5, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_examples_run_against_the_demo() {
     let demo_db = crate::db::Db::sqlite();
     let gw = Gateway::start(&crate::harness::demo(&demo_db)).await;

@@ -607,6 +607,24 @@ api_key = "k"
     assert_eq!(resp.status(), 200);
     assert_eq!(header(&resp, "x-gateway-provider").as_deref(), Some("s"));
     assert!(header(&resp, "x-gateway-cost-usd").is_none());
+    // Its record says the cost is unknown (written in the background: polled).
+    let id = header(&resp, "x-request-id").unwrap();
+    let mut record = Value::Null;
+    for _ in 0..200 {
+        let r = admin
+            .get(gw.url(&format!("/v1/requests/{id}")))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            record = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(record["model"], "tokens", "{record}");
+    assert_eq!(record["cost_usd"], Value::Null, "{record}");
     let resp = send(&gw, &chat("s/gpt-5", "hi"), &[]).await;
     assert_eq!(
         resp.status(),

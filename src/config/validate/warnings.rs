@@ -12,13 +12,7 @@ use crate::config::path::KeyPath;
 use crate::config::served::{Reach, reach, reach_target};
 
 /// Sections and keys that parse and validate but do nothing yet (README, "Not yet active").
-const INACTIVE: &[&[&str]] = &[
-    &["update"],
-    &["sanitization"],
-    &["cache"],
-    &["model_routing", "sticky_ttl_secs"],
-    &["model_routing", "deprecations"],
-];
+const INACTIVE: &[&[&str]] = &[&["update"], &["sanitization"], &["cache"]];
 
 fn root(key: &str) -> KeyPath {
     KeyPath::root().key(key)
