@@ -156,7 +156,14 @@ pub(super) async fn get(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, Gat
 
 fn audit_view(r: &Record) -> Value {
     let trail = match r.audit.as_deref() {
-        Some(a) => serde_json::from_str(a).unwrap_or(Value::Null),
+        Some(a) => {
+            let mut trail: Value = serde_json::from_str(a).unwrap_or(Value::Null);
+            // Eliminations are kept as codes and numbers; people read them in words.
+            if let Some(gone) = trail.get_mut("eliminated") {
+                crate::routing::pipeline::explain::expand(gone);
+            }
+            trail
+        }
         None => plain_trail(r),
     };
     json!({
@@ -178,7 +185,7 @@ fn plain_trail(r: &Record) -> Value {
     json!({
         "model_requested": r.model_requested,
         "candidates": [candidate],
-        "refused": [],
+        "eliminated": [],
         "steps": [{
             "candidate": candidate,
             "action": "attempt",

@@ -74,7 +74,8 @@ struct Audit<'a> {
     /// The routing profile, and every model the pipeline eliminated or skipped, with why.
     #[serde(skip_serializing_if = "Option::is_none")]
     profile: Option<&'static str>,
-    eliminated: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eliminated: Option<crate::routing::pipeline::explain::Trail<'a>>,
     steps: Vec<StepView<'a>>,
     outcome: Outcome<'a>,
 }
@@ -124,12 +125,12 @@ pub fn audit(ctx: &RequestCtx) -> String {
             .map(|c| Pinned(&c.provider.id, &c.model))
             .collect(),
         profile: ctx.plan.route.profile.map(|p| p.name()),
-        eliminated: match &ctx.plan.route.input {
-            Some(input) => {
-                crate::routing::pipeline::explain::eliminations(input, &ctx.plan.route.outcome.out)
+        eliminated: ctx.plan.route.input.as_deref().map(|cands| {
+            crate::routing::pipeline::explain::Trail {
+                cands,
+                out: &ctx.plan.route.outcome.out,
             }
-            None => Vec::new(),
-        },
+        }),
         steps: trace
             .steps
             .iter()

@@ -95,9 +95,10 @@ pub struct Route {
 }
 
 impl Route {
-    /// Whether some candidate was eliminated or skipped.
+    /// Whether some candidate was eliminated or skipped for this request (models `auto`
+    /// never chooses do not count).
     pub fn eliminated_any(&self) -> bool {
-        !self.outcome.out.is_empty()
+        self.outcome.out.iter().any(|o| !o.why.is_structural())
     }
 }
 

@@ -105,6 +105,12 @@ pub enum Why {
 }
 
 impl Why {
+    /// A fact of the catalog rather than of the request (never chosen by `auto`; the other
+    /// kind of model): left out of a request's audit trail.
+    pub fn is_structural(&self) -> bool {
+        matches!(self, Why::NotAuto | Why::WrongKind)
+    }
+
     /// The layer that eliminated it (unusable deployments are skipped after the layers).
     pub fn layer(&self) -> Option<Layer> {
         Some(match self {

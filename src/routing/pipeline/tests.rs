@@ -299,3 +299,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_trail_keeps_codes_and_reads_back_in_words() {
+    let s = snap();
+    let mut a = ask(Profile::Realtime);
+    a.classification = Classification::Cui;
+    a.max_cost_usd = Some(0.5);
+    let o = run(&s.everything, &a, &|c: &Candidate| {
+        (c.model == "secure").then_some(Why::Disabled)
+    });
+    let kept = serde_json::to_value(explain::Trail {
+        cands: &s.everything,
+        out: &o.out,
+    })
+    .unwrap();
+    let mut read = kept.clone();
+    explain::expand(&mut read);
+    let items = read.as_array().unwrap();
+    assert_eq!(items.len(), o.out.len());
+    for (item, out) in items.iter().zip(&o.out) {
+        assert_eq!(item["reason"], explain::reason(&out.why), "{item}");
+    }
+    assert!(
+        kept.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("reason").is_none())
+    );
+    assert_eq!(items[0]["why"], "classification");
+    assert!(
+        items
+            .iter()
+            .any(|i| i["why"] == "latency" && i["limit_ms"] == 500)
+    );
+}
