@@ -7,9 +7,7 @@
 
 mod admin;
 mod audit_log;
-mod catalog;
-
-pub use catalog::keep_synced;
+pub mod catalog;
 mod keys;
 mod models;
 mod query;

@@ -7,9 +7,10 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{ApiRequest, Reply, json};
+use crate::config::Classification;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::gateway::Gateway;
-use crate::inbound::controls::{Controls, classification};
+use crate::inbound::controls::Controls;
 use crate::inbound::endpoint::Endpoint;
 use crate::inbound::request::RawRequest;
 use crate::inbound::{self, auth};
@@ -71,7 +72,7 @@ pub(super) async fn route(
         })?);
     }
     if let Some(c) = text_field(&raw, "classification")? {
-        controls.classification = classification(&c).ok_or_else(|| {
+        controls.classification = Classification::parse(&c).ok_or_else(|| {
             bad(format!(
                 "unknown classification `{c}`; use one of: public, internal, cui, itar, classified"
             ))

@@ -121,10 +121,13 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
         .store
         .spawn(crate::gateway::keep_breakers(Arc::downgrade(&gateway)));
     if let Some(secs) = gateway.snapshot.load().routing.sync_interval_secs {
-        gateway.tenancy.store.spawn(crate::api::keep_synced(
-            Arc::downgrade(&gateway),
-            std::time::Duration::from_secs(secs),
-        ));
+        gateway
+            .tenancy
+            .store
+            .spawn(crate::api::catalog::keep_synced(
+                Arc::downgrade(&gateway),
+                std::time::Duration::from_secs(secs),
+            ));
     }
     let conf = ServerConf {
         threads,

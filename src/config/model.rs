@@ -201,6 +201,20 @@ pub enum Classification {
     Classified,
 }
 
+impl Classification {
+    /// A classification by its name (any case).
+    pub fn parse(name: &str) -> Option<Classification> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "public" => Classification::Public,
+            "internal" => Classification::Internal,
+            "cui" => Classification::Cui,
+            "itar" => Classification::Itar,
+            "classified" => Classification::Classified,
+            _ => return None,
+        })
+    }
+}
+
 /// `[resilience]`
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]

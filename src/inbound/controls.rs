@@ -109,7 +109,7 @@ impl Controls {
             Some(v) => v
                 .to_str()
                 .ok()
-                .and_then(|s| classification(s.trim()))
+                .and_then(|s| Classification::parse(s.trim()))
                 .ok_or_else(|| {
                     GatewayError::new(
                         ErrorKind::BadRequest,
@@ -160,18 +160,6 @@ impl Controls {
             conversation,
         })
     }
-}
-
-/// A classification by its name (any case).
-pub fn classification(name: &str) -> Option<Classification> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "public" => Classification::Public,
-        "internal" => Classification::Internal,
-        "cui" => Classification::Cui,
-        "itar" => Classification::Itar,
-        "classified" => Classification::Classified,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

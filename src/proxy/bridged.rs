@@ -7,7 +7,8 @@ use bytes::Bytes;
 
 use crate::ctx::Trace;
 use crate::downstream::{ClientGone, Downstream, Head, Value};
-use crate::translate::bridge::{Bridge, BridgeStream};
+use crate::translate::bridge::Bridge;
+use crate::translate::bridge::stream::BridgeStream;
 
 /// What the adapter is doing with the current answer.
 enum State {

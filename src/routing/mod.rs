@@ -36,7 +36,6 @@ use crate::config::served::MAX_ALIAS_DEPTH;
 use crate::config::{ApiFormat, Classification, PoolStrategy};
 use crate::errors::{ErrorKind, GatewayError};
 use crate::runtime::snapshot::Snapshot;
-use pipeline::{Ask, Outcome, Why};
 
 /// What routing reads from a request.
 #[derive(Debug, Clone, Copy)]
@@ -82,7 +81,7 @@ pub struct Plan {
 pub struct Route {
     /// The candidates the pipeline judged (the outcome's indexes point here).
     pub input: Option<Arc<[Candidate]>>,
-    pub outcome: Outcome,
+    pub outcome: pipeline::Outcome,
     pub profile: Option<Profile>,
     /// Whether the pipeline ranked (`auto`) rather than kept the resolved order.
     pub ranked: bool,
@@ -91,7 +90,7 @@ pub struct Route {
     /// Headers routing adds to the answer (deprecation, bucket).
     pub headers: Vec<(&'static str, String)>,
     /// What was asked of the models.
-    pub ask: Option<Ask>,
+    pub ask: Option<pipeline::Ask>,
 }
 
 impl Route {
@@ -145,7 +144,7 @@ pub fn plan(
     snap: &Snapshot,
     stats: &RouteStats,
     req: &Request<'_>,
-    unusable: &dyn Fn(&Candidate) -> Option<Why>,
+    unusable: &dyn Fn(&Candidate) -> Option<pipeline::Why>,
 ) -> Result<Plan, Box<Refused>> {
     let profile = profile_of(snap, req.profile);
     let mut route = Route {
@@ -178,7 +177,7 @@ pub fn plan(
         (found.into(), false)
     };
     let weights = weights(snap, profile);
-    let ask = Ask {
+    let ask = pipeline::Ask {
         format: req.format,
         embeddings: req.embeddings,
         classification: req.classification,
@@ -191,7 +190,7 @@ pub fn plan(
     };
     let mut outcome = pipeline::run(&input, &ask, unusable);
     if outcome.chain.is_empty() {
-        let error = pipeline::refusal(&input, &ask, &outcome, profile.name());
+        let error = pipeline::refuse::refusal(&input, &ask, &outcome, profile.name());
         route.input = Some(input);
         route.outcome = outcome;
         route.ranked = ranked;
@@ -241,9 +240,9 @@ fn prompt_tokens(input: &[Candidate], req: &Request<'_>) -> u64 {
 /// Puts the conversation's model first when it survived the layers and can be tried.
 fn stick_first(
     input: &[Candidate],
-    outcome: &mut Outcome,
+    outcome: &mut pipeline::Outcome,
     stuck: &stats::Stuck,
-    unusable: &dyn Fn(&Candidate) -> Option<Why>,
+    unusable: &dyn Fn(&Candidate) -> Option<pipeline::Why>,
 ) {
     let is_it = |at: u32| {
         let c = &input[at as usize];

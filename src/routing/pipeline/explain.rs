@@ -221,7 +221,7 @@ fn why_of(v: &Value) -> Option<Why> {
     let num = |k: &str| v.get(k).and_then(Value::as_u64);
     Some(match v.get("why")?.as_str()? {
         "classification" => Why::Classification {
-            ceiling: crate::inbound::controls::classification(v.get("ceiling")?.as_str()?)?,
+            ceiling: crate::config::Classification::parse(v.get("ceiling")?.as_str()?)?,
         },
         "wrong_kind" => Why::WrongKind,
         "not_auto" => Why::NotAuto,

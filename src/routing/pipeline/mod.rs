@@ -19,19 +19,17 @@
 //! reasons are rendered only when asked for ([`explain`]).
 
 pub mod explain;
-mod refuse;
+pub mod refuse;
 #[cfg(test)]
 mod tests;
-
-pub use refuse::refusal;
 
 use crate::config::{ApiFormat, Capability, Classification};
 use crate::runtime::catalog::{ModelCard, cap_bit};
 
-use super::Candidate;
 use super::needs::Needs;
 use super::profile::{Emphasis, Weights};
 use super::tokens::family_factor;
+use crate::runtime::candidate::Candidate;
 
 /// Output tokens assumed for a request that sets no cap, when estimating its cost.
 pub const EXPECTED_OUTPUT_TOKENS: u64 = 1000;

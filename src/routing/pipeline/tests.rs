@@ -124,7 +124,7 @@ fn layer_1_classification_keeps_only_cleared_models() {
     a.classification = Classification::Classified;
     let o = run(&s.everything, &a, &healthy);
     assert!(o.chain.is_empty());
-    let e = refusal(&s.everything, &a, &o, "batch");
+    let e = refuse::refusal(&s.everything, &a, &o, "batch");
     assert_eq!(e.status(), 403);
     assert!(e.message.contains("`classified`"), "{}", e.message);
 }
@@ -181,7 +181,7 @@ fn layer_2_capabilities_and_windows() {
     // Nothing fits: 413 with the largest window.
     a.prompt_tokens = 1_000_000;
     let o = run(&s.everything, &a, &healthy);
-    let e = refusal(&s.everything, &a, &o, "code");
+    let e = refuse::refusal(&s.everything, &a, &o, "code");
     assert_eq!(e.status(), 413);
     assert_eq!(e.context_window_limit, Some(200_000));
 }
@@ -206,7 +206,7 @@ fn layer_4_max_cost_cuts_and_refuses_naming_the_cap() {
     a.max_cost_usd = Some(0.0001);
     let o = run(&s.everything, &a, &healthy);
     assert!(o.chain.is_empty());
-    let e = refusal(&s.everything, &a, &o, "quality_optimized");
+    let e = refuse::refusal(&s.everything, &a, &o, "quality_optimized");
     assert_eq!(e.status(), 400);
     assert!(e.message.contains("$0.0001"), "{}", e.message);
 }
@@ -244,7 +244,7 @@ fn unusable_deployments_are_skipped_and_the_next_best_taken() {
     let all_off = |_: &Candidate| Some(Why::Disabled);
     let o = run(&s.everything, &a, &all_off);
     assert!(o.chain.is_empty());
-    assert_eq!(refusal(&s.everything, &a, &o, "x").status(), 503);
+    assert_eq!(refuse::refusal(&s.everything, &a, &o, "x").status(), 503);
 }
 
 proptest! {

@@ -8,9 +8,7 @@
 
 pub mod completions;
 pub mod responses;
-mod stream;
-
-pub use stream::BridgeStream;
+pub mod stream;
 
 /// Which bridge a request takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +34,7 @@ impl Bridge {
     }
 
     /// A converter of the chat stream into the client's stream.
-    pub fn stream(self, request: serde_json::Value) -> BridgeStream {
-        BridgeStream::new(self, request)
+    pub fn stream(self, request: serde_json::Value) -> stream::BridgeStream {
+        stream::BridgeStream::new(self, request)
     }
 }
