@@ -59,6 +59,7 @@ pub mod routing;
 pub mod translate;
 pub mod upstream;
 
+pub mod compliance;
 pub mod config;
 pub mod decimal;
 pub mod errors;
