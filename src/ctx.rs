@@ -71,6 +71,8 @@ pub struct Trace {
     /// Part of the usage was estimated from the bytes sent (a stream ended early without a
     /// usage report).
     pub usage_estimated: bool,
+    /// What input sanitization found (detector, position, action).
+    pub compliance: Vec<crate::compliance::input::Noted>,
     /// The serving model's price is unknown: no cost header, no cost in the record.
     pub cost_unknown: bool,
     /// Headers routing adds to the answer (deprecation, smart-router bucket).

@@ -162,6 +162,12 @@ pub struct SanitizationConfig {
     pub redact_pii: bool,
     pub compliance_gate: bool,
     pub max_classification: Option<Classification>,
+    /// What a finding does: `block`, `redact` (default) or `log_only`.
+    pub compliance_action: ComplianceAction,
+    /// Per-detector actions (detector id → action), over `compliance_action`.
+    pub detectors: BTreeMap<String, ComplianceAction>,
+    /// Also detect IPv4 addresses (off by default).
+    pub ip_addresses: bool,
 }
 
 impl Default for SanitizationConfig {
@@ -172,8 +178,24 @@ impl Default for SanitizationConfig {
             redact_pii: false,
             compliance_gate: false,
             max_classification: None,
+            compliance_action: ComplianceAction::Redact,
+            detectors: BTreeMap::new(),
+            ip_addresses: false,
         }
     }
+}
+
+/// What the compliance filters do with a finding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplianceAction {
+    /// Refuse (input: 400; output: an error in the caller's format).
+    Block,
+    /// Replace the match with `[REDACTED:<detector>]`.
+    #[default]
+    Redact,
+    /// Count and record it; change nothing.
+    LogOnly,
 }
 
 /// Data classification levels, lowest to highest.

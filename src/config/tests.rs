@@ -42,7 +42,12 @@ fn shipped_configs_warn_only_about_what_is_not_active_yet() {
     );
     assert_eq!(
         warnings_of(include_str!("../../conf/config.example.toml")),
-        ["update", "sanitization", "cache",]
+        [
+            "update",
+            "sanitization.compliance_gate",
+            "sanitization.max_classification",
+            "cache",
+        ]
     );
 }
 

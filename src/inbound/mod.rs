@@ -49,6 +49,8 @@ pub struct Call {
 /// A request the inbound stage let through.
 #[derive(Debug)]
 pub struct Accepted {
+    /// What input sanitization found (and did).
+    pub compliance: Vec<crate::compliance::input::Noted>,
     pub caller: Option<Arc<Tenant>>,
     pub controls: Controls,
     pub call: Call,
@@ -84,6 +86,26 @@ pub async fn accept<C: ClientRequest>(
     body::check_json_content_type(&head.headers)?;
     let controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
     let body = body::read_body(client, snap.max_body_bytes, snap.edge.request_head).await?;
+    // Sanitized before anything reads it: every path a provider could see is covered.
+    let (body, compliance) = match &snap.sanitizer {
+        None => (body, Vec::new()),
+        Some(s) => match s.input(&body) {
+            Ok((None, noted)) => (body, noted),
+            Ok((Some(redacted), noted)) => (bytes::Bytes::from(redacted), noted),
+            Err(blocked) => {
+                return Err(GatewayError::new(
+                    ErrorKind::BadRequest,
+                    format!(
+                        "the request contains data the gateway's compliance policy does not let \
+                         through ({}); nothing was sent",
+                        blocked.join(", ")
+                    ),
+                )
+                .with_limit("compliance")
+                .into());
+            }
+        },
+    };
     let body = with_default_model(endpoint.op, body)?;
     let (body, bridged) = match endpoint.bridge {
         None => (body, None),
@@ -114,6 +136,7 @@ pub async fn accept<C: ClientRequest>(
     let mut needs = needs_of(endpoint.format, &raw);
     needs.stream = summary.stream;
     Ok(Accepted {
+        compliance,
         caller,
         controls,
         call: Call {

@@ -119,6 +119,7 @@ pub struct Metrics {
     attempts: Family<(Label, &'static str), AtomicU64>,
     failovers: Family<(String, String), AtomicU64>,
     hedges: Family<(&'static str,), AtomicU64>,
+    compliance: Family<(&'static str, &'static str, &'static str), AtomicU64>,
     malformed: Family<(Label,), AtomicU64>,
     continuations: Family<(Label,), AtomicU64>,
     fallbacks: Family<(String, Label, Label), AtomicU64>,
@@ -142,6 +143,7 @@ impl Metrics {
             attempts: Family::new(),
             failovers: Family::new(),
             hedges: Family::new(),
+            compliance: Family::new(),
             malformed: Family::new(),
             continuations: Family::new(),
             fallbacks: Family::new(),
@@ -193,6 +195,23 @@ impl Metrics {
     }
 
     /// Counts a hedged attempt by outcome (`primary_won`, `hedge_won`, `both_failed`, `not_needed`).
+    /// Counts a compliance finding by detector, direction (`input`, `output`) and action.
+    pub fn compliance(
+        &self,
+        detector: &'static str,
+        direction: &'static str,
+        action: crate::config::ComplianceAction,
+    ) {
+        let action = match action {
+            crate::config::ComplianceAction::Block => "block",
+            crate::config::ComplianceAction::Redact => "redact",
+            crate::config::ComplianceAction::LogOnly => "log_only",
+        };
+        self.compliance
+            .get(&(detector, direction, action))
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn hedge(&self, outcome: &'static str) {
         self.hedges.get(&(outcome,)).fetch_add(1, Ordering::Relaxed);
     }
@@ -371,6 +390,19 @@ impl Metrics {
                 "gateway_failovers_total{{from=\"{}\",to=\"{}\"}} {}",
                 esc(&from),
                 esc(&to),
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_compliance_findings_total",
+            "counter",
+            "Compliance findings by detector, direction and action (never the matched text).",
+        );
+        for ((detector, direction, action), v) in self.compliance.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_compliance_findings_total{{detector=\"{detector}\",direction=\"{direction}\",action=\"{action}\"}} {}",
                 v.load(Ordering::Relaxed)
             );
         }

@@ -63,6 +63,7 @@ fn plain(ctx: &RequestCtx) -> bool {
         && t.failovers == 0
         && t.continuations == 0
         && !ctx.plan.route.eliminated_any()
+        && t.compliance.is_empty()
         && first.is_some_and(|c| t.provider.as_deref() == Some(c.provider.id.as_str()))
 }
 
@@ -74,10 +75,21 @@ struct Audit<'a> {
     /// The routing profile, and every model the pipeline eliminated or skipped, with why.
     #[serde(skip_serializing_if = "Option::is_none")]
     profile: Option<&'static str>,
+    /// What input sanitization found: detector, byte offset, action (never the text).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    compliance: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     eliminated: Option<crate::routing::pipeline::explain::Trail<'a>>,
     steps: Vec<StepView<'a>>,
     outcome: Outcome<'a>,
+}
+
+/// A compliance finding as the trail shows it.
+#[derive(serde::Serialize)]
+struct Finding {
+    detector: &'static str,
+    at: usize,
+    action: crate::config::ComplianceAction,
 }
 
 /// One step as the trail shows it.
@@ -125,6 +137,15 @@ pub fn audit(ctx: &RequestCtx) -> String {
             .map(|c| Pinned(&c.provider.id, &c.model))
             .collect(),
         profile: ctx.plan.route.profile.map(|p| p.name()),
+        compliance: trace
+            .compliance
+            .iter()
+            .map(|n| Finding {
+                detector: n.detector,
+                at: n.at,
+                action: n.action,
+            })
+            .collect(),
         eliminated: ctx.plan.route.input.as_deref().map(|cands| {
             crate::routing::pipeline::explain::Trail {
                 cands,

@@ -48,6 +48,10 @@ async fn run(
     let snap = gw.snapshot.load_full();
     // 1 inbound: method, key, content type, controls, body, decoding.
     let accepted = inbound::accept(&snap, &gw.tenancy, io, endpoint).await?;
+    for n in &accepted.compliance {
+        gw.metrics.compliance(n.detector, "input", n.action);
+    }
+    ctx.trace.compliance = accepted.compliance;
     ctx.caller = accepted.caller;
     ctx.controls = accepted.controls;
     let call = ctx.call.insert(accepted.call);

@@ -110,6 +110,8 @@ pub struct Snapshot {
     pub rate_limits: Option<std::sync::Arc<crate::runtime::tenant::RateLimits>>,
     /// `[provider_quota]`, when enabled.
     pub provider_quota: Option<std::sync::Arc<crate::runtime::provider::QuotaSettings>>,
+    /// `[sanitization]`'s input side, when enabled.
+    pub sanitizer: Option<Arc<crate::compliance::input::Sanitizer>>,
     /// What it was built from, to rebuild it with a new [`Overlay`] (catalog sync, scores).
     source: Arc<(Config, HashMap<String, String>)>,
 }
@@ -244,6 +246,8 @@ impl Snapshot {
                 &config.provider_quota,
             )
             .map(Arc::new),
+            sanitizer: crate::compliance::input::Sanitizer::from_config(&config.sanitization)?
+                .map(Arc::new),
             source: Arc::new((config, mock_endpoints.clone())),
         })
     }

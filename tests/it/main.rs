@@ -19,6 +19,7 @@ mod harness;
 
 mod chat;
 mod check_config;
+mod compliance;
 mod edge;
 mod endpoints;
 mod errors;

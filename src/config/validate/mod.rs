@@ -43,6 +43,18 @@ pub(crate) fn check(config: &Config) -> Vec<(KeyPath, String)> {
     c.key_map();
     c.redis();
     c.jwt();
+    for id in c.config.sanitization.detectors.keys() {
+        if !crate::compliance::detectors::ALL.iter().any(|d| d.id == id) {
+            let ids: Vec<&str> = crate::compliance::detectors::ALL
+                .iter()
+                .map(|d| d.id)
+                .collect();
+            c.out.push((
+                root("sanitization").key("detectors").key(id),
+                format!("unknown detector `{id}`; detectors: {}", ids.join(", ")),
+            ));
+        }
+    }
     if let Some(why) = super::builtin_models::load_error() {
         c.out.push((
             KeyPath::root(),
