@@ -50,7 +50,7 @@ pub struct Call {
 #[derive(Debug)]
 pub struct Accepted {
     /// What input sanitization found (and did).
-    pub compliance: Vec<crate::compliance::input::Noted>,
+    pub compliance: Vec<crate::runtime::sanitizer::Noted>,
     pub caller: Option<Arc<Tenant>>,
     pub controls: Controls,
     pub call: Call,

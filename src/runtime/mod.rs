@@ -8,5 +8,6 @@
 pub mod candidate;
 pub mod catalog;
 pub mod provider;
+pub mod sanitizer;
 pub mod snapshot;
 pub mod tenant;

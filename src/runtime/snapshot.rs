@@ -111,7 +111,7 @@ pub struct Snapshot {
     /// `[provider_quota]`, when enabled.
     pub provider_quota: Option<std::sync::Arc<crate::runtime::provider::QuotaSettings>>,
     /// `[sanitization]`'s input side, when enabled.
-    pub sanitizer: Option<Arc<crate::compliance::input::Sanitizer>>,
+    pub sanitizer: Option<Arc<crate::runtime::sanitizer::Sanitizer>>,
     /// What it was built from, to rebuild it with a new [`Overlay`] (catalog sync, scores).
     source: Arc<(Config, HashMap<String, String>)>,
 }
@@ -246,7 +246,7 @@ impl Snapshot {
                 &config.provider_quota,
             )
             .map(Arc::new),
-            sanitizer: crate::compliance::input::Sanitizer::from_config(&config.sanitization)?
+            sanitizer: crate::runtime::sanitizer::Sanitizer::from_config(&config.sanitization)?
                 .map(Arc::new),
             source: Arc::new((config, mock_endpoints.clone())),
         })

@@ -4,12 +4,12 @@
 //! same-format pass-through alike. A finding is redacted in place inside its JSON string (the
 //! label has no character JSON escapes, so every other byte stays as sent), blocks the
 //! request, or is only counted, by its detector's action. Findings name the detector and the
-//! position, never the matched text. Pure.
+//! position, never the matched text. Built from `[sanitization]` with the snapshot; pure.
 
 use crate::config::{ComplianceAction, SanitizationConfig};
 
-use super::detectors::{Detector, Kind};
-use super::scan::Scanner;
+use crate::compliance::detectors::{Detector, Kind};
+use crate::compliance::scan::Scanner;
 
 /// A finding as the request's trail and metrics keep it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
