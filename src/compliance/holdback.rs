@@ -11,6 +11,10 @@ use super::scan::{Finding, Scanner};
 /// Bytes of already-emitted text kept before the pending text, for word boundaries.
 const CONTEXT: usize = 8;
 
+/// The longest text a detector's screen matches (its short pattern): a new piece is screened
+/// together with this much of the text before it.
+const SCREEN_SPAN: usize = 72;
+
 /// One stream's filter.
 #[derive(Debug)]
 pub struct HoldBack<'s> {
@@ -22,6 +26,11 @@ pub struct HoldBack<'s> {
     findings: Vec<(usize, usize)>,
     /// Bytes of the stream's text emitted before `buf`'s pending part.
     offset: usize,
+    /// Some detector's screen matches in the pending text: it must be scanned. While none
+    /// does, no match is possible and the text only waits out the hold-back.
+    screened: bool,
+    /// Per detector: where its anchor appears in `buf` (each piece is searched once).
+    anchors: Vec<std::collections::VecDeque<usize>>,
 }
 
 impl<'s> HoldBack<'s> {
@@ -32,12 +41,34 @@ impl<'s> HoldBack<'s> {
             ctx: 0,
             findings: Vec::new(),
             offset: 0,
+            screened: false,
+            anchors: vec![Default::default(); scanner.detectors().len()],
         }
     }
 
     /// Takes the next piece; returns the redacted text that may be sent now (maybe empty).
     pub fn push(&mut self, piece: &str) -> String {
+        let old = self.buf.len();
         self.buf.push_str(piece);
+        if !self.screened {
+            let from = floor(&self.buf, old.saturating_sub(SCREEN_SPAN).max(self.ctx));
+            self.screened = self.scanner.screened(&self.buf, from);
+        }
+        for (i, det) in self.scanner.detectors().iter().enumerate() {
+            let Some((anchor, _)) = det.anchor else {
+                continue;
+            };
+            let from = floor(
+                &self.buf,
+                old.saturating_sub(anchor.len() - 1).max(self.ctx),
+            );
+            let seen = &mut self.anchors[i];
+            for (q, _) in self.buf[from..].match_indices(anchor) {
+                if seen.back().is_none_or(|last| from + q > *last) {
+                    seen.push_back(from + q);
+                }
+            }
+        }
         let cut = self.cut();
         if cut <= self.ctx {
             return String::new();
@@ -65,32 +96,39 @@ impl<'s> HoldBack<'s> {
     }
 
     /// How far the pending text may be emitted: nothing a match could still extend.
-    fn cut(&self) -> usize {
+    fn cut(&mut self) -> usize {
         let len = self.buf.len();
         let mut cut = len.saturating_sub(self.scanner.window).max(self.ctx);
-        for det in self.scanner.detectors() {
-            let Some((anchor, within)) = det.anchor else {
+        for (i, det) in self.scanner.detectors().iter().enumerate() {
+            let Some((_, within)) = det.anchor else {
                 continue;
             };
-            let from = floor(&self.buf, len.saturating_sub(det.max_len).max(self.ctx));
-            if let Some(q) = self.buf[from..].find(anchor) {
-                cut = cut.min((from + q).saturating_sub(within).max(self.ctx));
+            // An anchor further back than the detector's longest match holds nothing.
+            let reach = len.saturating_sub(det.max_len).max(self.ctx);
+            let seen = &mut self.anchors[i];
+            while seen.front().is_some_and(|q| *q < reach) {
+                seen.pop_front();
+            }
+            if let Some(q) = seen.front() {
+                cut = cut.min(q.saturating_sub(within).max(self.ctx));
             }
         }
         let mut cut = floor(&self.buf, cut);
         // A match starting before the cut is final: the cut moves past its end.
-        while let Some(end) = self.scanner.spanning(&self.buf, self.ctx, cut) {
+        while self.screened
+            && let Some(end) = self.scanner.spanning(&self.buf, self.ctx, cut)
+        {
             cut = end;
         }
         cut
     }
 
     fn emit(&mut self, cut: usize) -> String {
-        let found: Vec<Finding> = self
-            .scanner
-            .find(&self.buf[..cut], self.ctx)
-            .into_iter()
-            .collect();
+        let found: Vec<Finding> = if self.screened {
+            self.scanner.find(&self.buf[..cut], self.ctx)
+        } else {
+            Vec::new()
+        };
         for f in &found {
             self.findings
                 .push((f.detector, self.offset + f.start - self.ctx));
@@ -100,6 +138,15 @@ impl<'s> HoldBack<'s> {
         let keep_from = floor(&self.buf, cut.saturating_sub(CONTEXT));
         self.buf.drain(..keep_from);
         self.ctx = cut - keep_from;
+        for seen in &mut self.anchors {
+            while seen.front().is_some_and(|q| *q < cut) {
+                seen.pop_front();
+            }
+            seen.iter_mut().for_each(|q| *q -= keep_from);
+        }
+        if self.screened {
+            self.screened = self.scanner.screened(&self.buf, self.ctx);
+        }
         out
     }
 }

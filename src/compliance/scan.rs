@@ -62,6 +62,12 @@ impl Scanner {
         })
     }
 
+    /// Whether some detector's screen matches in `text[from..]` (no finding is possible
+    /// where none does).
+    pub fn screened(&self, text: &str, from: usize) -> bool {
+        self.set.is_match(&text.as_bytes()[from..])
+    }
+
     pub fn detector(&self, i: usize) -> &'static Detector {
         self.detectors[i]
     }
