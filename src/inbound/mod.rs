@@ -75,6 +75,7 @@ pub async fn accept<C: ClientRequest>(
     tenancy: &Tenancy,
     client: &mut C,
     endpoint: Endpoint,
+    found: &(dyn Fn(&crate::runtime::sanitizer::Noted) + Sync),
 ) -> Result<Accepted, Failure> {
     let head = client.head();
     if head.method != http::Method::POST {
@@ -90,9 +91,16 @@ pub async fn accept<C: ClientRequest>(
     let (body, compliance) = match &snap.sanitizer {
         None => (body, Vec::new()),
         Some(s) => match s.input(&body) {
-            Ok((None, noted)) => (body, noted),
-            Ok((Some(redacted), noted)) => (bytes::Bytes::from(redacted), noted),
-            Err(blocked) => {
+            Ok((None, noted)) => {
+                noted.iter().for_each(found);
+                (body, noted)
+            }
+            Ok((Some(redacted), noted)) => {
+                noted.iter().for_each(found);
+                (bytes::Bytes::from(redacted), noted)
+            }
+            Err((blocked, noted)) => {
+                noted.iter().for_each(found);
                 return Err(GatewayError::new(
                     ErrorKind::BadRequest,
                     format!(

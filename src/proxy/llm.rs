@@ -47,10 +47,10 @@ async fn run(
 ) -> Result<(), Failure> {
     let snap = gw.snapshot.load_full();
     // 1 inbound: method, key, content type, controls, body, decoding.
-    let accepted = inbound::accept(&snap, &gw.tenancy, io, endpoint).await?;
-    for n in &accepted.compliance {
+    let count = |n: &crate::runtime::sanitizer::Noted| {
         gw.metrics.compliance(n.detector, "input", n.action);
-    }
+    };
+    let accepted = inbound::accept(&snap, &gw.tenancy, io, endpoint, &count).await?;
     ctx.trace.compliance = accepted.compliance;
     ctx.caller = accepted.caller;
     ctx.controls = accepted.controls;

@@ -60,8 +60,8 @@ impl Sanitizer {
     }
 
     /// The body to send on (`None`: unchanged) and what was found; `Err` with the detectors
-    /// that block it.
-    pub fn input(&self, body: &[u8]) -> Result<Scanned, Vec<&'static str>> {
+    /// that block it (and everything found).
+    pub fn input(&self, body: &[u8]) -> Result<Scanned, (Vec<&'static str>, Vec<Noted>)> {
         // A body that is not UTF-8 is not JSON either: the decoder refuses it next.
         let Ok(text) = std::str::from_utf8(body) else {
             return Ok((None, Vec::new()));
@@ -94,7 +94,7 @@ impl Sanitizer {
         }
         if !blocked.is_empty() {
             blocked.dedup();
-            return Err(blocked);
+            return Err((blocked, noted));
         }
         if redact.is_empty() {
             return Ok((None, noted));
@@ -144,10 +144,9 @@ mod tests {
     #[test]
     fn actions_per_detector() {
         let s = sanitizer("[detectors]\nemail = \"block\"\nphone = \"log_only\"\n");
-        assert_eq!(
-            s.input(br#"{"a":"jane@example.com"}"#).unwrap_err(),
-            vec!["email"]
-        );
+        let (blocked, noted) = s.input(br#"{"a":"jane@example.com"}"#).unwrap_err();
+        assert_eq!(blocked, vec!["email"]);
+        assert_eq!(noted[0].action, ComplianceAction::Block);
         let (out, noted) = s.input(br#"{"a":"call 555-123-4567"}"#).unwrap();
         assert!(out.is_none());
         assert_eq!(noted[0].action, ComplianceAction::LogOnly);

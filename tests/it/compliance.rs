@@ -114,4 +114,11 @@ async fn translated_requests_are_redacted_and_blocking_sends_nothing() {
     );
     assert_eq!(err["error"]["kind"], "compliance");
     assert_eq!(mock.log().len(), before);
+    let metrics = gw.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(
+            "gateway_compliance_findings_total{detector=\"us_ssn\",direction=\"input\",action=\"block\"} 1"
+        ),
+        "{metrics}"
+    );
 }
