@@ -84,6 +84,40 @@ fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
         .map(|v| v.to_str().unwrap().to_string())
 }
 
+/// Sends `body` and checks the refusal: its status, and a message naming `needle`.
+async fn refused(
+    gw: &Gateway,
+    body: &Value,
+    headers: &[(&str, &str)],
+    status: u16,
+    needle: &str,
+) -> String {
+    let resp = send(gw, body, headers).await;
+    assert_eq!(resp.status(), status, "{body}");
+    let id = header(&resp, "x-request-id").unwrap();
+    let answer: Value = resp.json().await.unwrap();
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains(needle), "{answer}");
+    id
+}
+
+/// An admin GET polled until it answers 200 (records are written in the background).
+async fn admin_poll(gw: &Gateway, path: &str) -> Value {
+    for _ in 0..200 {
+        let r = Client::new()
+            .get(gw.url(path))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            return r.json().await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{path} never answered");
+}
+
 /// The model that served a successful answer.
 async fn served(gw: &Gateway, body: &Value, headers: &[(&str, &str)]) -> String {
     let resp = send(gw, body, headers).await;
@@ -153,52 +187,27 @@ async fn classification_capability_and_cost_refusals_send_nothing() {
     assert_eq!(model, "strong");
     let before = mock.log().len();
     // Nothing is cleared for ITAR: 403 naming it, for `auto` and for a named model.
+    let itar = [("x-data-classification", "itar")];
+    let mut refused_id = String::new();
     for model in ["auto", "cheap", "oa/strong"] {
-        let resp = send(
-            &gw,
-            &chat(model, "hi"),
-            &[("x-data-classification", "itar")],
-        )
-        .await;
-        assert_eq!(resp.status(), 403, "{model}");
-        let body: Value = resp.json().await.unwrap();
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("`itar`"),
-            "{body}"
-        );
+        refused_id = refused(&gw, &chat(model, "hi"), &itar, 403, "`itar`").await;
     }
+    // The audit trail keeps every elimination with its layer and reason.
+    let audit = admin_poll(&gw, &format!("/v1/audit/{refused_id}")).await;
+    let gone = &audit["decision"]["eliminated"][0];
+    assert_eq!(gone["model"], "oa/strong", "{audit}");
+    assert_eq!(gone["layer"], "classification", "{audit}");
+    assert!(
+        gone["reason"].as_str().unwrap().contains("`cui`"),
+        "{audit}"
+    );
     // JSON mode would be dropped in translation to the Anthropic `thinker`: 400.
     let mut json_mode = chat("an/thinker", "hi");
     json_mode["response_format"] = json!({ "type": "json_object" });
-    let resp = send(&gw, &json_mode, &[]).await;
-    assert_eq!(resp.status(), 400);
-    let body: Value = resp.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("json_mode"),
-        "{body}"
-    );
+    refused(&gw, &json_mode, &[], 400, "json_mode").await;
     // A cost cap below every estimate: 400 naming the cap.
-    let resp = send(
-        &gw,
-        &chat("auto", "hi"),
-        &[("x-gateway-max-cost-usd", "0.00000001")],
-    )
-    .await;
-    assert_eq!(resp.status(), 400);
-    let body: Value = resp.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("$0.00000001"),
-        "{body}"
-    );
+    let tiny = [("x-gateway-max-cost-usd", "0.00000001")];
+    refused(&gw, &chat("auto", "hi"), &tiny, 400, "$0.00000001").await;
     // A cap that only `cheap` meets (1000 output tokens assumed: $0.0004 vs $0.004).
     let model = served(
         &gw,
@@ -609,20 +618,7 @@ api_key = "k"
     assert!(header(&resp, "x-gateway-cost-usd").is_none());
     // Its record says the cost is unknown (written in the background: polled).
     let id = header(&resp, "x-request-id").unwrap();
-    let mut record = Value::Null;
-    for _ in 0..200 {
-        let r = admin
-            .get(gw.url(&format!("/v1/requests/{id}")))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 200 {
-            record = r.json().await.unwrap();
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let record = admin_poll(&gw, &format!("/v1/requests/{id}")).await;
     assert_eq!(record["model"], "tokens", "{record}");
     assert_eq!(record["cost_usd"], Value::Null, "{record}");
     let resp = send(&gw, &chat("s/gpt-5", "hi"), &[]).await;
