@@ -37,7 +37,7 @@ fn text(size: usize) -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let scanner = Scanner::new(|d| !d.optional).expect("detectors");
+    let scanner = std::sync::Arc::new(Scanner::new(|d| !d.optional).expect("detectors"));
     let doc = text(1 << 20);
     let mut g = c.benchmark_group("compliance");
     g.throughput(Throughput::Bytes(doc.len() as u64));
@@ -53,7 +53,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(stream.len() as u64));
     g.bench_function("holdback_64KiB_in_40B_pieces", |b| {
         b.iter(|| {
-            let mut f = HoldBack::new(&scanner);
+            let mut f = HoldBack::new(std::sync::Arc::clone(&scanner));
             let mut n = 0;
             let bytes = stream.as_bytes();
             let mut at = 0;

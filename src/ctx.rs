@@ -72,7 +72,7 @@ pub struct Trace {
     /// usage report).
     pub usage_estimated: bool,
     /// What input sanitization found (detector, position, action).
-    pub compliance: Vec<crate::runtime::sanitizer::Noted>,
+    pub compliance: Vec<crate::compliance::policy::Noted>,
     /// The serving model's price is unknown: no cost header, no cost in the record.
     pub cost_unknown: bool,
     /// Headers routing adds to the answer (deprecation, smart-router bucket).

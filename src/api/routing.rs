@@ -143,7 +143,7 @@ fn report(
         "model_requested": requested,
         "profile": route.profile.map(|p| p.name()),
         "ranked": route.ranked,
-        "classification": route.ask.map(|a| explain::classification_name(a.classification)),
+        "classification": route.ask.map(|a| a.classification.as_str()),
         "estimated_prompt_tokens": route.ask.map(|a| a.prompt_tokens),
         "max_cost_usd": route.ask.and_then(|a| a.max_cost_usd),
         "chain": chain.iter().map(|c| json!({ "model": c.model, "provider": c.provider.id })).collect::<Vec<_>>(),

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::Walk;
 use super::outcome::{Outcome, logged};
 use super::prepare::Mode;
+use crate::compliance::policy::Noted;
 use crate::config::ApiFormat;
 use crate::ctx::Trace;
 use crate::downstream::{self, ClientGone, Downstream, Head};
@@ -21,7 +22,7 @@ use crate::routing::Candidate;
 use crate::runtime::provider::Operation;
 use crate::translate::ir::Usage;
 use crate::translate::openai::usage_of_json;
-use crate::translate::{Codec, Splice, continuation_relay, relay_for};
+use crate::translate::{Codec, Splice, blocked_error, continuation_relay, relay_for};
 use crate::upstream::{Upstream, UpstreamResponse};
 
 /// Why reading a body stopped early.
@@ -105,7 +106,41 @@ pub(super) fn gone(_: ClientGone) -> Failure {
     Failure::ClientGone
 }
 
+/// The answer to a request whose answer the output gate blocked, before anything was sent.
+pub(super) fn blocked_failure(detectors: &[&str]) -> Failure {
+    GatewayError::new(ErrorKind::Forbidden, blocked_error(detectors).message)
+        .with_limit("compliance")
+        .into()
+}
+
 impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
+    /// Counts and keeps what the output gate found.
+    pub(super) fn noted(&mut self, noted: Vec<Noted>) {
+        for n in &noted {
+            self.gw.metrics.compliance(n);
+        }
+        self.trace.compliance.extend(noted);
+    }
+
+    /// A whole answer through the output gate (when it is on): redacted, or the failure that
+    /// answers the client instead.
+    fn gate_body(&mut self, body: Bytes) -> Result<Bytes, Failure> {
+        let Some(gate) = &self.snap.sanitization.output else {
+            return Ok(body);
+        };
+        match gate.json(&body) {
+            Ok((redacted, noted)) => {
+                self.noted(noted);
+                Ok(redacted.map_or(body, Bytes::from))
+            }
+            Err(blocked) => {
+                self.noted(blocked.noted);
+                self.trace.error = Some("compliance_blocked");
+                Err(blocked_failure(&blocked.detectors))
+            }
+        }
+    }
+
     /// Sends a successful upstream response to the client.
     pub(super) async fn forward(
         &mut self,
@@ -123,7 +158,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 .take()
                 .unwrap_or_else(|| Splice::regenerate(&rescue.point.text, rescue.usage));
             let client = self.call.endpoint.format;
-            let relay = continuation_relay(cand.provider.format, client, &rescue.point, splice);
+            let gate = self.snap.sanitization.output.as_ref().map(|p| p.stream());
+            let relay =
+                continuation_relay(cand.provider.format, client, &rescue.point, splice, gate);
             return match relay {
                 Some(relay) if is_sse => self.forward_sse(resp, cand, relay).await,
                 _ => Ok(Outcome::broken(
@@ -144,6 +181,7 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                 self.call.summary.include_usage,
                 unix_now(),
                 self.settings.rescue,
+                self.snap.sanitization.output.as_ref().map(|p| p.stream()),
             );
             self.forward_sse(resp, cand, relay).await
         } else {
@@ -231,6 +269,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             },
         };
         record_usage(self.trace, cand, usage);
+        // The output gate screens the answer as the client would get it (the provider's
+        // work is paid for whatever it decides).
+        let body = self.gate_body(body)?;
         let mut head = Head::new(200, content_type, self.request_id);
         gateway_headers(&mut head, self.trace, cand);
         if !self.trace.cost_unknown {
@@ -259,6 +300,8 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             let info = Codec(cand.provider.format).decode_error(status, &body);
             Bytes::from(Codec(inbound).encode_error(&info))
         };
+        // A provider's error message may quote the request: it passes the gate too.
+        let body = self.gate_body(body)?;
         self.trace.error = Some("upstream_error");
         let mut head = Head::new(status, "application/json", self.request_id);
         gateway_headers(&mut head, self.trace, cand);

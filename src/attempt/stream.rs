@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use tokio::time::Instant;
 
 use super::Walk;
-use super::forward::{gateway_headers, gone, record_usage};
+use super::forward::{blocked_failure, gateway_headers, gone, record_usage};
 use super::outcome::{Cut, Outcome, logged};
 use crate::downstream::{Downstream, Head, Value};
 use crate::errors::{ErrorKind, Failure, GatewayError};
@@ -197,6 +197,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             } else {
                 end
             };
+            if relay.status().blocked.is_some() {
+                return self.blocked(cand, header, held, out, relay.as_mut()).await;
+            }
             // Until the answer's (or the continuation's) first content the attempt may still
             // fail over: nothing of it has reached the client. From then on the client gets
             // what arrived, and a break is continued or ends with an error event. Content, not
@@ -226,6 +229,10 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
                     .map(Break::error_event),
                 Some(Ok(())) => {
                     let finished = relay.finish();
+                    if relay.status().blocked.is_some() {
+                        out.extend_from_slice(&finished.tail);
+                        return self.blocked(cand, header, held, out, relay.as_mut()).await;
+                    }
                     // (A regenerated answer found shorter than the client's text at its end
                     // has diverged: that counts as content, the client gets the error event.)
                     if !relay.status().content_seen && !finished.completed {
@@ -309,6 +316,28 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
         }
     }
 
+    /// The output gate blocked the answer: nothing sent yet, the client gets an error in its
+    /// format; else the stream ends with the error event the relay wrote.
+    async fn blocked(
+        &mut self,
+        cand: &Candidate,
+        mut header: Option<Head>,
+        mut held: BytesMut,
+        out: BytesMut,
+        relay: &mut dyn Relay,
+    ) -> Result<Outcome, Failure> {
+        self.end_stream(cand, relay, false);
+        self.trace.error = Some("compliance_blocked");
+        if header.is_some() {
+            let detectors = relay.status().blocked.as_deref().unwrap_or_default();
+            return Err(blocked_failure(detectors));
+        }
+        held.extend_from_slice(&out);
+        self.down.ending(self.trace, true);
+        self.commit(&mut header, &mut held, true).await?;
+        Ok(Outcome::Served)
+    }
+
     /// The gateway is shutting down past its grace period: a stream that has begun ends with an
     /// error event now; one that has not is answered 503.
     async fn shut_down(
@@ -336,6 +365,9 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
     /// was sent (about four bytes a token) and the request's size.
     fn end_stream(&mut self, cand: &Candidate, relay: &dyn Relay, complete: bool) -> Usage {
         let status = relay.status();
+        if !status.compliance.is_empty() {
+            self.noted(status.compliance.clone());
+        }
         let mut usage = status.usage.unwrap_or_default();
         if !complete && usage.output_tokens == 0 && status.content_bytes > 0 {
             usage.output_tokens = status.content_bytes.div_ceil(BYTES_PER_TOKEN);

@@ -6,6 +6,8 @@
 //! For any split of a text into pieces the output equals [`Scanner::redact`] of the whole,
 //! and nothing a detector matches is ever emitted. Pure.
 
+use std::sync::Arc;
+
 use super::scan::{Finding, Scanner};
 
 /// Bytes of already-emitted text kept before the pending text, for word boundaries.
@@ -17,8 +19,10 @@ const SCREEN_SPAN: usize = 72;
 
 /// One stream's filter.
 #[derive(Debug)]
-pub struct HoldBack<'s> {
-    scanner: &'s Scanner,
+pub struct HoldBack {
+    scanner: Arc<Scanner>,
+    /// Per detector: its matches are found but left in the text (`log_only`).
+    keep: Vec<bool>,
     /// Context (the first `ctx` bytes, already emitted) then pending text.
     buf: String,
     ctx: usize,
@@ -33,17 +37,28 @@ pub struct HoldBack<'s> {
     anchors: Vec<std::collections::VecDeque<usize>>,
 }
 
-impl<'s> HoldBack<'s> {
-    pub fn new(scanner: &'s Scanner) -> Self {
+impl HoldBack {
+    /// A filter that redacts every match.
+    pub fn new(scanner: Arc<Scanner>) -> Self {
+        let n = scanner.detectors().len();
         HoldBack {
-            scanner,
+            keep: vec![false; n],
             buf: String::new(),
             ctx: 0,
             findings: Vec::new(),
             offset: 0,
             screened: false,
-            anchors: vec![Default::default(); scanner.detectors().len()],
+            anchors: vec![Default::default(); n],
+            scanner,
         }
+    }
+
+    /// Leaves the matches of the detectors `keep` marks in the text (they are still found).
+    pub fn keeping(mut self, keep: Vec<bool>) -> Self {
+        if keep.len() == self.keep.len() {
+            self.keep = keep;
+        }
+        self
     }
 
     /// Takes the next piece; returns the redacted text that may be sent now (maybe empty).
@@ -133,7 +148,14 @@ impl<'s> HoldBack<'s> {
             self.findings
                 .push((f.detector, self.offset + f.start - self.ctx));
         }
-        let out = self.scanner.redact_from(&self.buf[..cut], self.ctx, &found);
+        let redacted: Vec<Finding> = found
+            .iter()
+            .filter(|f| !self.keep[f.detector])
+            .copied()
+            .collect();
+        let out = self
+            .scanner
+            .redact_from(&self.buf[..cut], self.ctx, &redacted);
         self.offset += cut - self.ctx;
         let keep_from = floor(&self.buf, cut.saturating_sub(CONTEXT));
         self.buf.drain(..keep_from);
@@ -173,8 +195,8 @@ mod tests {
         -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY----- done. \
         Ünïcödé text stays intact, password: hunter22 too.";
 
-    fn run(scanner: &Scanner, pieces: &[&str]) -> (String, Vec<String>) {
-        let mut f = HoldBack::new(scanner);
+    fn run(scanner: &Arc<Scanner>, pieces: &[&str]) -> (String, Vec<String>) {
+        let mut f = HoldBack::new(Arc::clone(scanner));
         let mut emitted = Vec::new();
         for p in pieces {
             emitted.push(f.push(p));
@@ -200,7 +222,7 @@ mod tests {
 
     #[test]
     fn whole_and_single_bytes_agree_with_the_whole_text() {
-        let s = Scanner::new(|_| true).unwrap();
+        let s = Arc::new(Scanner::new(|_| true).unwrap());
         let (expected, findings) = s.redact(TEXT);
         assert_eq!(findings.len(), 7, "{expected}");
         assert_eq!(run(&s, &[TEXT]).0, expected);
@@ -219,7 +241,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(48))]
         #[test]
         fn any_split_redacts_like_the_whole_and_leaks_nothing(cuts in proptest::collection::vec(0usize..2000, 0..40)) {
-            let s = Scanner::new(|_| true).unwrap();
+            let s = Arc::new(Scanner::new(|_| true).unwrap());
             let (expected, _) = s.redact(TEXT);
             let pieces = split_at_all(TEXT, &cuts);
             let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();

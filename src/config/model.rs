@@ -185,18 +185,8 @@ impl Default for SanitizationConfig {
     }
 }
 
-/// What the compliance filters do with a finding.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ComplianceAction {
-    /// Refuse (input: 400; output: an error in the caller's format).
-    Block,
-    /// Replace the match with `[REDACTED:<detector>]`.
-    #[default]
-    Redact,
-    /// Count and record it; change nothing.
-    LogOnly,
-}
+/// What the compliance filters do with a finding (defined beside the detectors).
+pub use crate::compliance::policy::Action as ComplianceAction;
 
 /// Data classification levels, lowest to highest.
 #[derive(
@@ -234,6 +224,17 @@ impl Classification {
             "classified" => Classification::Classified,
             _ => return None,
         })
+    }
+
+    /// The name used in headers and config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::Public => "public",
+            Classification::Internal => "internal",
+            Classification::Cui => "cui",
+            Classification::Itar => "itar",
+            Classification::Classified => "classified",
+        }
     }
 }
 

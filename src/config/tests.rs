@@ -42,12 +42,7 @@ fn shipped_configs_warn_only_about_what_is_not_active_yet() {
     );
     assert_eq!(
         warnings_of(include_str!("../../conf/config.example.toml")),
-        [
-            "update",
-            "sanitization.compliance_gate",
-            "sanitization.max_classification",
-            "cache",
-        ]
+        ["update", "cache",]
     );
 }
 

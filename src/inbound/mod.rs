@@ -50,7 +50,7 @@ pub struct Call {
 #[derive(Debug)]
 pub struct Accepted {
     /// What input sanitization found (and did).
-    pub compliance: Vec<crate::runtime::sanitizer::Noted>,
+    pub compliance: Vec<crate::compliance::policy::Noted>,
     pub caller: Option<Arc<Tenant>>,
     pub controls: Controls,
     pub call: Call,
@@ -75,7 +75,7 @@ pub async fn accept<C: ClientRequest>(
     tenancy: &Tenancy,
     client: &mut C,
     endpoint: Endpoint,
-    found: &(dyn Fn(&crate::runtime::sanitizer::Noted) + Sync),
+    found: &(dyn Fn(&crate::compliance::policy::Noted) + Sync),
 ) -> Result<Accepted, Failure> {
     let head = client.head();
     if head.method != http::Method::POST {
@@ -85,28 +85,24 @@ pub async fn accept<C: ClientRequest>(
     }
     let caller = auth::authenticate_call(snap, tenancy, &head.headers).await?;
     body::check_json_content_type(&head.headers)?;
-    let controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
+    let mut controls = Controls::parse(&head.headers, Instant::now(), snap.timeouts.total)?;
     let body = body::read_body(client, snap.max_body_bytes, snap.edge.request_head).await?;
     // Sanitized before anything reads it: every path a provider could see is covered.
-    let (body, compliance) = match &snap.sanitizer {
+    let (body, compliance) = match &snap.sanitization.input {
         None => (body, Vec::new()),
-        Some(s) => match s.input(&body) {
-            Ok((None, noted)) => {
+        Some(s) => match s.json(&body) {
+            Ok((redacted, noted)) => {
                 noted.iter().for_each(found);
-                (body, noted)
+                (redacted.map_or(body, bytes::Bytes::from), noted)
             }
-            Ok((Some(redacted), noted)) => {
-                noted.iter().for_each(found);
-                (bytes::Bytes::from(redacted), noted)
-            }
-            Err((blocked, noted)) => {
-                noted.iter().for_each(found);
+            Err(blocked) => {
+                blocked.noted.iter().for_each(found);
                 return Err(GatewayError::new(
                     ErrorKind::BadRequest,
                     format!(
                         "the request contains data the gateway's compliance policy does not let \
                          through ({}); nothing was sent",
-                        blocked.join(", ")
+                        blocked.detectors.join(", ")
                     ),
                 )
                 .with_limit("compliance")
@@ -114,6 +110,23 @@ pub async fn accept<C: ClientRequest>(
             }
         },
     };
+    // X3: the declared classification under the cap, raised when the input carries a
+    // credential.
+    controls.classification = snap
+        .sanitization
+        .classification(controls.classification, &compliance)
+        .map_err(|max| {
+            GatewayError::new(
+                ErrorKind::Forbidden,
+                format!(
+                    "x-data-classification `{}` is above this gateway's limit \
+                     (sanitization.max_classification = `{}`); nothing was sent",
+                    controls.classification.as_str(),
+                    max.as_str()
+                ),
+            )
+            .with_limit("classification")
+        })?;
     let body = with_default_model(endpoint.op, body)?;
     let (body, bridged) = match endpoint.bridge {
         None => (body, None),

@@ -194,24 +194,14 @@ impl Metrics {
             .fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts a hedged attempt by outcome (`primary_won`, `hedge_won`, `both_failed`, `not_needed`).
     /// Counts a compliance finding by detector, direction (`input`, `output`) and action.
-    pub fn compliance(
-        &self,
-        detector: &'static str,
-        direction: &'static str,
-        action: crate::config::ComplianceAction,
-    ) {
-        let action = match action {
-            crate::config::ComplianceAction::Block => "block",
-            crate::config::ComplianceAction::Redact => "redact",
-            crate::config::ComplianceAction::LogOnly => "log_only",
-        };
+    pub fn compliance(&self, n: &crate::compliance::policy::Noted) {
         self.compliance
-            .get(&(detector, direction, action))
+            .get(&(n.detector, n.direction.as_str(), n.action.as_str()))
             .fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a hedged attempt by outcome (`primary_won`, `hedge_won`, `both_failed`, `not_needed`).
     pub fn hedge(&self, outcome: &'static str) {
         self.hedges.get(&(outcome,)).fetch_add(1, Ordering::Relaxed);
     }

@@ -75,7 +75,8 @@ struct Audit<'a> {
     /// The routing profile, and every model the pipeline eliminated or skipped, with why.
     #[serde(skip_serializing_if = "Option::is_none")]
     profile: Option<&'static str>,
-    /// What input sanitization found: detector, byte offset, action (never the text).
+    /// What the compliance filters found: detector, byte offset, action, direction (never
+    /// the text).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     compliance: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,6 +91,7 @@ struct Finding {
     detector: &'static str,
     at: usize,
     action: crate::config::ComplianceAction,
+    direction: crate::compliance::policy::Direction,
 }
 
 /// One step as the trail shows it.
@@ -144,6 +146,7 @@ pub fn audit(ctx: &RequestCtx) -> String {
                 detector: n.detector,
                 at: n.at,
                 action: n.action,
+                direction: n.direction,
             })
             .collect(),
         eliminated: ctx.plan.route.input.as_deref().map(|cands| {

@@ -47,8 +47,8 @@ async fn run(
 ) -> Result<(), Failure> {
     let snap = gw.snapshot.load_full();
     // 1 inbound: method, key, content type, controls, body, decoding.
-    let count = |n: &crate::runtime::sanitizer::Noted| {
-        gw.metrics.compliance(n.detector, "input", n.action);
+    let count = |n: &crate::compliance::policy::Noted| {
+        gw.metrics.compliance(n);
     };
     let accepted = inbound::accept(&snap, &gw.tenancy, io, endpoint, &count).await?;
     ctx.trace.compliance = accepted.compliance;

@@ -278,7 +278,10 @@ impl GatewayProxy {
         // read of the request and a write of the response may wait.
         let edge = gw.snapshot.load().edge;
         io.0.set_keepalive(Some(edge.keepalive_secs));
-        io.0.set_read_timeout(Some(edge.request_head));
+        // pingora's own limit on a read is a second longer than the body's deadline
+        // (`inbound::body`), so the deadline wins the race and the client gets its 408
+        // rather than a closed connection.
+        io.0.set_read_timeout(Some(edge.request_head + std::time::Duration::from_secs(1)));
         io.0.set_write_timeout(Some(edge.client_write));
         match endpoint {
             Some(endpoint) => llm::serve(gw, &mut io, ctx, endpoint).await,

@@ -110,8 +110,8 @@ pub struct Snapshot {
     pub rate_limits: Option<std::sync::Arc<crate::runtime::tenant::RateLimits>>,
     /// `[provider_quota]`, when enabled.
     pub provider_quota: Option<std::sync::Arc<crate::runtime::provider::QuotaSettings>>,
-    /// `[sanitization]`'s input side, when enabled.
-    pub sanitizer: Option<Arc<crate::runtime::sanitizer::Sanitizer>>,
+    /// `[sanitization]`: the input policy, the output gate, the classification cap.
+    pub sanitization: crate::runtime::sanitizer::Sanitization,
     /// What it was built from, to rebuild it with a new [`Overlay`] (catalog sync, scores).
     source: Arc<(Config, HashMap<String, String>)>,
 }
@@ -246,8 +246,9 @@ impl Snapshot {
                 &config.provider_quota,
             )
             .map(Arc::new),
-            sanitizer: crate::runtime::sanitizer::Sanitizer::from_config(&config.sanitization)?
-                .map(Arc::new),
+            sanitization: crate::runtime::sanitizer::Sanitization::from_config(
+                &config.sanitization,
+            )?,
             source: Arc::new((config, mock_endpoints.clone())),
         })
     }

@@ -10,13 +10,14 @@
 //! stream stands, for the relay that carries it on ([`super::continuation_relay`]).
 //!
 //! Which relay a stream gets is [`super::relay_for`]'s choice (in `pick.rs`). This file may
-//! depend on the IR and the stream contract only: the relays depend on it, never the other way
-//! round.
+//! depend on the IR, the stream contract and the compliance findings only: the relays depend
+//! on it, never the other way round.
 
 use bytes::Bytes;
 
 use super::contract::Resume;
 use super::ir::{ErrorInfo, Usage};
+use crate::compliance::policy::Noted;
 
 /// Longest text a transcript keeps; a longer answer is not continued (its prefill alone would
 /// be a large request).
@@ -48,6 +49,10 @@ pub struct RelayStatus {
     /// A regenerated answer did not begin with the text the client already had: the stream
     /// was ended with an error event (mid-stream rescue).
     pub diverged: bool,
+    /// What the output gate found so far (taken by the caller).
+    pub compliance: Vec<Noted>,
+    /// The output gate blocked the stream: the detectors that did.
+    pub blocked: Option<Vec<&'static str>>,
 }
 
 impl RelayStatus {
@@ -201,6 +206,19 @@ pub trait Relay: Send {
     /// the relay kept a transcript, the answer so far is text only and the client's stream
     /// has not been ended.
     fn rescue(&self) -> Option<RescuePoint>;
+}
+
+/// The error for an answer the output gate blocked (`detectors`: the ones that did).
+pub fn blocked_error(detectors: &[&str]) -> ErrorInfo {
+    ErrorInfo {
+        status: 403,
+        message: format!(
+            "the answer contains data the gateway's compliance policy does not let through ({}); \
+             it was not delivered",
+            detectors.join(", ")
+        ),
+        code: Some("compliance_blocked".into()),
+    }
 }
 
 /// The error event for a stream that stopped mid-answer.

@@ -97,7 +97,7 @@ fn run(
 ) -> Vec<u8> {
     let first = upstream(u1, &all_tokens(), "first");
     let cut = cut.min(first.len());
-    let mut r1 = relay_for(u1, client, false, true, 7, true);
+    let mut r1 = relay_for(u1, client, false, true, 7, true, None);
     let mut out = r1.push(&first[..cut]).to_vec();
     let f = r1.finish();
     out.extend_from_slice(&f.tail);
@@ -116,7 +116,7 @@ fn run(
         // Nothing reached the client: the walk fails over and the second stream is served
         // whole (the first one's bytes were held back, never sent).
         let second = upstream(u2, &all_tokens(), "second");
-        let mut r2 = relay_for(u2, client, false, true, 7, true);
+        let mut r2 = relay_for(u2, client, false, true, 7, true, None);
         let mut fresh = Vec::new();
         push_split(&mut r2, &second, &mut fresh);
         return fresh;
@@ -139,7 +139,7 @@ fn run(
             Splice::regenerate(&point.text, Usage::default()),
         ),
     };
-    let mut r2 = continuation_relay(u2, client, &point, splice).expect("client format");
+    let mut r2 = continuation_relay(u2, client, &point, splice, None).expect("client format");
     push_split(&mut r2, &second, &mut out);
     out
 }
@@ -337,14 +337,15 @@ fn random_pairs_of_cuts_and_splits() {
 fn a_regenerated_answer_that_differs_ends_with_an_error_event() {
     for client in FORMATS {
         let first = upstream(ApiFormat::Openai, &all_tokens(), "first");
-        let mut r1 = relay_for(ApiFormat::Openai, client, false, true, 7, true);
+        let mut r1 = relay_for(ApiFormat::Openai, client, false, true, 7, true, None);
         let mut out = r1.push(&first[..first.len() / 2]).to_vec();
         assert!(!r1.finish().completed);
         let point = r1.rescue().unwrap();
         let other: Vec<String> = vec!["Good".into(), "bye".into()];
         let second = upstream(ApiFormat::Anthropic, &other, "second");
         let splice = Splice::regenerate(&point.text, Usage::default());
-        let mut r2 = continuation_relay(ApiFormat::Anthropic, client, &point, splice).unwrap();
+        let mut r2 =
+            continuation_relay(ApiFormat::Anthropic, client, &point, splice, None).unwrap();
         out.extend_from_slice(&r2.push(&second));
         assert!(r2.status().diverged);
         assert!(r2.rescue().is_none());
@@ -385,7 +386,7 @@ fn a_tool_call_or_thinking_cannot_be_continued() {
         &mut s,
     );
     for client in FORMATS {
-        let mut r = relay_for(ApiFormat::Anthropic, client, false, true, 7, true);
+        let mut r = relay_for(ApiFormat::Anthropic, client, false, true, 7, true, None);
         r.push(&s);
         assert!(r.status().content_seen);
         assert!(r.rescue().is_none(), "{client:?}");

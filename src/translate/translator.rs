@@ -10,9 +10,12 @@
 
 use bytes::Bytes;
 
+use crate::compliance::policy::StreamGate;
+
 use super::contract::{StreamDecoder, StreamEncoder};
+use super::gated::EventGate;
 use super::ir::{ErrorInfo, Event};
-use super::relay::{Finished, Relay, RelayStatus, RescuePoint, incomplete};
+use super::relay::{Finished, Relay, RelayStatus, RescuePoint, blocked_error, incomplete};
 use super::splice::{Admit, Splice};
 use super::sse::SseFramer;
 
@@ -32,6 +35,10 @@ pub struct StreamTranslator {
     clean: bool,
     /// Set when this stream continues one the client already has (mid-stream rescue).
     splice: Option<Splice>,
+    /// The output gate, when `[sanitization] compliance_gate` is on.
+    gate: Option<EventGate>,
+    /// What the gate released for the event at hand (kept for its capacity).
+    gated: Vec<Event>,
 }
 
 impl StreamTranslator {
@@ -46,7 +53,15 @@ impl StreamTranslator {
             ended: false,
             clean: false,
             splice: None,
+            gate: None,
+            gated: Vec::new(),
         }
+    }
+
+    /// Puts the output gate between the decoder and the encoder.
+    pub fn gated(mut self, gate: StreamGate) -> Self {
+        self.gate = Some(EventGate::new(gate));
+        self
     }
 
     /// A translator that carries on a client stream that broke: `encoder` stands where the
@@ -175,6 +190,7 @@ impl StreamTranslator {
 
     fn encode_pending(&mut self, out: &mut Vec<u8>) {
         let mut events = std::mem::take(&mut self.events);
+        let mut gated = std::mem::take(&mut self.gated);
         for event in events.drain(..) {
             if let Event::Usage(u) = &event {
                 // The provider's own report, for accounting (a continuation's encoder is given
@@ -192,30 +208,67 @@ impl StreamTranslator {
                     }
                 },
             };
-            match &event {
-                Event::Usage(_) => {}
-                Event::TextDelta(t) => self.status.saw_text(t),
-                Event::ThinkingDelta(t) | Event::ToolCallDelta { arguments: t, .. } => {
-                    self.status.saw_other(t.len());
-                }
-                Event::ToolCallStart { name, .. } => self.status.saw_other(name.len()),
-                Event::Error(e) => {
-                    self.status.upstream_error = Some(e.clone());
-                    self.done = true;
-                    // Mid-answer, a stream that may be continued leaves its error event to
-                    // the caller, who either continues the stream or fails it.
-                    if !(self.status.content_seen && self.continuable()) {
-                        self.fail_into(e, out);
-                    }
+            let Some(gate) = &mut self.gate else {
+                if self.emit(event, out) {
                     break;
                 }
-                Event::Start { .. } | Event::ThinkingSignature(_) | Event::Finish { .. } => {}
+                continue;
+            };
+            let admitted = gate.admit(event, &mut gated);
+            self.status.compliance.extend(gate.gate.take_noted());
+            let mut stop = false;
+            for event in gated.drain(..) {
+                if self.emit(event, out) {
+                    stop = true;
+                    break;
+                }
             }
-            self.encoder.encode_event(&event, out);
+            gated.clear();
+            if let Err(detectors) = admitted {
+                self.block(detectors, out);
+                stop = true;
+            }
+            if stop {
+                break;
+            }
         }
-        // Keeps the buffer's capacity for the next chunk.
+        // Keeps the buffers' capacity for the next chunk.
         events.clear();
         self.events = events;
+        self.gated = gated;
+    }
+
+    /// Encodes one event; `true` when the stream ended with it (an error event).
+    fn emit(&mut self, event: Event, out: &mut Vec<u8>) -> bool {
+        match &event {
+            Event::Usage(_) => {}
+            Event::TextDelta(t) => self.status.saw_text(t),
+            Event::ThinkingDelta(t) | Event::ToolCallDelta { arguments: t, .. } => {
+                self.status.saw_other(t.len());
+            }
+            Event::ToolCallStart { name, .. } => self.status.saw_other(name.len()),
+            Event::Error(e) => {
+                self.status.upstream_error = Some(e.clone());
+                self.done = true;
+                // Mid-answer, a stream that may be continued leaves its error event to
+                // the caller, who either continues the stream or fails it.
+                if !(self.status.content_seen && self.continuable()) {
+                    self.fail_into(e, out);
+                }
+                return true;
+            }
+            Event::Start { .. } | Event::ThinkingSignature(_) | Event::Finish { .. } => {}
+        }
+        self.encoder.encode_event(&event, out);
+        false
+    }
+
+    /// The output gate found what may not reach the client: the stream ends with an error
+    /// event (the caller answers with an error instead when nothing was sent yet).
+    fn block(&mut self, detectors: Vec<&'static str>, out: &mut Vec<u8>) {
+        let error = blocked_error(&detectors);
+        self.status.blocked = Some(detectors);
+        self.fail_into(&error, out);
     }
 
     /// Whether the stream so far could be continued (a transcript of text only).

@@ -151,6 +151,24 @@ impl Gateway {
             .unwrap()
     }
 
+    /// GETs an admin `path` with `token` until it answers 200 (records and audit entries are
+    /// written in the background), and returns its JSON.
+    pub async fn admin_poll(&self, token: &str, path: &str) -> serde_json::Value {
+        for _ in 0..200 {
+            let r = reqwest::Client::new()
+                .get(self.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 200 {
+                return r.json().await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{path} never answered");
+    }
+
     /// The value of one line of `/metrics` (0 when absent), read once every earlier request
     /// has been logged: metrics are recorded in pingora's logging phase, which may run just
     /// after the client received its last byte, so wait until the scrape is the only request

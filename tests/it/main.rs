@@ -24,6 +24,7 @@ mod edge;
 mod endpoints;
 mod errors;
 mod footprint;
+mod gate;
 mod golden;
 mod hostile;
 mod jwt;

@@ -102,22 +102,6 @@ async fn refused(
 }
 
 /// An admin GET polled until it answers 200 (records are written in the background).
-async fn admin_poll(gw: &Gateway, path: &str) -> Value {
-    for _ in 0..200 {
-        let r = Client::new()
-            .get(gw.url(path))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 200 {
-            return r.json().await.unwrap();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("{path} never answered");
-}
-
 /// The model that served a successful answer.
 async fn served(gw: &Gateway, body: &Value, headers: &[(&str, &str)]) -> String {
     let resp = send(gw, body, headers).await;
@@ -193,7 +177,9 @@ async fn classification_capability_and_cost_refusals_send_nothing() {
         refused_id = refused(&gw, &chat(model, "hi"), &itar, 403, "`itar`").await;
     }
     // The audit trail keeps every elimination with its layer and reason.
-    let audit = admin_poll(&gw, &format!("/v1/audit/{refused_id}")).await;
+    let audit = gw
+        .admin_poll(ADMIN, &format!("/v1/audit/{refused_id}"))
+        .await;
     let gone = &audit["decision"]["eliminated"][0];
     assert_eq!(gone["model"], "oa/strong", "{audit}");
     assert_eq!(gone["layer"], "classification", "{audit}");
@@ -618,7 +604,7 @@ api_key = "k"
     assert!(header(&resp, "x-gateway-cost-usd").is_none());
     // Its record says the cost is unknown (written in the background: polled).
     let id = header(&resp, "x-request-id").unwrap();
-    let record = admin_poll(&gw, &format!("/v1/requests/{id}")).await;
+    let record = gw.admin_poll(ADMIN, &format!("/v1/requests/{id}")).await;
     assert_eq!(record["model"], "tokens", "{record}");
     assert_eq!(record["cost_usd"], Value::Null, "{record}");
     let resp = send(&gw, &chat("s/gpt-5", "hi"), &[]).await;

@@ -12,12 +12,7 @@ use crate::config::path::KeyPath;
 use crate::config::served::{Reach, reach, reach_target};
 
 /// Sections and keys that parse and validate but do nothing yet (README, "Not yet active").
-const INACTIVE: &[&[&str]] = &[
-    &["update"],
-    &["sanitization", "compliance_gate"],
-    &["sanitization", "max_classification"],
-    &["cache"],
-];
+const INACTIVE: &[&[&str]] = &[&["update"], &["cache"]];
 
 fn root(key: &str) -> KeyPath {
     KeyPath::root().key(key)

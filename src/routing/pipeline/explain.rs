@@ -26,11 +26,9 @@ pub struct Reason<'a>(pub &'a Why);
 impl std::fmt::Display for Reason<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
-            Why::Classification { ceiling } => write!(
-                f,
-                "cleared only up to `{}` data",
-                classification_name(*ceiling)
-            ),
+            Why::Classification { ceiling } => {
+                write!(f, "cleared only up to `{}` data", ceiling.as_str())
+            }
             Why::WrongKind => f.write_str("serves the other kind of call (embeddings vs chat)"),
             Why::NotAuto => f.write_str("never chosen by `auto` (only when named)"),
             Why::Missing(c) => write!(f, "lacks the `{}` capability", cap_name(*c)),
@@ -51,18 +49,6 @@ impl std::fmt::Display for Reason<'_> {
             Why::Disabled => f.write_str("deployment disabled"),
             Why::CircuitOpen => f.write_str("circuit open (recent failures)"),
         }
-    }
-}
-
-/// The classification's config name.
-pub fn classification_name(c: crate::config::Classification) -> &'static str {
-    use crate::config::Classification as C;
-    match c {
-        C::Public => "public",
-        C::Internal => "internal",
-        C::Cui => "cui",
-        C::Itar => "itar",
-        C::Classified => "classified",
     }
 }
 
@@ -174,7 +160,7 @@ impl Serialize for Compact<'_> {
         match *self.1 {
             Why::Classification { ceiling } => {
                 m.serialize_entry("why", "classification")?;
-                m.serialize_entry("ceiling", classification_name(ceiling))?;
+                m.serialize_entry("ceiling", ceiling.as_str())?;
             }
             Why::WrongKind => m.serialize_entry("why", "wrong_kind")?,
             Why::NotAuto => m.serialize_entry("why", "not_auto")?,

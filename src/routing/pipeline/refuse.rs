@@ -4,7 +4,7 @@
 //! cut everything → 400 naming the cap; the profile's latency → 400 naming the profile;
 //! every eligible deployment disabled or open → 503.
 
-use super::explain::{classification_name, name, reason};
+use super::explain::{name, reason};
 use super::{Ask, Layer, Outcome, Why};
 use crate::errors::{ErrorKind, GatewayError};
 use crate::routing::Candidate;
@@ -34,7 +34,7 @@ pub fn refusal(cands: &[Candidate], ask: &Ask, outcome: &Outcome, profile: &str)
             format!(
                 "no model that could serve this request is cleared for `{}` data \
                  (x-data-classification); nothing was sent",
-                classification_name(ask.classification)
+                ask.classification.as_str()
             ),
         ),
         Some(Layer::Capability) => {
