@@ -71,10 +71,12 @@ pub struct Trace {
     /// Part of the usage was estimated from the bytes sent (a stream ended early without a
     /// usage report).
     pub usage_estimated: bool,
-    /// What input sanitization found (detector, position, action).
+    /// What the compliance filters found (detector, position, action, direction).
     pub compliance: Vec<crate::compliance::policy::Noted>,
     /// The serving model's price is unknown: no cost header, no cost in the record.
     pub cost_unknown: bool,
+    /// What the response cache did (`hit`, `semantic-hit`, `miss`), when it looked.
+    pub cache: Option<&'static str>,
     /// Headers routing adds to the answer (deprecation, smart-router bucket).
     pub route_headers: Vec<(&'static str, String)>,
 }

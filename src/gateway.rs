@@ -47,6 +47,8 @@ pub struct Gateway {
     pub tenancy: Arc<Tenancy>,
     /// The rate limits' state on this instance.
     pub limiter: Arc<crate::limits::Limiter>,
+    /// The response cache (`[cache]`), when enabled.
+    pub cache: Option<crate::cache::ResponseCache>,
     pub started: Instant,
     pub port: u16,
     /// Set when the shutdown grace period is over: streams still open end now, with an error
@@ -83,6 +85,7 @@ impl Gateway {
             access_log,
             tenancy,
             limiter: Arc::new(limiter),
+            cache: None,
             started: Instant::now(),
             port,
             closing: tokio::sync::watch::Sender::new(false),
@@ -90,6 +93,13 @@ impl Gateway {
             id_prefix: format!("{id_seed:08x}"),
             id_counter: AtomicU64::new(0),
         }
+    }
+
+    /// With the response cache `[cache]` describes.
+    #[must_use]
+    pub fn with_cache(mut self, cache: Option<crate::cache::ResponseCache>) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// The shutdown grace period is over: every open stream ends with an error event.

@@ -59,6 +59,7 @@ pub mod routing;
 pub mod translate;
 pub mod upstream;
 
+pub mod cache;
 pub mod compliance;
 pub mod config;
 pub mod decimal;

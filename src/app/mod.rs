@@ -100,15 +100,19 @@ pub fn build(config: Config, access_log: AccessLog) -> Result<Built, String> {
     )]
     let instance = rand::random::<u32>();
     let limiter = crate::limits::Limiter::new(shared_limits(&config, &tenancy, instance)?);
+    let cache = crate::cache::ResponseCache::from_config(&config.cache);
     let snapshot = Snapshot::build(config, &mock_endpoints)?;
     #[expect(
         clippy::disallowed_methods,
         reason = "the composition root seeds request ids"
     )]
     let id_seed = rand::random::<u32>();
-    let gateway = Arc::new(Gateway::new(
-        snapshot, port, access_log, replicas, tenancy, limiter, id_seed,
-    ));
+    let gateway = Arc::new(
+        Gateway::new(
+            snapshot, port, access_log, replicas, tenancy, limiter, id_seed,
+        )
+        .with_cache(cache),
+    );
 
     // Breakers open before a restart stay open: restored, then kept in the store.
     match gateway.restore_breakers() {

@@ -414,9 +414,16 @@ impl Default for HedgeConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
     pub enabled: bool,
+    /// Entries kept on this instance at most (least recently used go first).
     pub max_entries: usize,
     pub ttl_secs: u64,
+    /// Only requests with `temperature` at or below this are cached (no `temperature`: 1).
     pub temperature_threshold: f64,
+    /// Who shares entries: each virtual key (`key`), its team (`team`), or everyone (`global`).
+    pub scope: CacheScope,
+    /// Largest answer kept, in bytes.
+    pub max_entry_bytes: usize,
+    pub semantic: SemanticCacheConfig,
 }
 
 impl Default for CacheConfig {
@@ -426,6 +433,43 @@ impl Default for CacheConfig {
             max_entries: 1000,
             ttl_secs: 3600,
             temperature_threshold: 0.3,
+            scope: CacheScope::Key,
+            max_entry_bytes: 1024 * 1024,
+            semantic: SemanticCacheConfig::default(),
+        }
+    }
+}
+
+/// `cache.scope`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheScope {
+    #[default]
+    Key,
+    Team,
+    Global,
+}
+
+/// `[cache.semantic]`: answers for prompts that mean the same, by embedding similarity.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SemanticCacheConfig {
+    pub enabled: bool,
+    /// `provider/model` of an embeddings model.
+    pub embedding_model: Option<String>,
+    /// Cosine similarity at or above which a kept answer is served.
+    pub similarity_threshold: f64,
+    /// Prompts kept per instance for the similarity search (a brute-force scan).
+    pub max_entries: usize,
+}
+
+impl Default for SemanticCacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            embedding_model: None,
+            similarity_threshold: 0.95,
+            max_entries: 10_000,
         }
     }
 }

@@ -42,7 +42,7 @@ fn shipped_configs_warn_only_about_what_is_not_active_yet() {
     );
     assert_eq!(
         warnings_of(include_str!("../../conf/config.example.toml")),
-        ["update", "cache",]
+        ["update"]
     );
 }
 
@@ -216,7 +216,7 @@ fn several_mistakes_are_reported_together_at_their_lines() {
             ('E', "pools[0].strategy", 33),
             ('E', "pools[0].members[0].wieght", 34),
             ('W', "pools[0].members[1].model", 34),
-            ('W', "cache", 36),
+            ('W', "update", 36),
         ]
     );
     let suggestions: Vec<&str> = problems

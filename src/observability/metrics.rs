@@ -123,6 +123,9 @@ pub struct Metrics {
     malformed: Family<(Label,), AtomicU64>,
     continuations: Family<(Label,), AtomicU64>,
     fallbacks: Family<(String, Label, Label), AtomicU64>,
+    /// Response-cache lookups by result (`hit`, `semantic-hit`) and misses.
+    cache_hits: Family<(&'static str,), AtomicU64>,
+    cache_misses: AtomicU64,
     in_flight: AtomicU64,
 }
 
@@ -147,6 +150,8 @@ impl Metrics {
             malformed: Family::new(),
             continuations: Family::new(),
             fallbacks: Family::new(),
+            cache_hits: Family::new(),
+            cache_misses: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
         }
     }
@@ -199,6 +204,18 @@ impl Metrics {
         self.compliance
             .get(&(n.detector, n.direction.as_str(), n.action.as_str()))
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a response-cache answer (`kind`: `hit` or `semantic-hit`).
+    pub fn cache_hit(&self, kind: &'static str) {
+        self.cache_hits
+            .get(&(kind,))
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request the response cache could not answer.
+    pub fn cache_miss(&self) {
+        self.cache_misses.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a hedged attempt by outcome (`primary_won`, `hedge_won`, `both_failed`, `not_needed`).
@@ -383,6 +400,30 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
+        header(
+            &mut out,
+            "gateway_cache_hits_total",
+            "counter",
+            "Answers served from the response cache, by kind (hit: exact, semantic-hit).",
+        );
+        for ((kind,), v) in self.cache_hits.sorted() {
+            let _ = writeln!(
+                out,
+                "gateway_cache_hits_total{{kind=\"{kind}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        header(
+            &mut out,
+            "gateway_cache_misses_total",
+            "counter",
+            "Cacheable requests the response cache could not answer.",
+        );
+        let _ = writeln!(
+            out,
+            "gateway_cache_misses_total {}",
+            self.cache_misses.load(Ordering::Relaxed)
+        );
         header(
             &mut out,
             "gateway_compliance_findings_total",

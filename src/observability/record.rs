@@ -33,7 +33,7 @@ pub fn of(ctx: &mut RequestCtx, now_ms: i64) -> Record {
         ttft_ms: trace.ttft.map(|t| t.as_millis() as i64),
         attempts: i64::from(trace.attempts),
         failovers: i64::from(trace.failovers),
-        cache_status: None,
+        cache_status: trace.cache.map(str::to_string),
         stream: ctx.stream(),
         request_body: ctx.call.as_ref().map(|c| text(c.raw.body())),
         response_body: ctx.response_body.as_deref().map(text),

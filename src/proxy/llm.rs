@@ -3,6 +3,7 @@
 
 use super::Broken;
 use super::bridged::Bridged;
+use super::cached::{self, Lookup};
 use super::idempotent::{self, Claim, Recording};
 use super::session::SessionIo;
 use super::settle::{Settling, Sticky};
@@ -109,6 +110,17 @@ async fn run(
     if let Claim::Replay(answer) = &claim {
         return idempotent::replay(io, ctx, answer).await;
     }
+    // The response cache: a kept answer is written now; a miss keeps what is served.
+    let keep_as = match cached::look(gw, &io.0.req_header().headers, ctx).await {
+        Lookup::Hit(entry) => {
+            let mut io = Settling::new(io, &gw.tenancy, ctx);
+            let served = cached::replay(&mut io, ctx, &entry).await;
+            io.restore(ctx);
+            return served;
+        }
+        Lookup::Miss(key) => key,
+        Lookup::Off => None,
+    };
     // 4 attempt loop, with translation (5) and the response written as it goes.
     // A whole (not streamed) answer is kept for the request's record when bodies are kept.
     let keep_body = gw.tenancy.store_bodies && !ctx.stream();
@@ -123,19 +135,23 @@ async fn run(
     let bridged = ctx.call.as_mut().and_then(|c| c.bridged.take());
     let bridge = bridged.as_ref().map(|(b, request)| (*b, &**request));
     let mut io = Settling::new(io, &gw.tenancy, ctx).sticking(sticky);
-    if matches!(claim, Claim::None) && !keep_body {
+    if matches!(claim, Claim::None) && !keep_body && keep_as.is_none() {
         let mut down = Bridged::new(&mut io, bridge);
         let served = attempt::run(gw, &gw.client, &mut down, &snap, ctx).await;
         io.restore(ctx);
         served?;
     } else {
-        let mut recording = Recording::new(&mut io, !matches!(claim, Claim::None));
+        let headers = !matches!(claim, Claim::None) || keep_as.is_some();
+        let mut recording = Recording::new(&mut io, headers);
         let mut down = Bridged::new(&mut recording, bridge);
         let served = attempt::run(gw, &gw.client, &mut down, &snap, ctx).await;
         let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
         io.restore(ctx);
         if keep_body && let Some(r) = &recorded {
             ctx.response_body = Some(r.body());
+        }
+        if let (Some(key), Some(r)) = (keep_as, &recorded) {
+            cached::keep(gw, ctx, key, r);
         }
         idempotent::finish(gw, claim, recorded);
         served?;

@@ -40,6 +40,7 @@
 //! portal routes are rows of `api`'s table; storage is a service on [`Gateway`].
 
 mod bridged;
+mod cached;
 mod idempotent;
 mod llm;
 mod session;

@@ -149,7 +149,7 @@ impl Usage {
 }
 
 /// A whole (non-streamed) response.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Response {
     pub id: String,
     pub model: String,

@@ -28,6 +28,7 @@ pub mod openai;
 pub mod passthrough;
 mod pick;
 pub mod relay;
+pub mod replay;
 mod scan;
 pub mod splice;
 pub mod sse;

@@ -49,7 +49,7 @@ fn a_file_with_several_mistakes_is_reported_whole() {
         "12:1: warning: providers[0].api_key: `$` before a name is kept as written",
         "14:1: warning: providers[1].api_key: `api_key` is not set",
         "34:48: error: pools[0].members[0].wieght: unknown key `wieght`; did you mean `weight`?",
-        "36:2: warning: cache: this section is accepted but not active in this build",
+        "36:2: warning: update: this section is accepted but not active in this build",
     ] {
         let wanted = format!("{src}:{expected}");
         assert!(

@@ -6,30 +6,12 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{Gateway, Mock};
+use crate::harness::{Gateway, Mock, oa_and_an};
 
 fn config(mock: &Mock, extra: &str) -> String {
     format!(
-        r#"
-[sanitization]
-enabled = true
-redact_pii = true
-{extra}
-[[providers]]
-id = "oa"
-provider_type = "openai"
-endpoint = "{v1}"
-api_key = "k"
-models = ["echo"]
-[[providers]]
-id = "an"
-provider_type = "anthropic"
-endpoint = "{base}"
-api_key = "k"
-models = ["echo-an"]
-"#,
-        v1 = mock.v1(),
-        base = mock.base()
+        "[sanitization]\nenabled = true\nredact_pii = true\n{extra}\n{}",
+        oa_and_an(mock, r#""echo""#, r#""echo-an""#)
     )
 }
 

@@ -6,34 +6,18 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Gateway, Mock};
+use crate::harness::{Gateway, Mock, oa_and_an, sse_data};
 
 const ADMIN: &str = "gate-admin-token-0123";
 
 fn config(mock: &Mock, extra: &str) -> String {
     format!(
-        r#"
-[server]
-admin_token = "{ADMIN}"
-[sanitization]
-compliance_gate = true
-redact_pii = true
-{extra}
-[[providers]]
-id = "oa"
-provider_type = "openai"
-endpoint = "{v1}"
-api_key = "k"
-models = ["echo", "echo;split=7", "echo;delay=2"]
-[[providers]]
-id = "an"
-provider_type = "anthropic"
-endpoint = "{base}"
-api_key = "k"
-models = ["echo-an", "echo-an;split=7", "echo-an;delay=2"]
-"#,
-        v1 = mock.v1(),
-        base = mock.base()
+        "[server]\nadmin_token = \"{ADMIN}\"\n[sanitization]\ncompliance_gate = true\nredact_pii = true\n{extra}\n{}",
+        oa_and_an(
+            mock,
+            r#""echo", "echo;split=7", "echo;delay=2""#,
+            r#""echo-an", "echo-an;split=7", "echo-an;delay=2""#
+        )
     )
 }
 
@@ -61,17 +45,8 @@ async fn post(gw: &Gateway, path: &str, body: &Value) -> reqwest::Response {
         .unwrap()
 }
 
-/// The `data:` payloads of an SSE body.
-fn data(body: &str) -> Vec<Value> {
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .filter(|d| *d != "[DONE]")
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect()
-}
-
 fn openai_text(body: &str) -> String {
-    data(body)
+    sse_data(body)
         .iter()
         .filter_map(|c| {
             c["choices"][0]["delta"]["content"]
@@ -82,7 +57,7 @@ fn openai_text(body: &str) -> String {
 }
 
 fn anthropic_text(body: &str) -> String {
-    data(body)
+    sse_data(body)
         .iter()
         .filter(|e| e["type"] == "content_block_delta")
         .filter_map(|e| e["delta"]["text"].as_str().map(String::from))
@@ -253,7 +228,7 @@ async fn a_block_is_an_error_in_the_callers_format_or_an_error_event_once_text_w
     assert_eq!(resp.status(), 200);
     let raw = resp.text().await.unwrap();
     assert!(!raw.contains("MIIEvQ"), "{raw}");
-    let events = data(&raw);
+    let events = sse_data(&raw);
     let last = events.last().unwrap();
     assert_eq!(last["error"]["code"], "compliance_blocked", "{raw}");
     assert!(openai_text(&raw).starts_with("word0 word1 "), "{raw}");

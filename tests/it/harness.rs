@@ -245,6 +245,26 @@ pub fn demo(db: &crate::db::Db) -> String {
     demo.replace(url, &format!("url = \"{}\"", db.url))
 }
 
+/// The JSON `data:` payloads of an SSE body (`[DONE]` left out).
+pub fn sse_data(body: &str) -> Vec<serde_json::Value> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+/// Two providers on the mock: `oa` (OpenAI format) serving `oa_models` and `an` (Anthropic
+/// format) serving `an_models` (TOML arrays' items, e.g. `"echo", "echo;split=7"`).
+pub fn oa_and_an(mock: &Mock, oa_models: &str, an_models: &str) -> String {
+    format!(
+        "[[providers]]\nid = \"oa\"\nprovider_type = \"openai\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [{oa_models}]\n\
+         [[providers]]\nid = \"an\"\nprovider_type = \"anthropic\"\nendpoint = \"{}\"\napi_key = \"k\"\nmodels = [{an_models}]\n",
+        mock.v1(),
+        mock.base()
+    )
+}
+
 /// Whether Redis answers on 127.0.0.1:6379 (the shared-limits tests skip, saying so, when
 /// it does not: `scripts/test.sh` starts it when installed).
 pub async fn redis() -> bool {

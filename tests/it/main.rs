@@ -17,6 +17,7 @@ mod binary;
 mod db;
 mod harness;
 
+mod cache;
 mod chat;
 mod check_config;
 mod compliance;

@@ -67,7 +67,7 @@ impl Relay {
     }
 }
 
-fn prefix() -> String {
+pub(crate) fn prefix() -> String {
     format!("llmgw-test-{:016x}:", rand::random::<u64>())
 }
 
@@ -89,7 +89,7 @@ async fn status(gw: &Gateway) -> u16 {
 }
 
 /// Waits until the gateway's Redis connection is `up`.
-async fn redis_up(gw: &Gateway, up: bool) {
+pub(crate) async fn redis_up(gw: &Gateway, up: bool) {
     for _ in 0..400 {
         if (gw.metric("gateway_redis_up").await == 1.0) == up {
             return;

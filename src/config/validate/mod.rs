@@ -294,6 +294,45 @@ impl<'a> Checker<'a> {
                 format!("must be between 0 and 2 (got {t})"),
             );
         }
+        let c = &self.config.cache;
+        if c.enabled && c.max_entries == 0 {
+            self.add(
+                root("cache").key("max_entries"),
+                "must be at least 1 when the cache is enabled".to_string(),
+            );
+        }
+        if c.enabled && c.ttl_secs == 0 {
+            self.add(
+                root("cache").key("ttl_secs"),
+                "must be at least 1 when the cache is enabled".to_string(),
+            );
+        }
+        let s = &self.config.cache.semantic;
+        if !(s.similarity_threshold > 0.0 && s.similarity_threshold <= 1.0) {
+            self.add(
+                root("cache").key("semantic").key("similarity_threshold"),
+                format!(
+                    "must be greater than 0 and at most 1 (got {})",
+                    s.similarity_threshold
+                ),
+            );
+        }
+        if s.enabled {
+            let ids = self.provider_ids();
+            let path = root("cache").key("semantic").key("embedding_model");
+            match s.embedding_model.as_deref().and_then(|m| m.split_once('/')) {
+                None => self.add(
+                    path,
+                    "must name an embeddings model as \"provider/model\" when the semantic cache is enabled"
+                        .to_string(),
+                ),
+                Some((p, _)) if !ids.contains(p) => {
+                    let message = no_provider(self.config, p);
+                    self.add(path, message);
+                }
+                Some(_) => {}
+            }
+        }
         let q = &self.config.provider_quota;
         if !(q.deprioritize_threshold > 0.0 && q.deprioritize_threshold <= 1.0) {
             self.add(

@@ -12,7 +12,7 @@ use crate::config::path::KeyPath;
 use crate::config::served::{Reach, reach, reach_target};
 
 /// Sections and keys that parse and validate but do nothing yet (README, "Not yet active").
-const INACTIVE: &[&[&str]] = &[&["update"], &["cache"]];
+const INACTIVE: &[&[&str]] = &[&["update"]];
 
 fn root(key: &str) -> KeyPath {
     KeyPath::root().key(key)

@@ -157,7 +157,7 @@ members = [
 
 #[test]
 fn sections_accepted_but_not_active() {
-    let text = "[cache]\nenabled = true\n[rate_limit]\nenabled = false\n[redis]\nurl = \"redis://r\"\n[model_routing]\nsticky_ttl_secs = 60\naliases = {}\n[[model_routing.deprecations]]\nmodel = \"m\"\nsunset_date = \"2027-01-01\"\n[sanitization.extra]\n";
+    let text = "[update]\nmode = \"auto\"\n[rate_limit]\nenabled = false\n[redis]\nurl = \"redis://r\"\n[model_routing]\nsticky_ttl_secs = 60\naliases = {}\n[[model_routing.deprecations]]\nmodel = \"m\"\nsunset_date = \"2027-01-01\"\n[sanitization.extra]\n";
     let found = load_str_checked(text, "test.toml", &env);
     let problems: Vec<Problem> = match found {
         Ok(loaded) => loaded.warnings,
@@ -167,7 +167,7 @@ fn sections_accepted_but_not_active() {
         problems.iter().map(|p| (p.path.as_str(), p.line)).collect();
     assert_eq!(
         summary,
-        [("cache", Some(1)), ("sanitization.extra", Some(13)),],
+        [("update", Some(1)), ("sanitization.extra", Some(13)),],
         "`enabled = false` is left alone: {problems:#?}"
     );
     assert_eq!(
@@ -193,6 +193,6 @@ fn warnings_come_along_with_errors_and_never_stop_a_load() {
         kinds,
         [(true, "server.port"), (false, "providers[0].api_key")]
     );
-    assert_eq!(paths_and_lines("[cache]\n").len(), 1);
+    assert_eq!(paths_and_lines("[update]\n").len(), 1);
     assert!(paths_and_lines("").is_empty());
 }

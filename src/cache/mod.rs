@@ -1,0 +1,205 @@
+//! The response cache (C1, C3): whole answers kept by [`key`] (scope, endpoint, canonical
+//! request), on this instance in a least-recently-used map of at most `max_entries`, each
+//! living `ttl_secs`; with `[redis]`, also in Redis (the same TTL, answers up to
+//! `max_entry_bytes`), so every instance serves what one of them kept. An answer is kept in
+//! the client's format as a whole JSON body; a streaming client gets it replayed as a stream.
+//!
+//! May depend on config and the Redis client only; the proxy uses it.
+
+pub mod key;
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use lru::LruCache;
+
+use crate::config::{CacheConfig, CacheScope};
+use crate::redis::Redis;
+use crate::redis::resp::{self, Reply};
+
+/// A kept answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The answer's JSON body, in the format of the endpoint it was asked on.
+    pub body: Bytes,
+    /// Who served it first.
+    pub provider: String,
+    pub model: String,
+}
+
+impl Entry {
+    /// The entry as Redis keeps it: two length-prefixed names, then the body.
+    fn encode(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(8 + self.provider.len() + self.model.len() + self.body.len());
+        for name in [&self.provider, &self.model] {
+            out.extend_from_slice(&(name.len() as u32).to_be_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Entry> {
+        let mut rest = bytes;
+        let mut names = Vec::with_capacity(2);
+        for _ in 0..2 {
+            let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+            let name = std::str::from_utf8(rest.get(4..4 + len)?).ok()?;
+            names.push(name.to_string());
+            rest = &rest[4 + len..];
+        }
+        let model = names.pop()?;
+        let provider = names.pop()?;
+        Some(Entry {
+            body: Bytes::copy_from_slice(rest),
+            provider,
+            model,
+        })
+    }
+}
+
+/// What the cache settings say, compiled.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub scope: CacheScope,
+    pub temperature_threshold: f64,
+    pub ttl: Duration,
+    pub max_entry_bytes: usize,
+}
+
+/// An entry on this instance and when it expires.
+type Live = (Instant, std::sync::Arc<Entry>);
+
+/// The exact-match cache of one instance (and the Redis one beside it).
+#[derive(Debug)]
+pub struct ResponseCache {
+    pub settings: Settings,
+    local: Mutex<LruCache<[u8; 32], Live>>,
+}
+
+impl ResponseCache {
+    /// The cache `[cache]` describes, when it is enabled.
+    pub fn from_config(c: &CacheConfig) -> Option<ResponseCache> {
+        if !c.enabled {
+            return None;
+        }
+        let cap = std::num::NonZeroUsize::new(c.max_entries)?;
+        Some(ResponseCache {
+            settings: Settings {
+                scope: c.scope,
+                temperature_threshold: c.temperature_threshold,
+                ttl: Duration::from_secs(c.ttl_secs),
+                max_entry_bytes: c.max_entry_bytes,
+            },
+            local: Mutex::new(LruCache::new(cap)),
+        })
+    }
+
+    /// The live entry of `key` on this instance.
+    pub fn get_local(&self, key: &[u8; 32]) -> Option<std::sync::Arc<Entry>> {
+        let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
+        match local.get(key) {
+            Some((expires, entry)) if *expires > Instant::now() => Some(entry.clone()),
+            Some(_) => {
+                local.pop(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Keeps `entry` on this instance (until its TTL passes or it is the least recently
+    /// used of a full cache).
+    pub fn put_local(&self, key: [u8; 32], entry: std::sync::Arc<Entry>) {
+        if entry.body.len() > self.settings.max_entry_bytes {
+            return;
+        }
+        let expires = Instant::now() + self.settings.ttl;
+        let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
+        local.put(key, (expires, entry));
+    }
+
+    /// The entry of `key` in Redis (`None` when absent, unreadable or Redis cannot answer:
+    /// the request is then served by a provider).
+    pub async fn get_shared(&self, redis: &Redis, key: &[u8; 32]) -> Option<Entry> {
+        let name = shared_name(redis, key);
+        let mut cmd = Vec::with_capacity(name.len() + 32);
+        resp::encode(&mut cmd, &[b"GET".as_slice(), name.as_bytes()]);
+        match redis.call(cmd).await {
+            Ok(Reply::Bulk(Some(bytes))) => Entry::decode(&bytes),
+            _ => None,
+        }
+    }
+
+    /// Writes `entry` to Redis with the cache's TTL, without waiting for the answer.
+    pub fn put_shared(&self, redis: &Redis, key: &[u8; 32], entry: &Entry) {
+        if entry.body.len() > self.settings.max_entry_bytes {
+            return;
+        }
+        let name = shared_name(redis, key);
+        let value = entry.encode();
+        let ttl = self.settings.ttl.as_millis().to_string();
+        let mut cmd = Vec::with_capacity(value.len() + name.len() + 48);
+        resp::encode(
+            &mut cmd,
+            &[
+                b"SET".as_slice(),
+                name.as_bytes(),
+                &value,
+                b"PX",
+                ttl.as_bytes(),
+            ],
+        );
+        redis.send(cmd);
+    }
+}
+
+/// The Redis key of a cache entry.
+fn shared_name(redis: &Redis, key: &[u8; 32]) -> String {
+    format!("{}cache:{}", redis.prefix, key::hex(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(max: usize, ttl: u64) -> ResponseCache {
+        let c: CacheConfig = toml::from_str(&format!(
+            "enabled = true\nmax_entries = {max}\nttl_secs = {ttl}\nmax_entry_bytes = 64\n"
+        ))
+        .unwrap();
+        ResponseCache::from_config(&c).unwrap()
+    }
+
+    fn entry(body: &str) -> std::sync::Arc<Entry> {
+        std::sync::Arc::new(Entry {
+            body: Bytes::from(body.to_string()),
+            provider: "p".into(),
+            model: "m;x=1".into(),
+        })
+    }
+
+    #[test]
+    fn least_recently_used_goes_first_and_large_answers_are_not_kept() {
+        let c = cache(2, 60);
+        c.put_local([1; 32], entry("a"));
+        c.put_local([2; 32], entry("b"));
+        assert!(c.get_local(&[1; 32]).is_some());
+        c.put_local([3; 32], entry("c"));
+        assert!(c.get_local(&[2; 32]).is_none());
+        assert_eq!(c.get_local(&[1; 32]).unwrap().body, "a");
+        c.put_local([4; 32], entry(&"x".repeat(65)));
+        assert!(c.get_local(&[4; 32]).is_none());
+        let off: CacheConfig = toml::from_str("enabled = false").unwrap();
+        assert!(ResponseCache::from_config(&off).is_none());
+    }
+
+    #[test]
+    fn an_entry_survives_its_encoding() {
+        let e = entry("{\"id\":1}");
+        assert_eq!(Entry::decode(&e.encode()).as_ref(), Some(&*e));
+        assert!(Entry::decode(b"\0\0\0\x09ab").is_none());
+    }
+}

@@ -1,0 +1,282 @@
+//! The response cache on the request path (C1, C3). A chat call is looked up once the policy
+//! let it through: a kept answer is written at once (`x-gateway-cache: hit`, cost 0, no
+//! provider call), as a whole body or replayed as a stream in the client's format; otherwise
+//! the call is served (`x-gateway-cache: miss`) and its whole successful answer kept.
+//! `Cache-Control: no-cache` skips the lookup (the fresh answer is kept), `no-store` skips
+//! both; a request above `temperature_threshold` is neither looked up nor kept.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::idempotent::Recorded;
+use crate::cache::{Entry, ResponseCache, key};
+use crate::config::CacheScope;
+use crate::ctx::RequestCtx;
+use crate::downstream::{self, Downstream, Head};
+use crate::errors::Failure;
+use crate::gateway::Gateway;
+use crate::runtime::provider::Operation;
+use crate::translate::replay::{Assembler, events_of};
+use crate::translate::sse::SseFramer;
+use crate::translate::{Codec, ir};
+
+/// The header that says where an answer came from.
+const CACHE_HEADER: &str = "x-gateway-cache";
+
+/// What the cache does for one call.
+pub enum Lookup {
+    /// Not a cacheable call, or no cache.
+    Off,
+    /// Answer with this.
+    Hit(Arc<Entry>),
+    /// Serve it; keep the answer under `key` when there is one.
+    Miss(Option<[u8; 32]>),
+}
+
+/// `Cache-Control` directives of a request: (`no-cache`, `no-store`).
+fn directives(headers: &http::HeaderMap) -> (bool, bool) {
+    let mut out = (false, false);
+    for v in headers.get_all(http::header::CACHE_CONTROL) {
+        for d in v.to_str().unwrap_or_default().split(',') {
+            match d.trim().to_ascii_lowercase().as_str() {
+                "no-cache" => out.0 = true,
+                "no-store" => out.1 = true,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Whose entries a caller shares under `scope`.
+fn scope_of(scope: CacheScope, ctx: &RequestCtx) -> String {
+    let Some(caller) = ctx.caller.as_deref() else {
+        return "-".to_string();
+    };
+    match scope {
+        CacheScope::Key => format!("key:{}", caller.id),
+        CacheScope::Team => match caller.policy.as_ref().and_then(|p| p.team.as_deref()) {
+            Some(team) => format!("team:{team}"),
+            None => format!("key:{}", caller.id),
+        },
+        CacheScope::Global => "*".to_string(),
+    }
+}
+
+/// Looks the call up.
+pub async fn look(gw: &Gateway, headers: &http::HeaderMap, ctx: &mut RequestCtx) -> Lookup {
+    let Some(cache) = gw.cache.as_ref() else {
+        return Lookup::Off;
+    };
+    let Some(call) = ctx.call.as_ref() else {
+        return Lookup::Off;
+    };
+    if call.endpoint.op != Operation::ChatCompletions || call.bridged.is_some() {
+        return Lookup::Off;
+    }
+    let (no_cache, no_store) = directives(headers);
+    let canonical = key::canonical(call.raw.body());
+    let key = match canonical {
+        Some(c) if !no_store && c.temperature <= cache.settings.temperature_threshold => Some(
+            key::key(&scope_of(cache.settings.scope, ctx), ctx.endpoint, &c.text),
+        ),
+        _ => None,
+    };
+    if let Some(k) = &key
+        && !no_cache
+        && let Some(entry) = find(gw, cache, k).await
+    {
+        gw.metrics.cache_hit("hit");
+        ctx.trace.cache = Some("hit");
+        return Lookup::Hit(entry);
+    }
+    gw.metrics.cache_miss();
+    ctx.trace.cache = Some("miss");
+    ctx.trace
+        .route_headers
+        .push((CACHE_HEADER, "miss".to_string()));
+    Lookup::Miss(key)
+}
+
+/// The entry of `key`: on this instance, else in Redis (then kept here too).
+async fn find(gw: &Gateway, cache: &ResponseCache, key: &[u8; 32]) -> Option<Arc<Entry>> {
+    if let Some(e) = cache.get_local(key) {
+        return Some(e);
+    }
+    let redis = gw.limiter.redis()?;
+    let entry = Arc::new(cache.get_shared(redis, key).await?);
+    cache.put_local(*key, entry.clone());
+    Some(entry)
+}
+
+/// Answers the call with a kept answer: whole, or replayed as a stream in the client's
+/// format. It costs nothing.
+pub async fn replay<D: Downstream>(
+    down: &mut D,
+    ctx: &mut RequestCtx,
+    entry: &Entry,
+) -> Result<(), Failure> {
+    let Some(call) = ctx.call.as_ref() else {
+        return Ok(());
+    };
+    let format = call.endpoint.format;
+    let (content_type, body) = if call.summary.stream {
+        let Ok(mut resp) = Codec(format).decode_response(&entry.body) else {
+            // An entry is only kept after it was read back; nothing else writes them.
+            return Err(crate::errors::GatewayError::new(
+                crate::errors::ErrorKind::Internal,
+                "a cached answer could not be read",
+            )
+            .into());
+        };
+        resp.id.clone_from(&ctx.id);
+        (
+            "text/event-stream",
+            Bytes::from(stream_of(format, &resp, call.summary.include_usage)),
+        )
+    } else {
+        ("application/json", entry.body.clone())
+    };
+    ctx.trace.provider = Some(Arc::from(entry.provider.as_str()));
+    ctx.trace.model = Some(Arc::from(entry.model.as_str()));
+    ctx.trace.served = true;
+    ctx.trace.cost_usd = 0.0;
+    let mut head = Head::new(200, content_type, &ctx.id);
+    head.push(CACHE_HEADER, "hit");
+    head.push("x-gateway-provider", entry.provider.clone());
+    head.push("x-gateway-model", entry.model.clone());
+    head.push("x-gateway-cost-usd", "0");
+    if call.summary.stream {
+        head.push("cache-control", "no-cache");
+    }
+    downstream::send(down, &mut ctx.trace, head, body)
+        .await
+        .map_err(|_| Failure::ClientGone)
+}
+
+/// `resp` as the events of a stream in `format`.
+fn stream_of(
+    format: crate::config::ApiFormat,
+    resp: &ir::Response,
+    include_usage: bool,
+) -> Vec<u8> {
+    let created = resp.created.unwrap_or_default();
+    let mut encoder = Codec(format).stream_encoder(include_usage, created);
+    let mut out = Vec::with_capacity(256 + resp.parts.len() * 128);
+    for event in events_of(resp) {
+        encoder.encode_event(&event, &mut out);
+    }
+    encoder.finish(&mut out);
+    out
+}
+
+/// Keeps a served call's answer under `key`: a whole answer as it was sent, a streamed one
+/// assembled into the whole answer of the client's format. Nothing is kept of an answer that
+/// failed, was cut, or cannot be read back.
+pub fn keep(gw: &Gateway, ctx: &RequestCtx, key: [u8; 32], recorded: &Recorded) {
+    let (Some(cache), Some(call)) = (gw.cache.as_ref(), ctx.call.as_ref()) else {
+        return;
+    };
+    if recorded.status != 200 || ctx.trace.error.is_some() || !ctx.trace.served {
+        return;
+    }
+    let header = |name: &str| {
+        recorded
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let (Some(provider), Some(model)) = (header("x-gateway-provider"), header("x-gateway-model"))
+    else {
+        return;
+    };
+    let format = call.endpoint.format;
+    let body = if call.summary.stream {
+        let Some(mut resp) = assemble(format, &recorded.body()) else {
+            return;
+        };
+        if let Some(u) = ctx.trace.usage {
+            resp.usage = u;
+        }
+        Bytes::from(Codec(format).encode_response(&resp))
+    } else {
+        let body = recorded.body();
+        if Codec(format).decode_response(&body).is_err() {
+            return;
+        }
+        body
+    };
+    let entry = Arc::new(Entry {
+        body,
+        provider,
+        model,
+    });
+    if let Some(redis) = gw.limiter.redis() {
+        cache.put_shared(redis, &key, &entry);
+    }
+    cache.put_local(key, entry);
+}
+
+/// The whole answer a client-format stream carried, when it finished cleanly.
+fn assemble(format: crate::config::ApiFormat, sse: &[u8]) -> Option<ir::Response> {
+    let mut framer = SseFramer::new();
+    let mut decoder = Codec(format).stream_decoder();
+    let mut events = Vec::new();
+    framer.push(sse);
+    while let Some(event) = framer.next_event() {
+        decoder.decode_event(&event, &mut events);
+    }
+    if let Some(tail) = framer.finish() {
+        decoder.decode_event(&tail, &mut events);
+    }
+    if !decoder.finish(&mut events) {
+        return None;
+    }
+    let mut a = Assembler::default();
+    events.into_iter().for_each(|e| a.push(e));
+    a.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_are_read_from_every_header_line() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(directives(&h), (false, false));
+        h.append("cache-control", "max-age=0, No-Cache".parse().unwrap());
+        assert_eq!(directives(&h), (true, false));
+        h.append("cache-control", "no-store".parse().unwrap());
+        assert_eq!(directives(&h), (true, true));
+    }
+
+    #[test]
+    fn a_stream_and_its_whole_answer_are_the_same_answer() {
+        for format in [
+            crate::config::ApiFormat::Openai,
+            crate::config::ApiFormat::Anthropic,
+        ] {
+            let resp = ir::Response {
+                id: "r".into(),
+                model: "m".into(),
+                parts: vec![ir::Part::Text("Hello there".into())],
+                finish: Some(ir::FinishReason::Stop),
+                usage: ir::Usage {
+                    input_tokens: 2,
+                    output_tokens: 2,
+                    ..ir::Usage::default()
+                },
+                ..ir::Response::default()
+            };
+            let sse = stream_of(format, &resp, true);
+            let back = assemble(format, &sse).unwrap();
+            assert_eq!(back.parts, resp.parts);
+            assert_eq!(back.finish, resp.finish);
+            // A cut stream is no answer.
+            assert!(assemble(format, &sse[..sse.len() / 2]).is_none());
+        }
+    }
+}
