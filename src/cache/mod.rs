@@ -3,10 +3,13 @@
 //! living `ttl_secs`; with `[redis]`, also in Redis (the same TTL, answers up to
 //! `max_entry_bytes`), so every instance serves what one of them kept. An answer is kept in
 //! the client's format as a whole JSON body; a streaming client gets it replayed as a stream.
+//! With `[cache.semantic]`, a request that means the same as a kept one is answered too
+//! ([`semantic`]).
 //!
 //! May depend on config and the Redis client only; the proxy uses it.
 
 pub mod key;
+pub mod semantic;
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -69,6 +72,14 @@ pub struct Settings {
     pub max_entry_bytes: usize,
 }
 
+/// The semantic cache of an instance.
+#[derive(Debug)]
+pub struct Semantic {
+    pub provider: String,
+    pub model: String,
+    pub index: semantic::SemanticIndex,
+}
+
 /// An entry on this instance and when it expires.
 type Live = (Instant, std::sync::Arc<Entry>);
 
@@ -76,6 +87,8 @@ type Live = (Instant, std::sync::Arc<Entry>);
 #[derive(Debug)]
 pub struct ResponseCache {
     pub settings: Settings,
+    /// `[cache.semantic]`: the embeddings model (provider id, model) and the vectors.
+    pub semantic: Option<Semantic>,
     local: Mutex<LruCache<[u8; 32], Live>>,
 }
 
@@ -86,11 +99,28 @@ impl ResponseCache {
             return None;
         }
         let cap = std::num::NonZeroUsize::new(c.max_entries)?;
+        let ttl = Duration::from_secs(c.ttl_secs);
+        let semantic = c
+            .semantic
+            .embedding_model
+            .as_deref()
+            .and_then(|m| m.split_once('/'))
+            .filter(|_| c.semantic.enabled)
+            .map(|(provider, model)| Semantic {
+                provider: provider.to_string(),
+                model: model.to_string(),
+                index: semantic::SemanticIndex::new(
+                    c.semantic.similarity_threshold,
+                    c.semantic.max_entries,
+                    ttl,
+                ),
+            });
         Some(ResponseCache {
+            semantic,
             settings: Settings {
                 scope: c.scope,
                 temperature_threshold: c.temperature_threshold,
-                ttl: Duration::from_secs(c.ttl_secs),
+                ttl,
                 max_entry_bytes: c.max_entry_bytes,
             },
             local: Mutex::new(LruCache::new(cap)),

@@ -2,7 +2,10 @@
 //!
 //! Pure. Each input (a string, or a token array) maps to an 8-dimensional unit vector derived
 //! from its SHA-256, so equal inputs embed equally across runs; `encoding_format: "base64"`
-//! gives the little-endian `f32` bytes in base64, as OpenAI does.
+//! gives the little-endian `f32` bytes in base64, as OpenAI does. The model `words` embeds
+//! meaning instead, crudely: a 64-dimensional bag of the input's content words (lowercased,
+//! common function words left out), so paraphrases that share their content words embed
+//! alike and other questions do not.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -48,6 +51,35 @@ pub(crate) fn vector(input: &str) -> [f32; DIMENSIONS] {
     v
 }
 
+/// Dimensions of a `words` embedding.
+const WORD_DIMENSIONS: usize = 64;
+
+/// Words that carry no content (left out of a `words` embedding).
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "is", "are", "was", "what", "whats", "which", "who", "of", "to", "me",
+    "tell", "please", "in", "on", "for", "and", "or", "do", "does", "you", "know", "can", "could",
+    "i", "it", "its", "s", "my", "your", "would", "like",
+];
+
+/// The bag-of-words unit vector of one input: each content word adds 1 to the dimension its
+/// SHA-256 picks.
+pub(crate) fn word_vector(input: &str) -> Vec<f32> {
+    let mut v = vec![0f32; WORD_DIMENSIONS];
+    for word in input
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| !w.is_empty() && !FUNCTION_WORDS.contains(&w.as_str()))
+    {
+        let digest = Sha256::digest(word.as_bytes());
+        v[usize::from(digest[0]) % WORD_DIMENSIONS] += 1.0;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
 #[derive(Serialize)]
 struct List<'a, T> {
     object: &'static str,
@@ -75,7 +107,7 @@ struct Embedding {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum EmbeddingData {
-    Floats([f32; DIMENSIONS]),
+    Floats(Vec<f32>),
     Base64(String),
 }
 
@@ -86,7 +118,15 @@ pub(crate) fn encode_response(inputs: &[String], model: &str, body: &Value) -> S
         .iter()
         .enumerate()
         .map(|(index, input)| {
-            let v = vector(input);
+            let words = model
+                .rsplit('/')
+                .next()
+                .is_some_and(|m| m.starts_with("words"));
+            let v = if words {
+                word_vector(input)
+            } else {
+                vector(input).to_vec()
+            };
             let embedding = if base64 {
                 let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
                 EmbeddingData::Base64(base64_encode(&bytes))
@@ -190,6 +230,17 @@ mod tests {
         assert_ne!(a, vector("hellp"));
         let norm: f32 = a.iter().map(|x| x * x).sum();
         assert!((norm - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn word_vectors_match_paraphrases_and_not_other_questions() {
+        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let q = word_vector("What is the capital of France?");
+        let same = word_vector("Tell me the capital of france, please");
+        let other = word_vector("What is the capital of Spain?");
+        assert!((cos(&q, &same) - 1.0).abs() < 1e-5);
+        assert!(cos(&q, &other) < 0.9);
+        assert_eq!(q.len(), WORD_DIMENSIONS);
     }
 
     #[test]

@@ -3,20 +3,24 @@
 //! provider call), as a whole body or replayed as a stream in the client's format; otherwise
 //! the call is served (`x-gateway-cache: miss`) and its whole successful answer kept.
 //! `Cache-Control: no-cache` skips the lookup (the fresh answer is kept), `no-store` skips
-//! both; a request above `temperature_threshold` is neither looked up nor kept.
+//! both; a request above `temperature_threshold` is neither looked up nor kept. With
+//! `[cache.semantic]`, an exact miss is looked up by its text's embedding
+//! (`x-gateway-cache: semantic-hit`, `x-gateway-semantic-similarity`).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::embed::embed;
 use super::idempotent::Recorded;
-use crate::cache::{Entry, ResponseCache, key};
+use crate::cache::{Entry, ResponseCache, key, semantic};
 use crate::config::CacheScope;
 use crate::ctx::RequestCtx;
 use crate::downstream::{self, Downstream, Head};
 use crate::errors::Failure;
 use crate::gateway::Gateway;
 use crate::runtime::provider::Operation;
+use crate::runtime::snapshot::Snapshot;
 use crate::translate::replay::{Assembler, events_of};
 use crate::translate::sse::SseFramer;
 use crate::translate::{Codec, ir};
@@ -28,10 +32,17 @@ const CACHE_HEADER: &str = "x-gateway-cache";
 pub enum Lookup {
     /// Not a cacheable call, or no cache.
     Off,
-    /// Answer with this.
-    Hit(Arc<Entry>),
-    /// Serve it; keep the answer under `key` when there is one.
-    Miss(Option<[u8; 32]>),
+    /// Answer with this (with its similarity when the semantic cache found it).
+    Hit(Arc<Entry>, Option<f64>),
+    /// Serve it; keep the answer when it may be kept.
+    Miss(Option<Keep>),
+}
+
+/// Where a served answer is kept.
+pub struct Keep {
+    key: [u8; 32],
+    /// The request's context and embedding, for the semantic cache.
+    probe: Option<([u8; 32], Vec<f32>)>,
 }
 
 /// `Cache-Control` directives of a request: (`no-cache`, `no-store`).
@@ -65,7 +76,12 @@ fn scope_of(scope: CacheScope, ctx: &RequestCtx) -> String {
 }
 
 /// Looks the call up.
-pub async fn look(gw: &Gateway, headers: &http::HeaderMap, ctx: &mut RequestCtx) -> Lookup {
+pub async fn look(
+    gw: &Gateway,
+    snap: &Snapshot,
+    headers: &http::HeaderMap,
+    ctx: &mut RequestCtx,
+) -> Lookup {
     let Some(cache) = gw.cache.as_ref() else {
         return Lookup::Off;
     };
@@ -76,27 +92,46 @@ pub async fn look(gw: &Gateway, headers: &http::HeaderMap, ctx: &mut RequestCtx)
         return Lookup::Off;
     }
     let (no_cache, no_store) = directives(headers);
-    let canonical = key::canonical(call.raw.body());
-    let key = match canonical {
-        Some(c) if !no_store && c.temperature <= cache.settings.temperature_threshold => Some(
-            key::key(&scope_of(cache.settings.scope, ctx), ctx.endpoint, &c.text),
-        ),
-        _ => None,
-    };
-    if let Some(k) = &key
-        && !no_cache
-        && let Some(entry) = find(gw, cache, k).await
-    {
-        gw.metrics.cache_hit("hit");
-        ctx.trace.cache = Some("hit");
-        return Lookup::Hit(entry);
+    let canonical = key::canonical(call.raw.body())
+        .filter(|c| !no_store && c.temperature <= cache.settings.temperature_threshold);
+    let mut keep = None;
+    if let Some(c) = canonical {
+        let scope = scope_of(cache.settings.scope, ctx);
+        let key = key::key(&scope, ctx.endpoint, &c.text);
+        if !no_cache && let Some(entry) = find(gw, cache, &key).await {
+            return hit(gw, ctx, entry, None);
+        }
+        let mut probe = None;
+        if let Some(sem) = &cache.semantic
+            && let Some(split) = semantic::split(&scope, ctx.endpoint, &c.text)
+            && let Some(vector) = embed(gw, snap, &sem.provider, &sem.model, &split.text).await
+        {
+            if !no_cache && let Some((entry, similarity)) = sem.index.find(&split.context, &vector)
+            {
+                return hit(gw, ctx, entry, Some(similarity));
+            }
+            probe = Some((split.context, vector));
+        }
+        keep = Some(Keep { key, probe });
     }
     gw.metrics.cache_miss();
     ctx.trace.cache = Some("miss");
     ctx.trace
         .route_headers
         .push((CACHE_HEADER, "miss".to_string()));
-    Lookup::Miss(key)
+    Lookup::Miss(keep)
+}
+
+/// A hit, counted.
+fn hit(gw: &Gateway, ctx: &mut RequestCtx, entry: Arc<Entry>, similarity: Option<f64>) -> Lookup {
+    let kind = if similarity.is_some() {
+        "semantic-hit"
+    } else {
+        "hit"
+    };
+    gw.metrics.cache_hit(kind);
+    ctx.trace.cache = Some(kind);
+    Lookup::Hit(entry, similarity)
 }
 
 /// The entry of `key`: on this instance, else in Redis (then kept here too).
@@ -116,6 +151,7 @@ pub async fn replay<D: Downstream>(
     down: &mut D,
     ctx: &mut RequestCtx,
     entry: &Entry,
+    similarity: Option<f64>,
 ) -> Result<(), Failure> {
     let Some(call) = ctx.call.as_ref() else {
         return Ok(());
@@ -143,7 +179,13 @@ pub async fn replay<D: Downstream>(
     ctx.trace.served = true;
     ctx.trace.cost_usd = 0.0;
     let mut head = Head::new(200, content_type, &ctx.id);
-    head.push(CACHE_HEADER, "hit");
+    match similarity {
+        None => head.push(CACHE_HEADER, "hit"),
+        Some(s) => {
+            head.push(CACHE_HEADER, "semantic-hit");
+            head.push("x-gateway-semantic-similarity", format!("{s:.4}"));
+        }
+    }
     head.push("x-gateway-provider", entry.provider.clone());
     head.push("x-gateway-model", entry.model.clone());
     head.push("x-gateway-cost-usd", "0");
@@ -174,7 +216,7 @@ fn stream_of(
 /// Keeps a served call's answer under `key`: a whole answer as it was sent, a streamed one
 /// assembled into the whole answer of the client's format. Nothing is kept of an answer that
 /// failed, was cut, or cannot be read back.
-pub fn keep(gw: &Gateway, ctx: &RequestCtx, key: [u8; 32], recorded: &Recorded) {
+pub fn keep(gw: &Gateway, ctx: &RequestCtx, keep: Keep, recorded: &Recorded) {
     let (Some(cache), Some(call)) = (gw.cache.as_ref(), ctx.call.as_ref()) else {
         return;
     };
@@ -214,9 +256,12 @@ pub fn keep(gw: &Gateway, ctx: &RequestCtx, key: [u8; 32], recorded: &Recorded) 
         model,
     });
     if let Some(redis) = gw.limiter.redis() {
-        cache.put_shared(redis, &key, &entry);
+        cache.put_shared(redis, &keep.key, &entry);
     }
-    cache.put_local(key, entry);
+    if let (Some(sem), Some((context, vector))) = (&cache.semantic, keep.probe) {
+        sem.index.insert(context, vector, entry.clone());
+    }
+    cache.put_local(keep.key, entry);
 }
 
 /// The whole answer a client-format stream carried, when it finished cleanly.

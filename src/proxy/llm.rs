@@ -111,10 +111,10 @@ async fn run(
         return idempotent::replay(io, ctx, answer).await;
     }
     // The response cache: a kept answer is written now; a miss keeps what is served.
-    let keep_as = match cached::look(gw, &io.0.req_header().headers, ctx).await {
-        Lookup::Hit(entry) => {
+    let keep_as = match cached::look(gw, &snap, &io.0.req_header().headers, ctx).await {
+        Lookup::Hit(entry, similarity) => {
             let mut io = Settling::new(io, &gw.tenancy, ctx);
-            let served = cached::replay(&mut io, ctx, &entry).await;
+            let served = cached::replay(&mut io, ctx, &entry, similarity).await;
             io.restore(ctx);
             return served;
         }

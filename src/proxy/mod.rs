@@ -41,6 +41,7 @@
 
 mod bridged;
 mod cached;
+mod embed;
 mod idempotent;
 mod llm;
 mod session;

@@ -250,3 +250,71 @@ async fn keys(pattern: &str) -> usize {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paraphrase_is_a_semantic_hit_and_another_question_is_not() {
+    let mock = Mock::start().await;
+    let semantic = "[cache.semantic]\nenabled = true\nembedding_model = \"oa/words\"\nsimilarity_threshold = 0.95\n";
+    let gw = Gateway::start(&config(&mock, semantic)).await;
+    let chats = |mock: &Mock| {
+        mock.log()
+            .iter()
+            .filter(|e| !e.path.ends_with("/embeddings"))
+            .count()
+    };
+    let (cache, first) = ask(
+        &gw,
+        "any",
+        &chat("What is the capital of France?", 0.0, false),
+        None,
+    )
+    .await;
+    assert_eq!(cache, "miss");
+    let resp = send(
+        &gw,
+        "/v1/chat/completions",
+        "any",
+        &chat("Tell me the capital of france, please", 0.0, false),
+        None,
+    )
+    .await;
+    assert_eq!(header(&resp, "x-gateway-cache"), "semantic-hit");
+    let similarity: f64 = header(&resp, "x-gateway-semantic-similarity")
+        .parse()
+        .unwrap();
+    assert!(similarity >= 0.95, "{similarity}");
+    assert_eq!(header(&resp, "x-gateway-cost-usd"), "0");
+    // The kept answer (the mock echoes: it is the first question's).
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["choices"][0]["message"]["content"], first.as_str());
+    assert_eq!(chats(&mock), 1);
+    // Another question, or the same one to another model, is not the same request.
+    let (cache, _) = ask(
+        &gw,
+        "any",
+        &chat("What is the capital of Spain?", 0.0, false),
+        None,
+    )
+    .await;
+    assert_eq!(cache, "miss");
+    let mut other_model = chat("Tell me the capital of France", 0.0, false);
+    other_model["model"] = json!("an/echo-an");
+    assert_eq!(ask(&gw, "any", &other_model, None).await.0, "miss");
+    assert_eq!(chats(&mock), 3);
+    // Every lookup after an exact miss asked for an embedding, of the text only.
+    let embeddings: Vec<_> = mock
+        .log()
+        .into_iter()
+        .filter(|e| e.path.ends_with("/embeddings"))
+        .collect();
+    assert_eq!(embeddings.len(), 4);
+    assert_eq!(
+        embeddings[0].body.as_ref().unwrap()["input"],
+        "What is the capital of France?\n"
+    );
+    assert_eq!(
+        gw.metric("gateway_cache_hits_total{kind=\"semantic-hit\"}")
+            .await,
+        1.0
+    );
+}
