@@ -175,8 +175,26 @@ fn audit_view(r: &Record) -> Value {
 }
 
 /// The trail of a request served by its first candidate at the first try (kept without one):
-/// that candidate, its one attempt and the outcome, from the record.
+/// that candidate, its one attempt and the outcome, from the record; or of a cache hit: no
+/// attempt, where the answer came from.
 fn plain_trail(r: &Record) -> Value {
+    if let Some(cache) = r.cache_status.as_deref().filter(|c| c.ends_with("hit")) {
+        return json!({
+            "model_requested": r.model_requested,
+            "candidates": [],
+            "eliminated": [],
+            "steps": [],
+            "cache": cache,
+            "outcome": {
+                "status": r.status,
+                "provider": r.provider,
+                "model": r.model,
+                "error": r.error,
+                "attempts": 0,
+                "failovers": 0,
+            },
+        });
+    }
     let candidate = format!(
         "{}/{}",
         r.provider.as_deref().unwrap_or_default(),

@@ -57,14 +57,42 @@ fn whole_numbers(v: &mut Value) {
     }
 }
 
-/// The cache key of a canonical request in `scope` on `endpoint`.
-pub fn key(scope: &str, endpoint: &str, canonical: &str) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for part in [scope, endpoint, canonical] {
-        h.update(part.as_bytes());
-        h.update([0]);
+/// A request's identity in the cache: scope, endpoint and canonical request, kept whole so
+/// that a hit is checked against it (the map's hash is fast, not collision-proof), and hashed
+/// with SHA-256 only where instances must agree on a name (Redis).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(String);
+
+impl Key {
+    pub fn new(scope: &str, endpoint: &str, canonical: &str) -> Key {
+        let mut text = String::with_capacity(scope.len() + endpoint.len() + canonical.len() + 2);
+        for (i, part) in [scope, endpoint, canonical].into_iter().enumerate() {
+            if i > 0 {
+                text.push('\0');
+            }
+            text.push_str(part);
+        }
+        Key(text)
     }
-    h.finalize().into()
+
+    /// Bytes the key holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The name every instance gives this key.
+    pub fn shared(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+}
+
+/// The SHA-256 of scope, endpoint and a text (the semantic cache's context).
+pub fn key(scope: &str, endpoint: &str, canonical: &str) -> [u8; 32] {
+    Key::new(scope, endpoint, canonical).shared()
 }
 
 /// A key as Redis names it.
@@ -87,6 +115,14 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.temperature, 0.0);
         assert_eq!(key("k1", "chat", &a.text), key("k1", "chat", &b.text));
+        assert_eq!(
+            Key::new("k1", "chat", &a.text),
+            Key::new("k1", "chat", &b.text)
+        );
+        assert_ne!(
+            Key::new("k1", "chat", &a.text),
+            Key::new("k1\0chat", "", &a.text)
+        );
         // Scope, endpoint and content do.
         assert_ne!(key("k1", "chat", &a.text), key("k2", "chat", &a.text));
         assert_ne!(key("k1", "chat", &a.text), key("k1", "messages", &a.text));

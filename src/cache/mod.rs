@@ -29,6 +29,20 @@ pub struct Entry {
     /// Who served it first.
     pub provider: String,
     pub model: String,
+    /// The answer as a stream, rendered at the first streamed replay (without and with the
+    /// usage chunk an OpenAI client may ask for).
+    pub streams: [std::sync::OnceLock<Bytes>; 2],
+}
+
+impl Entry {
+    pub fn new(body: Bytes, provider: String, model: String) -> Entry {
+        Entry {
+            body,
+            provider,
+            model,
+            streams: Default::default(),
+        }
+    }
 }
 
 impl Entry {
@@ -55,11 +69,7 @@ impl Entry {
         }
         let model = names.pop()?;
         let provider = names.pop()?;
-        Some(Entry {
-            body: Bytes::copy_from_slice(rest),
-            provider,
-            model,
-        })
+        Some(Entry::new(Bytes::copy_from_slice(rest), provider, model))
     }
 }
 
@@ -83,13 +93,16 @@ pub struct Semantic {
 /// An entry on this instance and when it expires.
 type Live = (Instant, std::sync::Arc<Entry>);
 
+/// The local map: entries by key, least recently used first out.
+type Local = LruCache<key::Key, Live, std::hash::RandomState>;
+
 /// The exact-match cache of one instance (and the Redis one beside it).
 #[derive(Debug)]
 pub struct ResponseCache {
     pub settings: Settings,
     /// `[cache.semantic]`: the embeddings model (provider id, model) and the vectors.
     pub semantic: Option<Semantic>,
-    local: Mutex<LruCache<[u8; 32], Live>>,
+    local: Mutex<Local>,
 }
 
 impl ResponseCache {
@@ -123,12 +136,12 @@ impl ResponseCache {
                 ttl,
                 max_entry_bytes: c.max_entry_bytes,
             },
-            local: Mutex::new(LruCache::new(cap)),
+            local: Mutex::new(LruCache::with_hasher(cap, std::hash::RandomState::new())),
         })
     }
 
     /// The live entry of `key` on this instance.
-    pub fn get_local(&self, key: &[u8; 32]) -> Option<std::sync::Arc<Entry>> {
+    pub fn get_local(&self, key: &key::Key) -> Option<std::sync::Arc<Entry>> {
         let mut local = self.local.lock().unwrap_or_else(PoisonError::into_inner);
         match local.get(key) {
             Some((expires, entry)) if *expires > Instant::now() => Some(entry.clone()),
@@ -142,8 +155,10 @@ impl ResponseCache {
 
     /// Keeps `entry` on this instance (until its TTL passes or it is the least recently
     /// used of a full cache).
-    pub fn put_local(&self, key: [u8; 32], entry: std::sync::Arc<Entry>) {
-        if entry.body.len() > self.settings.max_entry_bytes {
+    pub fn put_local(&self, key: key::Key, entry: std::sync::Arc<Entry>) {
+        if entry.body.len() > self.settings.max_entry_bytes
+            || key.len() > self.settings.max_entry_bytes
+        {
             return;
         }
         let expires = Instant::now() + self.settings.ttl;
@@ -153,8 +168,8 @@ impl ResponseCache {
 
     /// The entry of `key` in Redis (`None` when absent, unreadable or Redis cannot answer:
     /// the request is then served by a provider).
-    pub async fn get_shared(&self, redis: &Redis, key: &[u8; 32]) -> Option<Entry> {
-        let name = shared_name(redis, key);
+    pub async fn get_shared(&self, redis: &Redis, key: &key::Key) -> Option<Entry> {
+        let name = shared_name(redis, &key.shared());
         let mut cmd = Vec::with_capacity(name.len() + 32);
         resp::encode(&mut cmd, &[b"GET".as_slice(), name.as_bytes()]);
         match redis.call(cmd).await {
@@ -164,11 +179,13 @@ impl ResponseCache {
     }
 
     /// Writes `entry` to Redis with the cache's TTL, without waiting for the answer.
-    pub fn put_shared(&self, redis: &Redis, key: &[u8; 32], entry: &Entry) {
-        if entry.body.len() > self.settings.max_entry_bytes {
+    pub fn put_shared(&self, redis: &Redis, key: &key::Key, entry: &Entry) {
+        if entry.body.len() > self.settings.max_entry_bytes
+            || key.len() > self.settings.max_entry_bytes
+        {
             return;
         }
-        let name = shared_name(redis, key);
+        let name = shared_name(redis, &key.shared());
         let value = entry.encode();
         let ttl = self.settings.ttl.as_millis().to_string();
         let mut cmd = Vec::with_capacity(value.len() + name.len() + 48);
@@ -204,24 +221,27 @@ mod tests {
     }
 
     fn entry(body: &str) -> std::sync::Arc<Entry> {
-        std::sync::Arc::new(Entry {
-            body: Bytes::from(body.to_string()),
-            provider: "p".into(),
-            model: "m;x=1".into(),
-        })
+        std::sync::Arc::new(Entry::new(
+            Bytes::from(body.to_string()),
+            "p".into(),
+            "m;x=1".into(),
+        ))
     }
 
     #[test]
     fn least_recently_used_goes_first_and_large_answers_are_not_kept() {
         let c = cache(2, 60);
-        c.put_local([1; 32], entry("a"));
-        c.put_local([2; 32], entry("b"));
-        assert!(c.get_local(&[1; 32]).is_some());
-        c.put_local([3; 32], entry("c"));
-        assert!(c.get_local(&[2; 32]).is_none());
-        assert_eq!(c.get_local(&[1; 32]).unwrap().body, "a");
-        c.put_local([4; 32], entry(&"x".repeat(65)));
-        assert!(c.get_local(&[4; 32]).is_none());
+        let k = |n: &str| key::Key::new("s", "chat", n);
+        c.put_local(k("1"), entry("a"));
+        c.put_local(k("2"), entry("b"));
+        assert!(c.get_local(&k("1")).is_some());
+        c.put_local(k("3"), entry("c"));
+        assert!(c.get_local(&k("2")).is_none());
+        assert_eq!(c.get_local(&k("1")).unwrap().body, "a");
+        c.put_local(k("4"), entry(&"x".repeat(65)));
+        assert!(c.get_local(&k("4")).is_none());
+        c.put_local(k(&"y".repeat(65)), entry("small"));
+        assert!(c.get_local(&k(&"y".repeat(65))).is_none());
         let off: CacheConfig = toml::from_str("enabled = false").unwrap();
         assert!(ResponseCache::from_config(&off).is_none());
     }

@@ -184,11 +184,11 @@ mod tests {
     use super::*;
 
     fn entry(body: &str) -> Arc<Entry> {
-        Arc::new(Entry {
-            body: bytes::Bytes::from(body.to_string()),
-            provider: "p".into(),
-            model: "m".into(),
-        })
+        Arc::new(Entry::new(
+            bytes::Bytes::from(body.to_string()),
+            "p".into(),
+            "m".into(),
+        ))
     }
 
     #[test]

@@ -24,6 +24,9 @@
 //! | `hang` | never answers |
 //! | `hold-close;ttfb_ms=2000` | reads the request, holds it, closes the connection without an answer |
 //!
+//! Embeddings: 8-dimensional vectors from each input's SHA-256; the model `words` embeds a bag
+//! of content words instead (paraphrases alike), for the semantic cache.
+//!
 //! Options on any behaviour: `delay=<ms>` per token (non-streaming: tokens × delay before the
 //! headers), `split=<n>` body frames of n bytes, `n=<tokens>` (caps `echo`), `ttfb_ms`,
 //! `ttft_ms`, and for testing mid-stream rescue:

@@ -52,11 +52,16 @@ fn text(body: &[u8]) -> String {
     }
 }
 
-/// Whether the request was served by its first candidate on the first attempt, nothing
-/// skipped or refused: its record says all its trail would.
+/// Whether the request was served by its first candidate on the first attempt (or from the
+/// response cache), nothing skipped or refused: its record says all its trail would.
 fn plain(ctx: &RequestCtx) -> bool {
     let t = &ctx.trace;
     let first = ctx.plan.candidates.first();
+    // A cache hit: no attempt, its record says where the answer came from.
+    let hit = t.steps.is_empty() && matches!(t.cache, Some("hit" | "semantic-hit"));
+    if hit {
+        return t.served && t.compliance.is_empty() && !ctx.plan.route.eliminated_any();
+    }
     t.served
         && t.steps.len() == 1
         && t.steps[0].action == "attempt"

@@ -40,7 +40,7 @@ pub enum Lookup {
 
 /// Where a served answer is kept.
 pub struct Keep {
-    key: [u8; 32],
+    key: key::Key,
     /// The request's context and embedding, for the semantic cache.
     probe: Option<([u8; 32], Vec<f32>)>,
 }
@@ -97,7 +97,7 @@ pub async fn look(
     let mut keep = None;
     if let Some(c) = canonical {
         let scope = scope_of(cache.settings.scope, ctx);
-        let key = key::key(&scope, ctx.endpoint, &c.text);
+        let key = key::Key::new(&scope, ctx.endpoint, &c.text);
         if !no_cache && let Some(entry) = find(gw, cache, &key).await {
             return hit(gw, ctx, entry, None);
         }
@@ -135,13 +135,13 @@ fn hit(gw: &Gateway, ctx: &mut RequestCtx, entry: Arc<Entry>, similarity: Option
 }
 
 /// The entry of `key`: on this instance, else in Redis (then kept here too).
-async fn find(gw: &Gateway, cache: &ResponseCache, key: &[u8; 32]) -> Option<Arc<Entry>> {
+async fn find(gw: &Gateway, cache: &ResponseCache, key: &key::Key) -> Option<Arc<Entry>> {
     if let Some(e) = cache.get_local(key) {
         return Some(e);
     }
     let redis = gw.limiter.redis()?;
     let entry = Arc::new(cache.get_shared(redis, key).await?);
-    cache.put_local(*key, entry.clone());
+    cache.put_local(key.clone(), entry.clone());
     Some(entry)
 }
 
@@ -158,19 +158,27 @@ pub async fn replay<D: Downstream>(
     };
     let format = call.endpoint.format;
     let (content_type, body) = if call.summary.stream {
-        let Ok(mut resp) = Codec(format).decode_response(&entry.body) else {
-            // An entry is only kept after it was read back; nothing else writes them.
-            return Err(crate::errors::GatewayError::new(
-                crate::errors::ErrorKind::Internal,
-                "a cached answer could not be read",
-            )
-            .into());
+        // Rendered once per entry (and usage choice); the answer keeps its first id, as a
+        // whole replay does.
+        let usage = call.summary.include_usage;
+        let rendered = &entry.streams[usize::from(usage)];
+        let body = match rendered.get() {
+            Some(b) => b.clone(),
+            None => {
+                let Ok(resp) = Codec(format).decode_response(&entry.body) else {
+                    // An entry is only kept after it was read back; nothing else writes them.
+                    return Err(crate::errors::GatewayError::new(
+                        crate::errors::ErrorKind::Internal,
+                        "a cached answer could not be read",
+                    )
+                    .into());
+                };
+                rendered
+                    .get_or_init(|| Bytes::from(stream_of(format, &resp, usage)))
+                    .clone()
+            }
         };
-        resp.id.clone_from(&ctx.id);
-        (
-            "text/event-stream",
-            Bytes::from(stream_of(format, &resp, call.summary.include_usage)),
-        )
+        ("text/event-stream", body)
     } else {
         ("application/json", entry.body.clone())
     };
@@ -250,11 +258,7 @@ pub fn keep(gw: &Gateway, ctx: &RequestCtx, keep: Keep, recorded: &Recorded) {
         }
         body
     };
-    let entry = Arc::new(Entry {
-        body,
-        provider,
-        model,
-    });
+    let entry = Arc::new(Entry::new(body, provider, model));
     if let Some(redis) = gw.limiter.redis() {
         cache.put_shared(redis, &keep.key, &entry);
     }
