@@ -1,5 +1,5 @@
-//! Storage (D1): one schema on SQLite or PostgreSQL through sqlx, or in memory (SQLite's
-//! in-memory database) without `[database] url`. [`Store::open`] connects and migrates at
+//! Storage (D1): one schema on SQLite or PostgreSQL through sqlx, or in memory (a named,
+//! shared-cache SQLite in-memory database) without `[database] url`. [`Store::open`] connects and migrates at
 //! start: an unreachable database, or one at a newer schema version, is a startup error.
 //!
 //! Every query runs on the store's own runtime (one thread), so the request path never waits
@@ -67,8 +67,9 @@ impl Drop for Runtime {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// The SQLite file, when the database is one.
-    file: Option<std::path::PathBuf>,
+    /// Where the record writer opens its own connection (a SQLite file or the in-memory
+    /// database), when it can.
+    records: Option<record_file::Target>,
     runtime: Runtime,
 }
 
@@ -88,7 +89,7 @@ impl Store {
     /// inside or outside a runtime.
     pub fn open(url: Option<&str>, max_connections: u32) -> Result<Arc<Store>, StoreError> {
         let (backend, url) = match url {
-            None => (Backend::Memory, "sqlite::memory:".to_string()),
+            None => (Backend::Memory, memory_url()),
             Some(u) if u.starts_with("sqlite:") => (Backend::Sqlite, sqlite_url(u)?),
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
                 (Backend::Postgres, u.to_string())
@@ -99,8 +100,8 @@ impl Store {
                 ));
             }
         };
-        let file = record_file::path_of(&url);
-        if let Some(path) = &file {
+        let records = record_file::target_of(&url);
+        if let Some(record_file::Target::File(path)) = &records {
             record_file::create(path)?;
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -156,7 +157,7 @@ impl Store {
         Ok(Arc::new(Store {
             pool,
             backend,
-            file,
+            records,
             runtime,
         }))
     }
@@ -165,9 +166,9 @@ impl Store {
         self.backend
     }
 
-    /// The SQLite file, when the database is one (not in memory, not PostgreSQL).
-    pub fn file(&self) -> Option<&std::path::Path> {
-        self.file.as_deref()
+    /// The SQLite database the record writer may open beside the pool (not PostgreSQL).
+    pub fn records_target(&self) -> Option<&record_file::Target> {
+        self.records.as_ref()
     }
 
     /// Runs `work` (given the pool) on the store's runtime and waits for it.
@@ -222,6 +223,19 @@ impl Store {
 )]
 fn unreachable_runtime() -> ! {
     panic!("the storage runtime is gone")
+}
+
+/// A name for this store's in-memory database, unique in the process: the pool and the record
+/// writer's connection share it (SQLite's shared cache), and it lives while the pool's one
+/// connection does.
+fn memory_url() -> String {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // `file:`: SQLite shares an in-memory database's cache only when it is named by a URI.
+    format!(
+        "sqlite:file:llmgw-memory-{}-{n}?mode=memory",
+        std::process::id()
+    )
 }
 
 /// `sqlite://PATH`: the file is created when missing (with its folder).

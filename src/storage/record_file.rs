@@ -1,4 +1,5 @@
-//! The record writer's own connection to a SQLite file: rows bound straight to one prepared
+//! The record writer's own connection to a SQLite database (a file, or the store's named
+//! in-memory database through SQLite's shared cache): rows bound straight to one prepared
 //! `INSERT` on a blocking thread. sqlx's SQLite driver hands each statement to a worker
 //! thread and copies every argument on the way (to its any-database form, then to owned
 //! values); for the request records, the one write on every request's account, that was half
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, ToSql};
+use rusqlite::{Connection, OpenFlags, ToSql};
 
 use super::StoreError;
 use super::records::{COLUMNS, PER_ROW, Record};
@@ -37,9 +38,22 @@ pub fn create(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The connection, shared with the blocking task that writes each batch.
+/// The database the writer opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A SQLite file.
+    File(PathBuf),
+    /// The store's in-memory database, by its shared-cache name.
+    Memory(String),
+}
+
+/// The connection, shared with the blocking task that writes each batch, and how many
+/// records it keeps (in memory: the newest only).
 #[derive(Clone)]
-pub struct RecordFile(Arc<Mutex<Connection>>);
+pub struct RecordFile {
+    conn: Arc<Mutex<Connection>>,
+    keep: Option<i64>,
+}
 
 impl std::fmt::Debug for RecordFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,13 +82,44 @@ impl RecordFile {
             .map_err(error)?;
         conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)
             .map_err(error)?;
-        Ok(RecordFile(Arc::new(Mutex::new(conn))))
+        Ok(RecordFile {
+            conn: Arc::new(Mutex::new(conn)),
+            keep: None,
+        })
+    }
+
+    /// Opens the writer's connection to `target`; an in-memory database keeps the newest
+    /// `keep` records.
+    pub fn open_target(target: &Target, keep: i64) -> Result<RecordFile, StoreError> {
+        match target {
+            Target::File(path) => RecordFile::open(path),
+            Target::Memory(name) => {
+                // The pool's connection opened this name with the same flags: this one joins
+                // its database. Shared-cache locks are per table and not waited on by a busy
+                // handler: rusqlite waits for them through SQLite's unlock notification.
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_MEMORY
+                    | OpenFlags::SQLITE_OPEN_SHARED_CACHE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(name, flags).map_err(|e| {
+                    StoreError(format!(
+                        "cannot open the in-memory database for records: {e}"
+                    ))
+                })?;
+                Ok(RecordFile {
+                    conn: Arc::new(Mutex::new(conn)),
+                    keep: Some(keep),
+                })
+            }
+        }
     }
 
     /// Writes `batch` in one transaction (blocking): [`ROWS`] rows per statement, the rest
-    /// one by one (two statements, both prepared once).
+    /// one by one (two statements, both prepared once); in memory, the records beyond the
+    /// newest `keep` go in the same transaction.
     pub fn insert(&self, batch: &[Record]) -> Result<(), StoreError> {
-        let mut conn = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = conn.transaction().map_err(error)?;
         {
             let mut many = tx.prepare_cached(&insert_sql(ROWS)).map_err(error)?;
@@ -90,10 +135,19 @@ impl RecordFile {
                 bind(&mut one, 0, r).map_err(error)?;
                 one.raw_execute().map_err(error)?;
             }
+            if let Some(keep) = self.keep {
+                tx.prepare_cached(TRIM)
+                    .and_then(|mut trim| trim.execute([keep]))
+                    .map_err(error)?;
+            }
         }
         tx.commit().map_err(error)
     }
 }
+
+/// Drops the records beyond the newest `?1` (by insertion order).
+pub const TRIM: &str =
+    "DELETE FROM request_records WHERE rowid <= (SELECT MAX(rowid) FROM request_records) - ?1";
 
 /// Rows in one statement: fewer statements to run (each costs about a third of a row).
 const ROWS: usize = 40;
@@ -141,13 +195,23 @@ fn insert_sql(rows: usize) -> String {
     )
 }
 
-/// The file behind a `sqlite://PATH?...` url (as [`super::Store`] normalised it, `mode=rwc`
-/// added when none was given); `None` for an in-memory database or another mode.
-pub fn path_of(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://")?;
+/// The database behind a `sqlite://PATH?...` url as [`super::Store`] normalised it: a file
+/// (`mode=rwc`, added when no mode was given) or a named in-memory database (`mode=memory`);
+/// `None` for `:memory:` (a name only sqlx knows) or another mode.
+pub fn target_of(url: &str) -> Option<Target> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| {
+        url.strip_prefix("sqlite:")
+            .filter(|r| r.starts_with("file:"))
+    })?;
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let writable = query.split('&').any(|p| p == "mode=rwc");
-    (writable && path != ":memory:" && !path.is_empty()).then(|| PathBuf::from(path))
+    if path == ":memory:" || path.is_empty() {
+        return None;
+    }
+    query.split('&').find_map(|p| match p {
+        "mode=rwc" => Some(Target::File(PathBuf::from(path))),
+        "mode=memory" => Some(Target::Memory(path.to_string())),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -155,15 +219,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_writable_file_has_a_path() {
+    fn a_writable_file_or_a_named_memory_database_is_a_target() {
         assert_eq!(
-            path_of("sqlite://data/a.db?mode=rwc"),
-            Some(PathBuf::from("data/a.db"))
+            target_of("sqlite://data/a.db?mode=rwc"),
+            Some(Target::File(PathBuf::from("data/a.db")))
         );
-        assert_eq!(path_of("sqlite://data/a.db?mode=ro"), None);
-        assert_eq!(path_of("sqlite://:memory:?mode=rwc"), None);
-        assert_eq!(path_of("sqlite::memory:"), None);
-        assert_eq!(path_of("postgres://x/y"), None);
+        assert_eq!(
+            target_of("sqlite:file:llmgw-memory-1-0?mode=memory"),
+            Some(Target::Memory("file:llmgw-memory-1-0".into()))
+        );
+        assert_eq!(target_of("sqlite://data/a.db?mode=ro"), None);
+        assert_eq!(target_of("sqlite://:memory:?mode=rwc"), None);
+        assert_eq!(target_of("sqlite::memory:"), None);
+        assert_eq!(target_of("postgres://x/y"), None);
     }
 
     #[test]

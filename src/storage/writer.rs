@@ -1,8 +1,8 @@
 //! The background writer of request records: takes them off the request path through a
 //! bounded channel (a full channel drops and counts), writes them in batches every second or
-//! when the queue is half full, and `flush` waits for everything queued. A SQLite file is
-//! written through the writer's own connection ([`super::record_file`]); PostgreSQL and the
-//! in-memory database through the store's pool.
+//! when the queue is half full, and `flush` waits for everything queued. A SQLite file and
+//! the in-memory database are written through the writer's own connection
+//! ([`super::record_file`]); PostgreSQL through the store's pool.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,7 +48,10 @@ impl Writer {
         let early = Arc::new(Notify::new());
         let written = Arc::new(AtomicU64::new(0));
         let numbered = store.backend() == Backend::Postgres;
-        let sink = match store.file().map(RecordFile::open) {
+        let own = store
+            .records_target()
+            .map(|t| RecordFile::open_target(t, MEMORY_RECORDS));
+        let sink = match own {
             Some(Ok(file)) => Sink::File(file),
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "records are written through the shared pool");
@@ -113,11 +116,13 @@ struct Queue {
     early: Arc<Notify>,
 }
 
-/// Where the writer writes: the store's pool, or its own connection to the SQLite file.
+/// Where the writer writes: the store's pool, or its own connection to the SQLite file or
+/// the in-memory database.
 enum Sink {
     Pool(AnyPool, bool),
     File(RecordFile),
-    /// The in-memory database: it keeps the newest [`MEMORY_RECORDS`] records only.
+    /// The in-memory database through the pool (when the writer's own connection could not
+    /// be opened): it keeps the newest [`MEMORY_RECORDS`] records only.
     Memory(AnyPool),
 }
 
@@ -201,18 +206,43 @@ async fn write(sink: &Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
 
 /// Drops the records beyond the newest `keep` (by insertion order).
 async fn trim(pool: &AnyPool, keep: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "DELETE FROM request_records WHERE rowid <= (SELECT MAX(rowid) FROM request_records) - $1",
-    )
-    .bind(keep)
-    .execute(pool)
-    .await?;
+    sqlx::query(super::record_file::TRIM)
+        .bind(keep)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writer_connection_shares_the_in_memory_database() {
+        let store = Store::open(None, 1).unwrap();
+        let Some(target) = store.records_target() else {
+            panic!("the in-memory database has no name");
+        };
+        let file = RecordFile::open_target(target, 5).unwrap();
+        let batch: Vec<Record> = (0..8)
+            .map(|i| Record {
+                id: format!("req_{i}"),
+                endpoint: "chat_completions".into(),
+                ..Record::default()
+            })
+            .collect();
+        file.insert(&batch).unwrap();
+        let ids: Vec<String> = store.block_on(async {
+            sqlx::query_scalar("SELECT id FROM request_records ORDER BY id")
+                .fetch_all(&store.pool())
+                .await
+                .unwrap()
+        });
+        assert_eq!(ids, ["req_3", "req_4", "req_5", "req_6", "req_7"]);
+        // Another store is another database.
+        let other = Store::open(None, 1).unwrap();
+        assert_ne!(other.records_target(), store.records_target());
+    }
 
     #[test]
     fn the_in_memory_records_keep_the_newest() {
