@@ -1,61 +1,10 @@
 //! What makes two requests the same for the response cache: the scope (whose entries), the
-//! endpoint, and the request in a canonical form — its JSON with the keys sorted, without
-//! what only changes the delivery (`stream`, `stream_options`), integral numbers written as
-//! integers — hashed. Also the request's
-//! `temperature`, which decides whether it is cached at all. Pure.
+//! endpoint, and the request in its canonical form ([`super::canonical`]), kept whole as the
+//! key and hashed where instances must agree on a name. Pure.
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Fields that change how an answer is delivered, not what it says.
-const DELIVERY: &[&str] = &["stream", "stream_options"];
-
-/// A request as the cache sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Canonical {
-    /// The request's JSON with sorted keys, delivery fields removed.
-    pub text: String,
-    /// `temperature` (1 when absent: the providers' default).
-    pub temperature: f64,
-}
-
-/// The canonical form of a JSON request body; `None` when it is not a JSON object.
-pub fn canonical(body: &[u8]) -> Option<Canonical> {
-    let Value::Object(mut fields) = serde_json::from_slice::<Value>(body).ok()? else {
-        return None;
-    };
-    for f in DELIVERY {
-        fields.remove(*f);
-    }
-    fields.values_mut().for_each(whole_numbers);
-    let temperature = fields
-        .get("temperature")
-        .and_then(Value::as_f64)
-        .unwrap_or(1.0);
-    // serde_json's map keeps its keys sorted (the `preserve_order` feature is off; a test
-    // below fails if it is ever turned on), so equal requests serialize equally.
-    let text = serde_json::to_string(&Value::Object(fields)).ok()?;
-    Some(Canonical { text, temperature })
-}
-
-/// Writes every integral number as an integer (`0.0` and `0` are the same JSON number).
-fn whole_numbers(v: &mut Value) {
-    match v {
-        Value::Number(n) => {
-            if let Some(f) = n.as_f64()
-                && !n.is_i64()
-                && !n.is_u64()
-                && f.fract() == 0.0
-                && f.abs() < 9.0e15
-            {
-                *v = Value::from(f as i64);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
-        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
-        _ => {}
-    }
-}
+pub use super::canonical::{Canonical, canonical};
 
 /// A request's identity in the cache: scope, endpoint and canonical request, kept whole so
 /// that a hit is checked against it (the map's hash is fast, not collision-proof), and hashed

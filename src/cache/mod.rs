@@ -8,6 +8,7 @@
 //!
 //! May depend on config and the Redis client only; the proxy uses it.
 
+pub mod canonical;
 pub mod key;
 pub mod semantic;
 

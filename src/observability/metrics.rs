@@ -5,7 +5,7 @@
 //! takes the write lock once. Label values come from configuration (provider ids, catalog
 //! model ids) or small enums, never from unvalidated input, so cardinality stays bounded.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt::Write as _;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -66,7 +66,7 @@ struct Family<K, V> {
 impl<K: Hash + Eq + Clone, V: Default> Family<K, V> {
     fn new() -> Self {
         Self {
-            series: RwLock::new(HashMap::new()),
+            series: RwLock::new(HashMap::default()),
         }
     }
 

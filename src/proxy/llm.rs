@@ -17,6 +17,7 @@ use crate::inbound::{self, endpoint::Endpoint};
 use crate::policy;
 use crate::routing;
 use crate::runtime::provider::Operation;
+use crate::runtime::snapshot::Snapshot;
 
 /// Serves one LLM call; always answers from here (`Ok(true)`), or reports the client gone.
 pub async fn serve(
@@ -121,7 +122,31 @@ async fn run(
         Lookup::Miss(key) => key,
         Lookup::Off => None,
     };
-    // 4 attempt loop, with translation (5) and the response written as it goes.
+    // The attempt loop's future is large: boxed, so that a call answered before it (refused,
+    // replayed, a cache hit) neither carries nor copies its size.
+    Box::pin(dispatch(gw, io, ctx, &snap, claim, keep_as)).await?;
+    // 6 what routing learns from a served answer.
+    if let (true, Some(provider), Some(model), Some(ttft)) = (
+        ctx.trace.served,
+        &ctx.trace.provider,
+        &ctx.trace.model_label,
+        ctx.trace.ttft,
+    ) {
+        gw.routes.observe(provider, model, ttft);
+    }
+    Ok(())
+}
+
+/// 4 the attempt loop, with translation (5) and the response written as it goes; what is
+/// kept of the answer (idempotency, the cache, the record's body) is kept here.
+async fn dispatch(
+    gw: &Gateway,
+    io: &mut SessionIo<'_>,
+    ctx: &mut RequestCtx,
+    snap: &Snapshot,
+    claim: Claim,
+    keep_as: Option<cached::Keep>,
+) -> Result<(), Failure> {
     // A whole (not streamed) answer is kept for the request's record when bodies are kept.
     let keep_body = gw.tenancy.store_bodies && !ctx.stream();
     // What the call holds is settled just before its answer's last write.
@@ -137,14 +162,14 @@ async fn run(
     let mut io = Settling::new(io, &gw.tenancy, ctx).sticking(sticky);
     if matches!(claim, Claim::None) && !keep_body && keep_as.is_none() {
         let mut down = Bridged::new(&mut io, bridge);
-        let served = attempt::run(gw, &gw.client, &mut down, &snap, ctx).await;
+        let served = attempt::run(gw, &gw.client, &mut down, snap, ctx).await;
         io.restore(ctx);
         served?;
     } else {
         let headers = !matches!(claim, Claim::None) || keep_as.is_some();
         let mut recording = Recording::new(&mut io, headers);
         let mut down = Bridged::new(&mut recording, bridge);
-        let served = attempt::run(gw, &gw.client, &mut down, &snap, ctx).await;
+        let served = attempt::run(gw, &gw.client, &mut down, snap, ctx).await;
         let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
         io.restore(ctx);
         if keep_body && let Some(r) = &recorded {
@@ -155,15 +180,6 @@ async fn run(
         }
         idempotent::finish(gw, claim, recorded);
         served?;
-    }
-    // 6 what routing learns from a served answer.
-    if let (true, Some(provider), Some(model), Some(ttft)) = (
-        ctx.trace.served,
-        &ctx.trace.provider,
-        &ctx.trace.model_label,
-        ctx.trace.ttft,
-    ) {
-        gw.routes.observe(provider, model, ttft);
     }
     Ok(())
 }

@@ -286,9 +286,8 @@ impl GatewayProxy {
         io.0.set_read_timeout(Some(edge.request_head + std::time::Duration::from_secs(1)));
         io.0.set_write_timeout(Some(edge.client_write));
         match endpoint {
-            // Boxed: the call's future is large, and a request for another endpoint would
-            // otherwise carry (and copy) its size too.
-            Some(endpoint) => Box::pin(llm::serve(gw, &mut io, ctx, endpoint)).await,
+            // (The call's attempt loop, the large part of its future, is boxed inside.)
+            Some(endpoint) => llm::serve(gw, &mut io, ctx, endpoint).await,
             None => {
                 let reply = api::handle(gw, &mut io).await;
                 answer_api(&mut io, ctx, reply).await

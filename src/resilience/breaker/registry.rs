@@ -5,7 +5,7 @@
 //! Depends on `circuit` and `state` of this folder, the injected `resilience::Clock` and
 //! `resilience::policy::BreakerPolicy`; never on `persist` or `mod.rs`.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -26,7 +26,7 @@ impl BreakerRegistry {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             clock,
-            breakers: RwLock::new(HashMap::new()),
+            breakers: RwLock::new(HashMap::default()),
             transitions: Transitions::default(),
         }
     }

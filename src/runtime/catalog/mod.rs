@@ -12,7 +12,9 @@ pub mod state;
 /// The built-in cards, kept in `config` (validation needs their model ids) and read here.
 pub use crate::config::builtin_models as builtin;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
