@@ -46,6 +46,8 @@ fn record(i: usize) -> Record {
         audit: Some(
             "{\"candidates\":[\"openai/gpt-4o\"],\"steps\":[{\"candidate\":\"openai/gpt-4o\",\"action\":\"attempt\",\"outcome\":\"ok\",\"status\":200,\"latency_ms\":230}]}".into(),
         ),
+        source: Some("checkout-service".into()),
+        project: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! (auth, body reading) and observability; never on pingora, the attempt loop or the proxy.
 
 mod admin;
+mod analytics;
 mod audit_log;
 pub mod catalog;
 mod keys;
@@ -78,6 +79,10 @@ enum Op {
     DeleteTeam,
     AuditLog,
     Spend,
+    Analytics,
+    AnalyticsErrors,
+    Requesters,
+    Projects,
     Requests,
     Request,
     Stats,
@@ -254,6 +259,34 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         "records",
         Op::Stats,
+    ),
+    route(
+        Path::Exact(&["/v1/analytics"]),
+        Method::GET,
+        Access::Admin,
+        "analytics",
+        Op::Analytics,
+    ),
+    route(
+        Path::Exact(&["/v1/analytics/errors"]),
+        Method::GET,
+        Access::Admin,
+        "analytics",
+        Op::AnalyticsErrors,
+    ),
+    route(
+        Path::Exact(&["/v1/analytics/requesters"]),
+        Method::GET,
+        Access::Admin,
+        "analytics",
+        Op::Requesters,
+    ),
+    route(
+        Path::Exact(&["/v1/projects"]),
+        Method::GET,
+        Access::Admin,
+        "analytics",
+        Op::Projects,
     ),
     route(
         Path::Exact(&["/v1/audit"]),
@@ -537,6 +570,10 @@ async fn answer(
         Op::Requests => records::list(gw, req).await,
         Op::Request => records::get(gw, req).await,
         Op::Stats => records::stats(gw, req).await,
+        Op::Analytics => analytics::usage(gw, req).await,
+        Op::AnalyticsErrors => analytics::errors(gw, req).await,
+        Op::Requesters => analytics::requesters(gw, req).await,
+        Op::Projects => analytics::projects(gw, req).await,
         Op::Audits => records::audits(gw, req).await,
         Op::Audit => records::audit(gw, req).await,
         Op::Model => models::model(snap, &crate::uri::decode(req.segment)),

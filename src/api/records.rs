@@ -31,6 +31,8 @@ fn record_view(r: &Record) -> Value {
         "latency_ms": r.latency_ms,
         "ttft_ms": r.ttft_ms,
         "attempts": r.attempts,
+        "source": r.source,
+        "project": r.project,
         "failovers": r.failovers,
         "cache_status": r.cache_status,
         "stream": r.stream,

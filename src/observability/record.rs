@@ -1,12 +1,30 @@
 //! The stored record of an LLM request (O4, L4), built from its context once it ends: who
 //! asked (key, team), what for, who served it, tokens, cost, timings, attempts, and the
-//! routing audit trail (O3); the request body when bodies are kept.
+//! routing audit trail (O3); the request body when bodies are kept; the requester and project
+//! the client named (`x-source`, `x-project`) for the analytics.
 
 use crate::ctx::RequestCtx;
 use crate::storage::records::Record;
 
-/// The record of the request in `ctx`, created at `now_ms`.
-pub fn of(ctx: &mut RequestCtx, now_ms: i64) -> Record {
+/// Longest `x-source` or `x-project` kept (a longer one is cut at a character boundary).
+const MAX_LABEL: usize = 128;
+
+/// An `x-source` or `x-project` value as recorded: printable text, trimmed, at most
+/// [`MAX_LABEL`] bytes; none when empty or not text.
+pub fn label(value: Option<&http::HeaderValue>) -> Option<String> {
+    let v = value?.to_str().ok()?.trim();
+    if v.is_empty() || v.chars().any(char::is_control) {
+        return None;
+    }
+    let mut end = v.len().min(MAX_LABEL);
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(v[..end].to_string())
+}
+
+/// The record of the request in `ctx` (whose head carried `headers`), created at `now_ms`.
+pub fn of(ctx: &mut RequestCtx, now_ms: i64, headers: &http::HeaderMap) -> Record {
     // The request's last use of its id.
     let id = std::mem::take(&mut ctx.id);
     let trace = &ctx.trace;
@@ -40,6 +58,8 @@ pub fn of(ctx: &mut RequestCtx, now_ms: i64) -> Record {
         // The usual request, served by its first candidate at the first try, has no trail
         // beyond its record (the API derives it): only the others carry one.
         audit: (!plain(ctx)).then(|| audit(ctx)),
+        source: label(headers.get("x-source")),
+        project: label(headers.get("x-project")),
     }
 }
 

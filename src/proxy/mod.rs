@@ -334,7 +334,11 @@ impl GatewayProxy {
                         .provider_sent(quota, provider, 0, tokens);
                 }
             }
-            tenancy.record(observability::record::of(ctx, crate::storage::now_ms()));
+            tenancy.record(observability::record::of(
+                ctx,
+                crate::storage::now_ms(),
+                &req.headers,
+            ));
         }
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! May depend on config types only; the tenancy, api and app modules use it.
 
+pub mod analytics;
 pub mod breakers;
 pub mod idempotency;
 pub mod keys;

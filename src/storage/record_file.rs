@@ -180,6 +180,8 @@ fn bind(st: &mut rusqlite::CachedStatement<'_>, base: usize, r: &Record) -> rusq
         &r.response_body,
         &r.audit,
         &cost_known,
+        &r.source,
+        &r.project,
     ];
     for (i, v) in values.into_iter().enumerate() {
         st.raw_bind_parameter(base + i + 1, v)?;

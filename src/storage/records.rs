@@ -42,13 +42,17 @@ pub struct Record {
     /// The routing decision and attempts (JSON), for `/v1/audit`.
     #[serde(skip)]
     pub audit: Option<String>,
+    /// The requester the client named (`x-source`).
+    pub source: Option<String>,
+    /// The project the client named (`x-project`).
+    pub project: Option<String>,
 }
 
 /// Rows in one INSERT (within every backend's limit on bound parameters).
 const ROWS_PER_STATEMENT: usize = 40;
 
-pub(super) const COLUMNS: &str = "id, created_at, key_id, team_id, endpoint, model_requested, provider, model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, attempts, failovers, cache_status, stream, request_body, response_body, audit, cost_known";
-pub(super) const PER_ROW: usize = 24;
+pub(super) const COLUMNS: &str = "id, created_at, key_id, team_id, endpoint, model_requested, provider, model, status, error, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, attempts, failovers, cache_status, stream, request_body, response_body, audit, cost_known, source, project";
+pub(super) const PER_ROW: usize = 26;
 
 /// `INSERT` of `rows` records: `$1, $2, ...` placeholders for PostgreSQL, `?` for SQLite (whose
 /// named parameters are looked up one by one, a cost that grows with their square).
@@ -117,7 +121,9 @@ pub(super) async fn insert(
                 .bind(r.request_body.as_deref())
                 .bind(r.response_body.as_deref())
                 .bind(r.audit.as_deref())
-                .bind(i64::from(!r.cost_unknown));
+                .bind(i64::from(!r.cost_unknown))
+                .bind(r.source.as_deref())
+                .bind(r.project.as_deref());
         }
         q.execute(&mut *tx).await?;
     }
@@ -160,6 +166,8 @@ fn record_of(row: &AnyRow, bodies: bool) -> Result<Record, StoreError> {
             None
         },
         audit: if bodies { row.try_get("audit")? } else { None },
+        source: row.try_get("source")?,
+        project: row.try_get("project")?,
     })
 }
 

@@ -90,6 +90,11 @@ pub const MIGRATIONS: &[&[&str]] = &[
     &["ALTER TABLE idempotency ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''"],
     // 3: a record of a model whose price is unknown says so (its `cost_usd` reads null).
     &["ALTER TABLE request_records ADD COLUMN cost_known BIGINT NOT NULL DEFAULT 1"],
+    // 4: who asked (`x-source`) and for which project (`x-project`), for the analytics.
+    &[
+        "ALTER TABLE request_records ADD COLUMN source TEXT",
+        "ALTER TABLE request_records ADD COLUMN project TEXT",
+    ],
 ];
 
 /// The schema version this build writes.

@@ -13,6 +13,7 @@
     reason = "the harness spawns its own tasks and threads and reads test switches from the environment"
 )]
 
+mod analytics;
 mod binary;
 mod db;
 mod harness;
