@@ -16,6 +16,10 @@ use parking_lot::RwLock;
 
 use crate::resilience::breaker::{BreakerStatus, CircuitState};
 
+/// The gateway's operational endpoints (`endpoint` labels): counted, but kept out of the
+/// request latency histogram.
+const OPS_ENDPOINTS: &[&str] = &["health", "ready", "metrics"];
+
 /// Latency buckets in seconds (LLM calls range from milliseconds to minutes).
 const BUCKETS: [f64; 16] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
@@ -160,9 +164,13 @@ impl Metrics {
     pub fn record(&self, r: &RequestRecord<'_>) {
         let key = (r.endpoint, r.provider.clone(), r.model.clone(), r.status);
         self.requests.get(&key).fetch_add(1, Ordering::Relaxed);
-        self.duration
-            .get(&(r.provider.clone(),))
-            .observe(r.duration);
+        // Health checks and scrapes say nothing about serving requests: they stay out of the
+        // latency histogram (they are counted).
+        if !OPS_ENDPOINTS.contains(&r.endpoint) {
+            self.duration
+                .get(&(r.provider.clone(),))
+                .observe(r.duration);
+        }
         if let Some(t) = r.ttft {
             self.ttft.get(&(r.provider.clone(),)).observe(t);
         }
@@ -454,19 +462,21 @@ impl Metrics {
             &mut out,
             "gateway_circuit_state",
             "gauge",
-            "Circuit state per provider/model: 0 closed, 1 half-open, 2 open.",
+            "Circuit state per provider/model: one series per state, 1 for the current one.",
         );
         for b in breakers {
-            let state = match b.state {
-                CircuitState::Closed => 0,
-                CircuitState::HalfOpen => 1,
-                CircuitState::Open => 2,
-            };
-            let _ = writeln!(
-                out,
-                "gateway_circuit_state{{backend=\"{}\"}} {state}",
-                esc(&b.key)
-            );
+            for (state, name) in [
+                (CircuitState::Closed, "closed"),
+                (CircuitState::HalfOpen, "half_open"),
+                (CircuitState::Open, "open"),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "gateway_circuit_state{{backend=\"{}\",state=\"{name}\"}} {}",
+                    esc(&b.key),
+                    u8::from(b.state == state)
+                );
+            }
         }
         header(
             &mut out,
@@ -510,6 +520,7 @@ impl Metrics {
             "Seconds since the gateway started.",
         );
         let _ = writeln!(out, "gateway_uptime_seconds {}", uptime.as_secs());
+        super::process::render(&mut out, uptime);
         out
     }
 }
@@ -591,5 +602,31 @@ mod tests {
             "gateway_fallback_requests_total{requested=\"pool\",provider=\"b\",model=\"m2\"} 1"
         ));
         assert!(text.contains("gateway_circuit_transitions_total{to=\"open\"} 2"));
+    }
+
+    #[test]
+    fn scrapes_and_health_checks_stay_out_of_the_latency_histogram() {
+        let m = Metrics::new();
+        for endpoint in ["metrics", "health", "chat_completions"] {
+            m.record(&RequestRecord {
+                endpoint,
+                provider: &Label::from(""),
+                model: &Label::from(""),
+                status: 200,
+                duration: Duration::from_millis(1),
+                ttft: None,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                cost_usd: 0.0,
+            });
+        }
+        let text = m.render(Duration::ZERO, &[], &[], 0);
+        assert!(
+            text.contains("gateway_request_duration_seconds_count{provider=\"\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "gateway_requests_total{endpoint=\"metrics\",provider=\"\",model=\"\",status=\"200\"} 1"
+        ));
     }
 }

@@ -6,6 +6,7 @@
 pub mod access_log;
 pub mod cost;
 pub mod metrics;
+pub mod process;
 pub mod record;
 pub mod redact;
 
