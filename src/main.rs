@@ -207,7 +207,19 @@ fn run_server(path: PathBuf, listen: Listen) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let served = app::build(config, access_log).and_then(app::serve);
+    let served = app::build(config, access_log).and_then(|built| {
+        // SIGHUP reads the file again (hot reload).
+        let gateway = std::sync::Arc::downgrade(&built.gateway);
+        built
+            .gateway
+            .tenancy
+            .store
+            .spawn(llm_gateway::api::reload::reload_on_sighup(
+                gateway,
+                path.clone(),
+            ));
+        app::serve(built)
+    });
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

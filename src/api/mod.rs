@@ -13,6 +13,7 @@ mod keys;
 mod models;
 mod query;
 mod records;
+pub mod reload;
 mod routing;
 mod status;
 
@@ -81,6 +82,8 @@ enum Op {
     Spend,
     Analytics,
     AnalyticsErrors,
+    ShowConfig,
+    ReplaceConfig,
     Requesters,
     Projects,
     Requests,
@@ -259,6 +262,20 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         "records",
         Op::Stats,
+    ),
+    route(
+        Path::Exact(&["/admin/config"]),
+        Method::GET,
+        Access::Admin,
+        "admin",
+        Op::ShowConfig,
+    ),
+    route(
+        Path::Exact(&["/admin/config"]),
+        Method::PUT,
+        Access::Admin,
+        "admin",
+        Op::ReplaceConfig,
     ),
     route(
         Path::Exact(&["/v1/analytics"]),
@@ -504,9 +521,13 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         auth::authenticate_call(&snap, &gw.tenancy, &head.headers).await?;
     }
     let segment = segment.to_string();
-    let takes_body = matches!(route.method, Method::POST | Method::PATCH)
+    let takes_body = matches!(route.method, Method::POST | Method::PATCH | Method::PUT)
         && !matches!(route.op, Op::ResetBackend | Op::CatalogSync);
-    let body = if takes_body {
+    let body = if route.op == Op::ReplaceConfig {
+        reload::check_toml_content_type(&client.head().headers)?;
+        crate::inbound::body::read_body(client, reload::MAX_CONFIG_BYTES, snap.edge.request_head)
+            .await?
+    } else if takes_body {
         crate::inbound::body::check_json_content_type(&client.head().headers)?;
         // The dry run reads what an LLM call may send (a prompt too large for every window
         // is its 413 to show).
@@ -571,6 +592,12 @@ async fn answer(
         Op::Request => records::get(gw, req).await,
         Op::Stats => records::stats(gw, req).await,
         Op::Analytics => analytics::usage(gw, req).await,
+        Op::ShowConfig => Ok(reload::show(gw)),
+        Op::ReplaceConfig => {
+            let reply = reload::replace(gw, req)?;
+            audit_log::record(gw, req, "config.replace", "", serde_json::Value::Null).await;
+            Ok(reply)
+        }
         Op::AnalyticsErrors => analytics::errors(gw, req).await,
         Op::Requesters => analytics::requesters(gw, req).await,
         Op::Projects => analytics::projects(gw, req).await,

@@ -147,6 +147,16 @@ impl Snapshot {
         Self::build_with(config, mock_endpoints, &Overlay::default())
     }
 
+    /// The configuration it was built from.
+    pub fn config(&self) -> &Config {
+        &self.source.0
+    }
+
+    /// A snapshot of `config` (a reload), with this one's mock upstreams and `overlay`.
+    pub fn reconfigure(&self, config: Config, overlay: &Overlay) -> Result<Snapshot, String> {
+        Self::build_with(config, &self.source.1, overlay)
+    }
+
     /// The same snapshot with the catalog rebuilt under `overlay`.
     pub fn rebuild(&self, overlay: &Overlay) -> Result<Snapshot, String> {
         let (config, mocks) = &*self.source;

@@ -34,6 +34,7 @@ mod lifecycle;
 mod limits;
 mod ops;
 mod readme;
+mod reload;
 mod replicas;
 mod rescue;
 mod resilience;
