@@ -11,6 +11,7 @@ mod audit_log;
 pub mod catalog;
 mod keys;
 mod models;
+mod providers;
 mod query;
 mod records;
 pub mod reload;
@@ -84,6 +85,9 @@ enum Op {
     AnalyticsErrors,
     ShowConfig,
     ReplaceConfig,
+    ListRuntimeProviders,
+    AddProvider,
+    RemoveProvider,
     Requesters,
     Projects,
     Requests,
@@ -276,6 +280,31 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         "admin",
         Op::ReplaceConfig,
+    ),
+    route(
+        Path::Exact(&["/v1/providers"]),
+        Method::GET,
+        Access::Admin,
+        "admin",
+        Op::ListRuntimeProviders,
+    ),
+    route(
+        Path::Exact(&["/v1/providers"]),
+        Method::POST,
+        Access::Admin,
+        "admin",
+        Op::AddProvider,
+    ),
+    route(
+        Path::Around {
+            prefix: "/v1/providers/",
+            param: "{id}",
+            suffix: "",
+        },
+        Method::DELETE,
+        Access::Admin,
+        "admin",
+        Op::RemoveProvider,
     ),
     route(
         Path::Exact(&["/v1/analytics"]),
@@ -593,6 +622,27 @@ async fn answer(
         Op::Stats => records::stats(gw, req).await,
         Op::Analytics => analytics::usage(gw, req).await,
         Op::ShowConfig => Ok(reload::show(gw)),
+        Op::ListRuntimeProviders => Ok(providers::list(gw, snap)),
+        Op::AddProvider => {
+            let reply = providers::add(gw, req)?;
+            let detail = serde_json::from_slice::<serde_json::Value>(&req.body)
+                .map(|mut v| {
+                    // The provider's key is never logged.
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("api_key");
+                    }
+                    v
+                })
+                .unwrap_or_default();
+            audit_log::record(gw, req, "provider.add", "", detail).await;
+            Ok(reply)
+        }
+        Op::RemoveProvider => {
+            let id = crate::uri::decode(req.segment);
+            let reply = providers::remove(gw, &id)?;
+            audit_log::record(gw, req, "provider.remove", &id, serde_json::Value::Null).await;
+            Ok(reply)
+        }
         Op::ReplaceConfig => {
             let reply = reload::replace(gw, req)?;
             audit_log::record(gw, req, "config.replace", "", serde_json::Value::Null).await;

@@ -40,7 +40,13 @@ pub struct Refused(pub String);
 /// Loads `text` (named `source` in messages), checks that it keeps what only a restart can
 /// change, and swaps it in.
 pub fn reload(gw: &Gateway, text: &str, source: &str) -> Result<Reloaded, Refused> {
-    let mut config = load_str(text, source).map_err(|e| Refused(e.to_string()))?;
+    let config = load_str(text, source).map_err(|e| Refused(e.to_string()))?;
+    apply(gw, config, source)
+}
+
+/// Swaps in `config` (already loaded and validated; `source` names it in messages) unless it
+/// changes what only a restart can.
+pub fn apply(gw: &Gateway, mut config: Config, source: &str) -> Result<Reloaded, Refused> {
     let current = gw.snapshot.load_full();
     let old = current.config();
     let kept = keep_listener(old, &mut config);

@@ -181,3 +181,90 @@ async fn sighup_rereads_the_file_and_a_stream_in_flight_finishes() {
     gw.signal(Signal::SIGTERM);
     assert!(gw.exit_within(Duration::from_secs(10)).is_some());
 }
+
+async fn admin(gw: &Gateway, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = Client::new()
+        .request(method.parse().unwrap(), gw.url(path))
+        .bearer_auth(ADMIN);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_are_added_and_removed_at_run_time() {
+    let mock = Mock::start().await;
+    let gw = Gateway::start(&config(&mock, "")).await;
+    assert_ne!(status_of(&gw, "extra/echo").await, 200);
+    let extra = json!({
+        "id": "extra",
+        "provider_type": "openai",
+        "endpoint": mock.v1(),
+        "api_key": "sk-runtime-secret-key",
+        "models": ["echo"],
+    });
+    let (status, v) = admin(&gw, "POST", "/v1/providers", Some(extra.clone())).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(status_of(&gw, "extra/echo").await, 200);
+    assert_eq!(
+        mock.log()
+            .last()
+            .unwrap()
+            .headers
+            .get("authorization")
+            .map(String::as_str),
+        Some("Bearer sk-runtime-secret-key")
+    );
+    // Listed, never with its key.
+    let (status, list) = admin(&gw, "GET", "/v1/providers", None).await;
+    assert_eq!(status, 200);
+    let shown = list["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "extra")
+        .unwrap()
+        .clone();
+    assert_eq!(shown["has_api_key"], true);
+    assert!(!list.to_string().contains("sk-runtime-secret-key"));
+    // Twice, a bad field, a replica pool: refused, nothing changes.
+    assert_eq!(
+        admin(&gw, "POST", "/v1/providers", Some(extra)).await.0,
+        409
+    );
+    let (status, v) = admin(
+        &gw,
+        "POST",
+        "/v1/providers",
+        Some(json!({"id": "x", "provider_type": "openai", "modles": []})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("modles"),
+        "{v}"
+    );
+    let pool = json!({"id": "pool", "provider_type": "openai", "endpoints": [mock.v1(), mock.v1()], "models": ["echo"]});
+    assert_eq!(admin(&gw, "POST", "/v1/providers", Some(pool)).await.0, 400);
+    // Removed.
+    assert_eq!(
+        admin(&gw, "DELETE", "/v1/providers/extra", None).await.0,
+        200
+    );
+    assert_ne!(status_of(&gw, "extra/echo").await, 200);
+    assert_eq!(
+        admin(&gw, "DELETE", "/v1/providers/extra", None).await.0,
+        404
+    );
+    assert_eq!(status_of(&gw, "m/echo").await, 200);
+    // Admin only.
+    let anonymous = Client::new()
+        .get(gw.url("/v1/providers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
