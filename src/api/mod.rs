@@ -16,6 +16,7 @@ mod query;
 mod records;
 pub mod reload;
 mod routing;
+mod signals;
 mod status;
 
 use bytes::Bytes;
@@ -86,6 +87,11 @@ enum Op {
     ShowConfig,
     ReplaceConfig,
     ListRuntimeProviders,
+    ReportSignal,
+    DrainSignals,
+    Quality,
+    ModelQuality,
+    Alerts,
     AddProvider,
     RemoveProvider,
     Requesters,
@@ -305,6 +311,45 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         "admin",
         Op::RemoveProvider,
+    ),
+    route(
+        Path::Exact(&["/v1/signals"]),
+        Method::POST,
+        Access::Key,
+        "signals",
+        Op::ReportSignal,
+    ),
+    route(
+        Path::Exact(&["/v1/signals"]),
+        Method::GET,
+        Access::Admin,
+        "signals",
+        Op::DrainSignals,
+    ),
+    route(
+        Path::Exact(&["/v1/quality"]),
+        Method::GET,
+        Access::Admin,
+        "signals",
+        Op::Quality,
+    ),
+    route(
+        Path::Around {
+            prefix: "/v1/quality/",
+            param: "{model}",
+            suffix: "",
+        },
+        Method::GET,
+        Access::Admin,
+        "signals",
+        Op::ModelQuality,
+    ),
+    route(
+        Path::Exact(&["/v1/alerts"]),
+        Method::POST,
+        Access::Admin,
+        "signals",
+        Op::Alerts,
     ),
     route(
         Path::Exact(&["/v1/analytics"]),
@@ -546,6 +591,10 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         let message = format!("This endpoint only answers {allow}.");
         return Err(GatewayError::method_not_allowed(message, allow).into());
     };
+    // A path whose methods differ in access (`POST /v1/signals` for keys, `GET` for the admin).
+    if route.access == Access::Admin && first.access != Access::Admin {
+        auth::check_admin(&snap, &head.headers)?;
+    }
     if route.access == Access::Key {
         auth::authenticate_call(&snap, &gw.tenancy, &head.headers).await?;
     }
@@ -557,7 +606,15 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         crate::inbound::body::read_body(client, reload::MAX_CONFIG_BYTES, snap.edge.request_head)
             .await?
     } else if takes_body {
-        crate::inbound::body::check_json_content_type(&client.head().headers)?;
+        // `POST /v1/alerts` may come without a body (its options all have defaults).
+        let headers = &client.head().headers;
+        let declared = headers.contains_key(http::header::TRANSFER_ENCODING)
+            || headers
+                .get(http::header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0");
+        if route.op != Op::Alerts || declared {
+            crate::inbound::body::check_json_content_type(headers)?;
+        }
         // The dry run reads what an LLM call may send (a prompt too large for every window
         // is its 413 to show).
         let cap = if matches!(route.op, Op::RouteDryRun | Op::CountTokens) {
@@ -622,6 +679,11 @@ async fn answer(
         Op::Stats => records::stats(gw, req).await,
         Op::Analytics => analytics::usage(gw, req).await,
         Op::ShowConfig => Ok(reload::show(gw)),
+        Op::ReportSignal => signals::report(gw, req).await,
+        Op::DrainSignals => signals::drain(gw, req).await,
+        Op::Quality => signals::quality(gw, req).await,
+        Op::ModelQuality => signals::model_quality(gw, req).await,
+        Op::Alerts => signals::alerts(gw, req).await,
         Op::ListRuntimeProviders => Ok(providers::list(gw, snap)),
         Op::AddProvider => {
             let reply = providers::add(gw, req)?;

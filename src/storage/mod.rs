@@ -15,6 +15,7 @@ pub mod keys;
 pub mod record_file;
 pub mod records;
 pub mod schema;
+pub mod signals;
 pub mod writer;
 
 use std::future::Future;

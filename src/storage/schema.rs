@@ -95,6 +95,20 @@ pub const MIGRATIONS: &[&[&str]] = &[
         "ALTER TABLE request_records ADD COLUMN source TEXT",
         "ALTER TABLE request_records ADD COLUMN project TEXT",
     ],
+    // 5: quality signals clients report about models (O6).
+    &[
+        "CREATE TABLE IF NOT EXISTS quality_signals (
+        id TEXT PRIMARY KEY,
+        created_at BIGINT NOT NULL,
+        model TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        signal_type TEXT NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
+        request_id TEXT,
+        drained BIGINT NOT NULL DEFAULT 0
+    )",
+        "CREATE INDEX IF NOT EXISTS quality_signals_created ON quality_signals (created_at)",
+    ],
 ];
 
 /// The schema version this build writes.

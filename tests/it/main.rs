@@ -41,6 +41,7 @@ mod resilience;
 mod routing;
 mod sdk;
 mod shared_limits;
+mod signals;
 mod streaming;
 mod tenancy;
 mod translation;
