@@ -44,6 +44,11 @@ ensure_test_tools() {
   command -v curl >/dev/null 2>&1 || apt_install curl
 }
 
+ensure_browser() {
+  # Headless Chromium and its driver for the portal's browser tests (never a browser download).
+  { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || apt_install chromium chromium-driver
+}
+
 ensure_python_sdks() {
   # A virtualenv in .venv with the official OpenAI and Anthropic SDKs for the SDK tests.
   command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv python3-pip
@@ -55,7 +60,7 @@ ensure_python_sdks() {
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv 2>/dev/null || { rm -rf .venv; apt_install python3-venv && python3 -m venv .venv; }
   fi
-  if ! .venv/bin/python -c "import openai, anthropic" >/dev/null 2>&1; then
+  if ! .venv/bin/python -c "import openai, anthropic, selenium, openapi_spec_validator, schemathesis" >/dev/null 2>&1; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
   fi
   export LLMGW_PYTHON="$PWD/.venv/bin/python"

@@ -40,6 +40,7 @@ run_tests() {
 phase prerequisites ensure_build_tools
 phase test-tools ensure_test_tools
 phase python-sdks ensure_python_sdks
+phase browser ensure_browser
 phase postgres ensure_postgres
 phase redis ensure_redis
 pg_test_database

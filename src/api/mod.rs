@@ -7,10 +7,12 @@
 
 mod admin;
 mod analytics;
+mod assets;
 mod audit_log;
 pub mod catalog;
 mod keys;
 mod models;
+mod openapi;
 mod providers;
 mod query;
 mod records;
@@ -111,6 +113,10 @@ enum Op {
     Deployments,
     DisableDeployment,
     EnableDeployment,
+    OpenApi,
+    Docs,
+    Asset,
+    ValidateConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +147,31 @@ const ROUTES: &[Route] = &[
         Access::Public,
         "index",
         Op::Index,
+    ),
+    route(
+        Path::Exact(&["/openapi.json"]),
+        Method::GET,
+        Access::Public,
+        "docs",
+        Op::OpenApi,
+    ),
+    route(
+        Path::Exact(&["/docs"]),
+        Method::GET,
+        Access::Public,
+        "docs",
+        Op::Docs,
+    ),
+    route(
+        Path::Around {
+            prefix: "/assets/",
+            param: "{file}",
+            suffix: "",
+        },
+        Method::GET,
+        Access::Public,
+        "docs",
+        Op::Asset,
     ),
     route(
         Path::Exact(&["/health"]),
@@ -286,6 +317,13 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         "admin",
         Op::ReplaceConfig,
+    ),
+    route(
+        Path::Exact(&["/admin/config/validate"]),
+        Method::POST,
+        Access::Admin,
+        "admin",
+        Op::ValidateConfig,
     ),
     route(
         Path::Exact(&["/v1/providers"]),
@@ -595,13 +633,14 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
     if route.access == Access::Admin && first.access != Access::Admin {
         auth::check_admin(&snap, &head.headers)?;
     }
-    if route.access == Access::Key {
+    // The admin token reads what a key may (the portal's catalog, profiles and models).
+    if route.access == Access::Key && auth::check_admin(&snap, &head.headers).is_err() {
         auth::authenticate_call(&snap, &gw.tenancy, &head.headers).await?;
     }
     let segment = segment.to_string();
     let takes_body = matches!(route.method, Method::POST | Method::PATCH | Method::PUT)
         && !matches!(route.op, Op::ResetBackend | Op::CatalogSync);
-    let body = if route.op == Op::ReplaceConfig {
+    let body = if matches!(route.op, Op::ReplaceConfig | Op::ValidateConfig) {
         reload::check_toml_content_type(&client.head().headers)?;
         crate::inbound::body::read_body(client, reload::MAX_CONFIG_BYTES, snap.edge.request_head)
             .await?
@@ -641,7 +680,12 @@ async fn answer(
     req: &ApiRequest<'_>,
 ) -> Result<Reply, GatewayError> {
     match op {
+        Op::Index if assets::wants_html(&req.head.headers) => Ok(assets::portal()),
         Op::Index => Ok(status::index(&endpoint_list())),
+        Op::OpenApi => Ok(openapi::document()),
+        Op::Docs => Ok(assets::docs()),
+        Op::Asset => assets::serve(req.segment),
+        Op::ValidateConfig => reload::check(gw, req),
         Op::Health => Ok(status::health(gw, snap)),
         Op::Ready => Ok(status::ready(gw, snap)),
         Op::Metrics => Ok(status::metrics(gw)),

@@ -21,6 +21,7 @@ use super::{ApiRequest, Reply, json};
 use crate::config::{Config, Secret, load_str};
 use crate::errors::{ErrorKind, GatewayError};
 use crate::gateway::Gateway;
+use crate::runtime::snapshot::Snapshot;
 
 /// Largest configuration `PUT /admin/config` reads.
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
@@ -46,8 +47,32 @@ pub fn reload(gw: &Gateway, text: &str, source: &str) -> Result<Reloaded, Refuse
 
 /// Swaps in `config` (already loaded and validated; `source` names it in messages) unless it
 /// changes what only a restart can.
-pub fn apply(gw: &Gateway, mut config: Config, source: &str) -> Result<Reloaded, Refused> {
+pub fn apply(gw: &Gateway, config: Config, source: &str) -> Result<Reloaded, Refused> {
+    let (rebuilt, done) = prepare(gw, config, source)?;
+    gw.snapshot.store(Arc::new(rebuilt));
+    Ok(done)
+}
+
+/// Checks `text` as a reload would, changing nothing: what it would change.
+pub fn validate(gw: &Gateway, text: &str, source: &str) -> Result<Reloaded, Refused> {
+    let config = load_str(text, source).map_err(|e| Refused(e.to_string()))?;
+    prepare(gw, config, source).map(|(_, done)| done)
+}
+
+/// The snapshot `config` would run as, and what it changes; refused when it changes what only
+/// a restart can, or does not build.
+fn prepare(
+    gw: &Gateway,
+    mut config: Config,
+    source: &str,
+) -> Result<(Snapshot, Reloaded), Refused> {
     let current = gw.snapshot.load_full();
+    keep_masked_secrets(current.config(), &mut config);
+    if let Some(key) = mask_left_in(&config) {
+        return Err(Refused(format!(
+            "`{key}` is `***`, the mask GET /admin/config shows: give the secret itself (nothing was applied)"
+        )));
+    }
     let old = current.config();
     let kept = keep_listener(old, &mut config);
     if let Some(key) = fixed_change(old, &config) {
@@ -60,8 +85,7 @@ pub fn apply(gw: &Gateway, mut config: Config, source: &str) -> Result<Reloaded,
     let rebuilt = current
         .reconfigure(config, &overlay)
         .map_err(|e| Refused(format!("{source}: {e}")))?;
-    gw.snapshot.store(Arc::new(rebuilt));
-    Ok(Reloaded { changed, kept })
+    Ok((rebuilt, Reloaded { changed, kept }))
 }
 
 /// Keeps the running listener (`server.host`, `port`, `threads`) in `new`: the names of those
@@ -147,6 +171,47 @@ fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
         .collect()
 }
 
+/// Where `new` holds the mask `***` for the admin token or a provider's key that runs now
+/// (the configuration as GET /admin/config showed it), the running secret stays.
+fn keep_masked_secrets(old: &Config, new: &mut Config) {
+    let masked = |s: &Option<Secret>| s.as_ref().is_some_and(|s| s.expose() == "***");
+    if masked(&new.server.admin_token) {
+        new.server.admin_token.clone_from(&old.server.admin_token);
+    }
+    for p in new.providers.iter_mut().filter(|p| masked(&p.api_key)) {
+        if let Some(running) = old.providers.iter().find(|o| o.id == p.id) {
+            p.api_key.clone_from(&running.api_key);
+        }
+    }
+}
+
+/// The first secret of `config` that is still the mask of [`masked`] (applying it would
+/// replace a real secret with `***`).
+fn mask_left_in(config: &Config) -> Option<String> {
+    let is_mask = |s: &Option<Secret>| s.as_ref().is_some_and(|s| s.expose() == "***");
+    if is_mask(&config.server.admin_token) {
+        return Some("server.admin_token".into());
+    }
+    if let Some(p) = config.providers.iter().find(|p| is_mask(&p.api_key)) {
+        return Some(format!("providers.{}.api_key", p.id));
+    }
+    // A `[key_map]` entry is named by its virtual key: never echoed.
+    config.key_map.values().find_map(|e| {
+        let keys = [
+            &e.openai_key,
+            &e.anthropic_key,
+            &e.google_key,
+            &e.azure_openai_key,
+            &e.groq_key,
+            &e.deep_infra_key,
+            &e.mistral_key,
+            &e.meta_key,
+        ];
+        (keys.into_iter().any(is_mask) || e.provider_keys.values().any(|v| v.expose() == "***"))
+            .then(|| "a [key_map] entry's provider key".to_string())
+    })
+}
+
 /// `config` with every secret replaced: provider and mapped keys, the admin token, the
 /// virtual keys of `[key_map]` (renamed `key_1`, `key_2`, ...), and credentials in URLs.
 pub fn masked(config: &Config) -> Config {
@@ -224,6 +289,21 @@ pub(super) fn replace(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, Gatew
                 &json!({ "reloaded": true, "changed": done.changed, "restart_needed": done.kept }),
             ))
         }
+        Err(Refused(message)) => Err(GatewayError::new(ErrorKind::BadRequest, message)),
+    }
+}
+
+/// `POST /admin/config/validate`: checks the configuration in the body as `PUT` would,
+/// applying nothing.
+pub(super) fn check(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, GatewayError> {
+    let text = std::str::from_utf8(&req.body).map_err(|_| {
+        GatewayError::new(ErrorKind::BadRequest, "the configuration is not UTF-8 text")
+    })?;
+    match validate(gw, text, "POST /admin/config/validate") {
+        Ok(done) => Ok(json(
+            StatusCode::OK,
+            &json!({ "valid": true, "changed": done.changed, "restart_needed": done.kept }),
+        )),
         Err(Refused(message)) => Err(GatewayError::new(ErrorKind::BadRequest, message)),
     }
 }

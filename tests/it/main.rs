@@ -33,6 +33,7 @@ mod jwt;
 mod lifecycle;
 mod limits;
 mod ops;
+mod portal;
 mod readme;
 mod reload;
 mod replicas;
