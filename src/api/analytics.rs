@@ -2,9 +2,10 @@
 //! time series and breakdowns by model, provider, key, team, project and source),
 //! `GET /v1/analytics/errors` (what clients saw fail vs what failover hid),
 //! `GET /v1/analytics/requesters` (per `x-source`: volume, success rate, model mix) and
-//! `GET /v1/projects` (per `x-project`). Admin only. Every one takes `from` and `to` (RFC 3339
-//! or Unix seconds; default the last 24 hours) and the filters `model`, `provider`, `project`,
-//! `source`.
+//! `GET /v1/projects` (per `x-project`), all admin only, as is `DELETE /v1/analytics` (clears
+//! them, spend kept). `GET /v1/usage` shows a key holder its own usage and budgets. Every
+//! one takes `from` and `to` (RFC 3339 or Unix seconds; default the last 24 hours) and
+//! filters (`model`, `provider`, `project`, `source`; `model` only for `/v1/usage`).
 
 use std::collections::HashMap;
 
@@ -15,7 +16,10 @@ use super::query::{self, Query};
 use super::{ApiRequest, Reply, json};
 use crate::errors::{ErrorKind, GatewayError};
 use crate::gateway::Gateway;
+use crate::runtime::tenant::Budget;
 use crate::storage::analytics::{self, By, Scope, Totals};
+use crate::storage::{Backend, records, signals};
+use crate::tenancy::budget::Scope as BudgetScope;
 
 /// The filters every analytics endpoint takes.
 const FILTERS: &[&str] = &["from", "to", "model", "provider", "project", "source"];
@@ -57,6 +61,7 @@ fn scope_of(q: &Query) -> Result<Scope, GatewayError> {
         provider: text("provider"),
         project: text("project"),
         source: text("source"),
+        key: None,
     })
 }
 
@@ -278,6 +283,140 @@ pub(super) async fn projects(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply
     let q = Query::parse(req.head.uri.query(), FILTERS)?;
     let data = per(gw, scope_of(&q)?, By::Project, "project").await?;
     Ok(json(StatusCode::OK, &json!({ "data": data })))
+}
+
+/// `DELETE /v1/analytics?before=`: clears the analytics data, the request records (with
+/// their audit trails) and the quality signals, older than `before` (default: all). The spend
+/// of the cleared records stays in the ledger, so budgets and `GET /admin/spend` still count
+/// it. Records still in the writer's queue land afterwards.
+pub(super) async fn clear(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, GatewayError> {
+    let q = Query::parse(req.head.uri.query(), &["before"])?;
+    let before = q.time("before")?;
+    let cutoff = before.unwrap_or(i64::MAX);
+    let postgres = gw.tenancy.backend() == Backend::Postgres;
+    let (records, signals) = gw
+        .tenancy
+        .store
+        .run(move |pool| async move {
+            let records = records::purge(&pool, postgres, cutoff).await?;
+            let signals = signals::clear(&pool, cutoff).await?;
+            Ok((records, signals))
+        })
+        .await
+        .map_err(store_error)?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "cleared": { "records": records, "quality_signals": signals },
+            "before": before.map_or(Value::Null, query::time),
+            "spend_kept": true,
+        }),
+    ))
+}
+
+/// What a budget has left, as `GET /v1/usage` shows it.
+fn budget_view(scope: &BudgetScope, budget: &Budget, start: i64, spent: f64) -> Value {
+    let (kind, id) = match scope {
+        BudgetScope::Key(id) => ("key", id),
+        BudgetScope::Team(id) => ("team", id),
+    };
+    json!({
+        "scope": kind,
+        "id": id,
+        "max_budget_usd": budget.max_usd,
+        "budget_period": budget.period.as_str(),
+        "period_start": query::time(start),
+        "spent_usd": spent,
+        "remaining_usd": (budget.max_usd - spent).max(0.0),
+    })
+}
+
+/// `GET /v1/usage?from=&to=&bucket=&model=`: the calling key's own usage (totals, a series,
+/// by model) and its budgets' spend in their current period, from the records. For a key
+/// holder: no other key's data, and the admin token is not a key.
+pub(super) async fn own_usage(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, GatewayError> {
+    let Some(caller) = req.caller.clone() else {
+        return Err(GatewayError::new(
+            ErrorKind::Unauthorized,
+            "`GET /v1/usage` reports the usage of the key that calls it: send a virtual key as `Authorization: Bearer <key>`.",
+        ));
+    };
+    let q = Query::parse(req.head.uri.query(), &["from", "to", "bucket", "model"])?;
+    let mut scope = scope_of(&q)?;
+    scope.key = Some(caller.id.clone());
+    let (bucket, bucket_ms) = bucket_of(&q, &scope)?;
+    let now = crate::storage::now_ms();
+    let budgets: Vec<(BudgetScope, Budget, i64)> = gw
+        .tenancy
+        .budgets_of(&caller)
+        .into_iter()
+        .map(|(scope, budget)| (scope, budget, budget.period.start(now)))
+        .collect();
+    let asks: Vec<(&'static str, String, i64)> = budgets
+        .iter()
+        .map(|(scope, _, start)| match scope {
+            BudgetScope::Key(id) => ("key_id", id.clone(), *start),
+            BudgetScope::Team(id) => ("team_id", id.clone(), *start),
+        })
+        .collect();
+    let s = scope.clone();
+    let (totals, series, by_model, spent) = gw
+        .tenancy
+        .store
+        .run(move |pool| async move {
+            let totals = analytics::totals(&pool, &s).await?;
+            let series = analytics::series(&pool, &s, bucket_ms).await?;
+            let by_model = analytics::breakdown(&pool, &s, By::Model).await?;
+            let mut spent = Vec::with_capacity(asks.len());
+            for (column, id, start) in asks {
+                let rows = records::spend_by(&pool, column, start, i64::MAX).await?;
+                spent.push(
+                    rows.into_iter()
+                        .find(|(name, _, _)| *name == id)
+                        .map_or(0.0, |(_, spend, _)| spend),
+                );
+            }
+            Ok((totals, series, by_model, spent))
+        })
+        .await
+        .map_err(store_error)?;
+    let policy = caller.policy.as_deref();
+    let limits = policy.map_or(Value::Null, |p| {
+        json!({
+            "rpm": p.limits.rpm,
+            "tpm": p.limits.tpm,
+            "rpd": p.limits.rpd,
+            "concurrent": p.limits.concurrent,
+        })
+    });
+    let series: Vec<Value> = series
+        .iter()
+        .map(|p| {
+            let mut v = totals_view(&p.totals);
+            v["bucket"] = query::time(p.bucket);
+            v
+        })
+        .collect();
+    let v = json!({
+        "key_id": caller.id,
+        "name": caller.label,
+        "team": policy.and_then(|p| p.team.clone()),
+        "expires_at": policy.and_then(|p| p.expires_at).map_or(Value::Null, query::time),
+        "from": query::time(scope.from),
+        "to": query::time(scope.to),
+        "bucket": bucket,
+        "bucket_secs": bucket_ms / 1000,
+        "totals": totals_view(&totals),
+        "series": series,
+        "by_model": groups("model", &by_model),
+        "budgets": budgets
+            .iter()
+            .zip(spent)
+            .map(|((scope, budget, start), spent)| budget_view(scope, budget, *start, spent))
+            .collect::<Vec<_>>(),
+        "limits": limits,
+    });
+    Ok(json(StatusCode::OK, &v))
 }
 
 #[cfg(test)]

@@ -148,4 +148,19 @@ mod tests {
         assert!(embedded < 256 * 1024, "{embedded} bytes");
         assert!(serve("").is_err());
     }
+
+    #[test]
+    fn nothing_is_loaded_from_another_host() {
+        // The only absolute URL is the SVG namespace, an identifier that is never fetched.
+        let bodies = ASSETS
+            .iter()
+            .map(|a| (a.name, a.body))
+            .chain([("index.html", PORTAL_HTML), ("docs.html", DOCS_HTML)]);
+        for (name, body) in bodies {
+            let text = String::from_utf8_lossy(body).replace("http://www.w3.org/2000/svg", "");
+            for needle in ["http://", "https://", "//cdn", "@import", "url("] {
+                assert!(!text.contains(needle), "{name} holds `{needle}`");
+            }
+        }
+    }
 }

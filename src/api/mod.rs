@@ -86,6 +86,8 @@ enum Op {
     Spend,
     Analytics,
     AnalyticsErrors,
+    ClearAnalytics,
+    Usage,
     ShowConfig,
     ReplaceConfig,
     ListRuntimeProviders,
@@ -397,6 +399,20 @@ const ROUTES: &[Route] = &[
         Op::Analytics,
     ),
     route(
+        Path::Exact(&["/v1/analytics"]),
+        Method::DELETE,
+        Access::Admin,
+        "analytics",
+        Op::ClearAnalytics,
+    ),
+    route(
+        Path::Exact(&["/v1/usage"]),
+        Method::GET,
+        Access::Key,
+        "analytics",
+        Op::Usage,
+    ),
+    route(
         Path::Exact(&["/v1/analytics/errors"]),
         Method::GET,
         Access::Admin,
@@ -579,6 +595,9 @@ pub struct ApiRequest<'a> {
     /// The path segment a route captures (`{name}` in `/admin/backends/{name}/reset`).
     pub segment: &'a str,
     pub body: Bytes,
+    /// The key (or JWT tenant) that called a key route; `None` on an open gateway or with
+    /// the admin token.
+    pub caller: Option<std::sync::Arc<crate::runtime::snapshot::Tenant>>,
 }
 
 /// An api answer.
@@ -633,10 +652,15 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
     if route.access == Access::Admin && first.access != Access::Admin {
         auth::check_admin(&snap, &head.headers)?;
     }
-    // The admin token reads what a key may (the portal's catalog, profiles and models).
-    if route.access == Access::Key && auth::check_admin(&snap, &head.headers).is_err() {
-        auth::authenticate_call(&snap, &gw.tenancy, &head.headers).await?;
-    }
+    // The admin token reads what a key may (the portal's catalog, profiles and models), but
+    // a key's own usage is the key's.
+    let caller = if route.access == Access::Key
+        && (route.op == Op::Usage || auth::check_admin(&snap, &head.headers).is_err())
+    {
+        auth::authenticate_call(&snap, &gw.tenancy, &head.headers).await?
+    } else {
+        None
+    };
     let segment = segment.to_string();
     let takes_body = matches!(route.method, Method::POST | Method::PATCH | Method::PUT)
         && !matches!(route.op, Op::ResetBackend | Op::CatalogSync);
@@ -669,6 +693,7 @@ pub async fn handle<C: ClientRequest>(gw: &Gateway, client: &mut C) -> Result<Re
         head: client.head(),
         segment: &segment,
         body,
+        caller,
     };
     Ok(answer(gw, &snap, route.op, &req).await?)
 }
@@ -755,6 +780,13 @@ async fn answer(
             Ok(reply)
         }
         Op::AnalyticsErrors => analytics::errors(gw, req).await,
+        Op::ClearAnalytics => {
+            let reply = analytics::clear(gw, req).await?;
+            let detail = serde_json::json!({ "query": req.head.uri.query() });
+            audit_log::record(gw, req, "analytics.clear", "", detail).await;
+            Ok(reply)
+        }
+        Op::Usage => analytics::own_usage(gw, req).await,
         Op::Requesters => analytics::requesters(gw, req).await,
         Op::Projects => analytics::projects(gw, req).await,
         Op::Audits => records::audits(gw, req).await,

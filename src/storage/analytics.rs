@@ -21,6 +21,8 @@ pub struct Scope {
     pub provider: Option<String>,
     pub project: Option<String>,
     pub source: Option<String>,
+    /// The records of one key (`GET /v1/usage`).
+    pub key: Option<String>,
 }
 
 /// A column a breakdown groups by.
@@ -131,6 +133,7 @@ impl Sql {
             ("provider", &scope.provider),
             ("project", &scope.project),
             ("source", &scope.source),
+            ("key_id", &scope.key),
         ] {
             if let Some(v) = value {
                 let p = self.text(v);

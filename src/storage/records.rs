@@ -301,17 +301,27 @@ pub async fn stats(pool: &AnyPool, from: i64, to: i64) -> Result<Stats, StoreErr
     })
 }
 
-/// Spend in `[from, to)` grouped by `column` (`key_id`, `team_id`, `model`, `provider`).
+/// Spend in `[from, to)` grouped by `column` (`key_id`, `team_id`, `model`, `provider`): the
+/// records, and the spend of records rolled up into the ledger (counted by their day: a
+/// ledger day is in the range when it starts in it, so a range from midnight, as every budget
+/// period is, counts exactly).
 pub async fn spend_by(
     pool: &AnyPool,
     column: &'static str,
     from: i64,
     to: i64,
 ) -> Result<Vec<(String, f64, i64)>, StoreError> {
+    // PostgreSQL sums BIGINTs into NUMERIC: cast back to BIGINT for one decoding everywhere.
     let sql = format!(
-        "SELECT {column} AS name, COALESCE(SUM(cost_usd), 0.0) AS spend, COUNT(*) AS n FROM request_records WHERE created_at >= $1 AND created_at < $2 AND {column} IS NOT NULL GROUP BY {column} ORDER BY spend DESC, name"
+        "SELECT name, COALESCE(SUM(spend), 0.0) AS spend, CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM (\
+         SELECT {column} AS name, cost_usd AS spend, CAST(1 AS BIGINT) AS n FROM request_records WHERE created_at >= $1 AND created_at < $2 AND {column} IS NOT NULL \
+         UNION ALL \
+         SELECT {column} AS name, spend_usd AS spend, requests AS n FROM spend_ledger WHERE day >= $3 AND day < $4 AND {column} IS NOT NULL\
+         ) AS s GROUP BY name ORDER BY spend DESC, name"
     );
     let rows = sqlx::query(&sql)
+        .bind(from)
+        .bind(to)
         .bind(from)
         .bind(to)
         .fetch_all(pool)
@@ -321,12 +331,41 @@ pub async fn spend_by(
         .collect()
 }
 
-/// Deletes records older than `before` (retention).
-pub async fn purge(pool: &AnyPool, before: i64) -> Result<u64, StoreError> {
+/// The ledger's row for each day, key, team, model and provider of the records it is given.
+const LEDGER_INSERT: &str =
+    "INSERT INTO spend_ledger (day, key_id, team_id, model, provider, spend_usd, requests)";
+const LEDGER_SELECT: &str = "SELECT (created_at / 86400000) * 86400000, key_id, team_id, model, provider, COALESCE(SUM(cost_usd), 0.0), COUNT(*)";
+const LEDGER_GROUP: &str =
+    "GROUP BY (created_at / 86400000) * 86400000, key_id, team_id, model, provider";
+
+/// Deletes the records older than `before` (retention, cleared analytics), their spend kept
+/// in the ledger so that budgets and `GET /admin/spend` still count it. Atomic: a record is
+/// either still a record or in the ledger, never both or neither (PostgreSQL: one statement;
+/// SQLite: one transaction, which holds the database's only write lock from its first
+/// statement). Returns how many records went.
+pub async fn purge(pool: &AnyPool, postgres: bool, before: i64) -> Result<u64, StoreError> {
+    if postgres {
+        let sql = format!(
+            "WITH gone AS (DELETE FROM request_records WHERE created_at < $1 RETURNING created_at, key_id, team_id, model, provider, cost_usd), \
+             kept AS ({LEDGER_INSERT} {LEDGER_SELECT} FROM gone {LEDGER_GROUP} RETURNING requests) \
+             SELECT CAST(COALESCE(SUM(requests), 0) AS BIGINT) AS n FROM kept"
+        );
+        let row = sqlx::query(&sql).bind(before).fetch_one(pool).await?;
+        let n: i64 = row.try_get("n")?;
+        return Ok(n.max(0) as u64);
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query(&format!(
+        "{LEDGER_INSERT} {LEDGER_SELECT} FROM request_records WHERE created_at < $1 {LEDGER_GROUP}"
+    ))
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
     let done = sqlx::query("DELETE FROM request_records WHERE created_at < $1")
         .bind(before)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(done.rows_affected())
 }
 
@@ -400,7 +439,7 @@ mod tests {
 
     /// 41 records (a full 40-row statement and a single row), queried, rolled up and purged.
     #[test]
-    fn written_in_batches_then_queried_and_purged() {
+    fn written_in_batches_then_queried_and_purged_with_spend_kept() {
         let store = Store::open(None, 1).unwrap();
         let batch: Vec<Record> = (0..41)
             .map(|i| record(&format!("req_{i:03}"), 1_000 + i, 0.5))
@@ -423,9 +462,21 @@ mod tests {
             let spend = spend_by(&pool, "key_id", 0, i64::MAX).await.unwrap();
             assert_eq!(spend, vec![("key_a".to_string(), 20.5, 41)]);
             assert_eq!(stats(&pool, 0, i64::MAX).await.unwrap().total_requests, 41);
-            // Retention: older than 1,020 goes.
-            assert_eq!(purge(&pool, 1_020).await.unwrap(), 20);
+            // Retention: older than 1,020 goes, its spend stays in the ledger.
+            assert_eq!(purge(&pool, false, 1_020).await.unwrap(), 20);
             assert_eq!(stats(&pool, 0, i64::MAX).await.unwrap().total_requests, 21);
+            let spend = spend_by(&pool, "key_id", 0, i64::MAX).await.unwrap();
+            assert_eq!(spend, vec![("key_a".to_string(), 20.5, 41)]);
+            assert_eq!(purge(&pool, false, i64::MAX).await.unwrap(), 21);
+            let spend = spend_by(&pool, "key_id", 0, i64::MAX).await.unwrap();
+            assert_eq!(spend, vec![("key_a".to_string(), 20.5, 41)]);
+            // A ledger day before the range is not in it.
+            assert!(
+                spend_by(&pool, "key_id", 1, i64::MAX)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
         });
     }
 }

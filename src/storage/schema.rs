@@ -109,6 +109,20 @@ pub const MIGRATIONS: &[&[&str]] = &[
     )",
         "CREATE INDEX IF NOT EXISTS quality_signals_created ON quality_signals (created_at)",
     ],
+    // 6: spend outlives the records it came from (cleared analytics, retention): per day,
+    // key, team, model and provider.
+    &[
+        "CREATE TABLE IF NOT EXISTS spend_ledger (
+        day BIGINT NOT NULL,
+        key_id TEXT,
+        team_id TEXT,
+        model TEXT,
+        provider TEXT,
+        spend_usd DOUBLE PRECISION NOT NULL,
+        requests BIGINT NOT NULL
+    )",
+        "CREATE INDEX IF NOT EXISTS spend_ledger_day ON spend_ledger (day)",
+    ],
 ];
 
 /// The schema version this build writes.

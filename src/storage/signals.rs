@@ -37,6 +37,15 @@ pub async fn insert(pool: &AnyPool, s: &Signal) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Deletes the signals older than `before` (cleared analytics); returns how many went.
+pub async fn clear(pool: &AnyPool, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM quality_signals WHERE created_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The signals not read yet (oldest first, at most `limit`), marked read.
 pub async fn drain(pool: &AnyPool, limit: i64) -> Result<Vec<Signal>, StoreError> {
     let mut tx = pool.begin().await?;

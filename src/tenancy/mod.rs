@@ -394,7 +394,13 @@ async fn maintain(tenancy: std::sync::Weak<Tenancy>) {
         {
             last_purge = Some(tokio::time::Instant::now());
             let before = now_ms() - (days as i64) * 86_400_000;
-            match records::purge(&t.store.pool(), before).await {
+            match records::purge(
+                &t.store.pool(),
+                t.store.backend() == Backend::Postgres,
+                before,
+            )
+            .await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(records = n, days, "purged request records past retention"),
                 Err(e) => tracing::warn!(error = %e, "could not purge old request records"),

@@ -46,3 +46,4 @@ mod signals;
 mod streaming;
 mod tenancy;
 mod translation;
+mod usage;

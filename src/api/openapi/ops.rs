@@ -77,21 +77,19 @@ const PROJECT: Query = q("project", "An `x-project` value.");
 const SOURCE: Query = q("source", "An `x-source` value.");
 const RANGE: &[Query] = &[FROM, TO];
 const FILTERS: &[Query] = &[FROM, TO, MODEL, PROVIDER, PROJECT, SOURCE];
-const ANALYTICS: &[Query] = &[
-    FROM,
-    TO,
-    MODEL,
-    PROVIDER,
-    PROJECT,
-    SOURCE,
-    Query {
-        values: &["minute", "hour", "day", "week"],
-        ..q(
-            "bucket",
-            "The series' bucket (default: hour up to two days, else day).",
-        )
-    },
-];
+const ANALYTICS: &[Query] = &[FROM, TO, MODEL, PROVIDER, PROJECT, SOURCE, BUCKET];
+const BUCKET: Query = Query {
+    values: &["minute", "hour", "day", "week"],
+    ..q(
+        "bucket",
+        "The series' bucket (default: hour up to two days, else day).",
+    )
+};
+const USAGE: &[Query] = &[FROM, TO, MODEL, BUCKET];
+const BEFORE: &[Query] = &[q(
+    "before",
+    "Clear only what is older: Unix seconds or RFC 3339 (default: everything).",
+)];
 const RECORDS: &[Query] = &[
     MODEL,
     Query {
@@ -454,6 +452,28 @@ pub(super) fn describe(op: Op) -> Spec {
                 "Traffic over time and by group",
                 "Analytics",
                 ok(reg::<r::Analytics>),
+            )
+        },
+        Op::ClearAnalytics => Spec {
+            query: BEFORE,
+            errors: STORE,
+            about: "Deletes request records (with their audit trails) and quality signals. Their spend is kept, so budgets and `GET /admin/spend` still count it.",
+            ..spec(
+                "clear_analytics",
+                "Clear the analytics data",
+                "Analytics",
+                ok(reg::<r::Cleared>),
+            )
+        },
+        Op::Usage => Spec {
+            query: USAGE,
+            errors: STORE,
+            about: "For a key holder: only the calling key's records (a JWT's tenant's), and the spend of its key and team budgets in their current period. Defaults to the last 24 hours.",
+            ..spec(
+                "own_usage",
+                "The calling key's own usage and budgets",
+                "Analytics",
+                ok(reg::<r::Usage>),
             )
         },
         Op::AnalyticsErrors => Spec {

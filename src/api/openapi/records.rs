@@ -154,6 +154,56 @@ pub(super) struct Analytics {
     by_source: Vec<Group>,
 }
 
+/// What `DELETE /v1/analytics` removed.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ClearedCounts {
+    records: u64,
+    quality_signals: u64,
+}
+
+/// `DELETE /v1/analytics`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Cleared {
+    cleared: ClearedCounts,
+    /// The cut-off given, if any.
+    before: Option<String>,
+    /// Always true: the cleared records' spend still counts.
+    spend_kept: bool,
+}
+
+/// One budget of the calling key (its own, or its team's).
+#[derive(Serialize, ToSchema)]
+pub(super) struct BudgetUse {
+    /// `key` or `team`.
+    scope: String,
+    id: String,
+    max_budget_usd: f64,
+    /// `daily`, `weekly`, `monthly` or `total`.
+    budget_period: String,
+    period_start: String,
+    spent_usd: f64,
+    remaining_usd: f64,
+}
+
+/// `GET /v1/usage`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Usage {
+    key_id: String,
+    name: Option<String>,
+    team: Option<String>,
+    expires_at: Option<String>,
+    from: String,
+    to: String,
+    bucket: String,
+    bucket_secs: u64,
+    totals: Totals,
+    series: Vec<Group>,
+    by_model: Vec<Group>,
+    budgets: Vec<BudgetUse>,
+    /// The key's own limits (a key from the store; null for others).
+    limits: Option<super::types::Limits>,
+}
+
 /// Failures of a group: those a caller saw, and those failover hid.
 #[derive(Serialize, ToSchema)]
 pub(super) struct Failures {
