@@ -69,7 +69,8 @@ def imports(path):
     found = set()
     # `use` trees: expand one level of braces.
     for m in re.finditer(r"\buse\s+([^;]+);", text):
-        tree = re.sub(r"\s+", "", m.group(1))
+        # `x as y` names x: drop the alias before the spaces go.
+        tree = re.sub(r"\s+", "", re.sub(r"\s+as\s+\w+", "", m.group(1)))
         for p in expand(tree):
             found.add(p)
     for m in re.finditer(r"\bcrate::([A-Za-z_][\w:]*)", text):

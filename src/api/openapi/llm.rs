@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::ops::{Answer, Body, Spec};
-use super::reg;
+use super::registry::reg;
 
 /// The spec of the LLM endpoint labelled `label` (`ENDPOINTS`).
 pub(super) fn describe(label: &str) -> Spec {

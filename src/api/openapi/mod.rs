@@ -7,13 +7,13 @@
 mod llm;
 mod ops;
 mod records;
+mod registry;
 mod types;
 
 use std::sync::OnceLock;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
-use utoipa::ToSchema;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -23,36 +23,13 @@ use utoipa::openapi::security::{
 };
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
-    InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required, ResponseBuilder,
+    InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required, ResponseBuilder,
 };
 
 use super::{Access, Path, ROUTES, Reply};
 use crate::inbound::endpoint::ENDPOINTS;
 use ops::{Answer, Body, Query, Spec};
-
-/// The schemas a document refers to, collected as operations name them.
-pub(super) struct Registry {
-    schemas: Vec<(String, RefOr<Schema>)>,
-}
-
-/// A schema reference to `T`, registering `T` and what it nests.
-pub(super) fn reg<T: ToSchema>(r: &mut Registry) -> RefOr<Schema> {
-    let name = T::name().to_string();
-    if !r.schemas.iter().any(|(n, _)| *n == name) {
-        let mut nested = Vec::new();
-        T::schemas(&mut nested);
-        r.schemas.push((name.clone(), T::schema()));
-        for (n, s) in nested {
-            if !r.schemas.iter().any(|(have, _)| *have == n) {
-                r.schemas.push((n, s));
-            }
-        }
-    }
-    RefOr::Ref(Ref::from_schema_name(name))
-}
-
-/// A schema, by the function that registers it.
-pub(super) type SchemaFn = fn(&mut Registry) -> RefOr<Schema>;
+use registry::Registry;
 
 /// `GET /openapi.json`.
 pub(super) fn document() -> Reply {
@@ -76,9 +53,7 @@ const KEY_HEADER: &str = "x_api_key";
 
 /// The whole document.
 pub fn build() -> OpenApi {
-    let mut reg = Registry {
-        schemas: Vec::new(),
-    };
+    let mut reg = Registry::default();
     let error = types::reg_error(&mut reg);
     let mut paths = PathsBuilder::new().build();
     for route in ROUTES {
@@ -111,7 +86,7 @@ pub fn build() -> OpenApi {
         paths.add_path_operation(row.paths[0], vec![HttpMethod::Post], op);
     }
     let components = ComponentsBuilder::new()
-        .schemas_from_iter(reg.schemas)
+        .schemas_from_iter(reg.into_schemas())
         .security_scheme(
             ADMIN,
             SecurityScheme::Http(

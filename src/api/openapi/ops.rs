@@ -5,8 +5,8 @@ use utoipa::openapi::schema::Type;
 
 use super::super::Op;
 use super::records as r;
+use super::registry::{SchemaFn, reg};
 use super::types as t;
-use super::{SchemaFn, reg};
 
 /// One operation.
 pub(super) struct Spec {

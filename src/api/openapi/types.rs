@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{Registry, reg};
+use super::registry::{Registry, reg};
 use utoipa::openapi::{RefOr, schema::Schema};
 
 /// Registers the error body.
