@@ -205,9 +205,10 @@ impl Gateway {
         if self.deployments.is_disabled(&cand.provider.id, &cand.model) {
             return Some(Why::Disabled);
         }
-        let key = format!("{}/{}", cand.provider.id, cand.label());
-        (self.breakers.state(&key) == crate::resilience::breaker::CircuitState::Open)
-            .then_some(Why::CircuitOpen)
+        let open = cand.with_breaker_key(|key| {
+            self.breakers.state(key) == crate::resilience::breaker::CircuitState::Open
+        });
+        open.then_some(Why::CircuitOpen)
     }
 
     /// Today's date, `YYYY-MM-DD` (UTC), for deprecations.

@@ -66,17 +66,12 @@ impl<U: Upstream, D> Walk<'_, U, D> {
 pub(super) fn admit(gw: &Gateway, cand: &Candidate) -> Result<bool, Duration> {
     match gw
         .breakers
-        .admit(&breaker_key(cand), &cand.provider.breaker)
+        .admit(&cand.breaker_key(), &cand.provider.breaker)
     {
         Admission::Allowed => Ok(false),
         Admission::Probe => Ok(true),
         Admission::Rejected { retry_after } => Err(retry_after),
     }
-}
-
-/// The circuit breaker of a candidate: one per `provider/model`.
-pub(super) fn breaker_key(cand: &Candidate) -> String {
-    format!("{}/{}", cand.provider.id, cand.label())
 }
 
 /// Counts a failed attempt and tells `cand`'s circuit breaker: a provider failure counts
@@ -94,21 +89,21 @@ pub(super) fn report(
     );
     if classified.trips_breaker {
         gw.breakers.record_failure(
-            &breaker_key(cand),
+            &cand.breaker_key(),
             &cand.provider.breaker,
             probe,
             description,
         );
     } else if probe {
         gw.breakers
-            .record_success(&breaker_key(cand), &cand.provider.breaker, true);
+            .record_success(&cand.breaker_key(), &cand.provider.breaker, true);
     }
 }
 
 /// Frees a half-open probe slot that ended without a verdict.
 pub(super) fn release(gw: &Gateway, cand: &Candidate, probe: bool) {
     if probe {
-        gw.breakers.release_probe(&breaker_key(cand));
+        gw.breakers.release_probe(&cand.breaker_key());
     }
 }
 

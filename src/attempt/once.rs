@@ -105,11 +105,8 @@ impl<U: Upstream, D: Downstream> Walk<'_, U, D> {
             }
             return match self.forward(resp, cand, mode).await {
                 Ok(Outcome::Served) => {
-                    gw.breakers.record_success(
-                        &admit::breaker_key(cand),
-                        &cand.provider.breaker,
-                        probe,
-                    );
+                    gw.breakers
+                        .record_success(&cand.breaker_key(), &cand.provider.breaker, probe);
                     self.trace.served = true;
                     Ok(Outcome::Served)
                 }

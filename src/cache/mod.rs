@@ -94,8 +94,14 @@ pub struct Semantic {
 /// An entry on this instance and when it expires.
 type Live = (Instant, std::sync::Arc<Entry>);
 
-/// The local map: entries by key, least recently used first out.
-type Local = LruCache<key::Key, Live, std::hash::RandomState>;
+/// The local map: entries by key, least recently used first out. The hasher is seeded per
+/// map (a client chooses the keys).
+type Local = LruCache<key::Key, Live, foldhash::fast::RandomState>;
+
+/// Request bodies seen, byte for byte (with scope and endpoint), and the key their canonical
+/// form makes: a client repeating a request usually repeats its bytes, and this lookup costs
+/// a fraction of writing the canonical form.
+type Aliases = LruCache<key::Key, key::Key, foldhash::fast::RandomState>;
 
 /// The exact-match cache of one instance (and the Redis one beside it).
 #[derive(Debug)]
@@ -104,6 +110,7 @@ pub struct ResponseCache {
     /// `[cache.semantic]`: the embeddings model (provider id, model) and the vectors.
     pub semantic: Option<Semantic>,
     local: Mutex<Local>,
+    aliases: Mutex<Aliases>,
 }
 
 impl ResponseCache {
@@ -137,7 +144,8 @@ impl ResponseCache {
                 ttl,
                 max_entry_bytes: c.max_entry_bytes,
             },
-            local: Mutex::new(LruCache::with_hasher(cap, std::hash::RandomState::new())),
+            local: Mutex::new(LruCache::with_hasher(cap, Default::default())),
+            aliases: Mutex::new(LruCache::with_hasher(cap, Default::default())),
         })
     }
 
@@ -152,6 +160,23 @@ impl ResponseCache {
             }
             None => None,
         }
+    }
+
+    /// The key a request body with exactly these bytes (`raw`: scope, endpoint, body) made,
+    /// when it was cacheable.
+    pub fn alias(&self, raw: &key::Key) -> Option<key::Key> {
+        let mut aliases = self.aliases.lock().unwrap_or_else(PoisonError::into_inner);
+        aliases.get(raw).cloned()
+    }
+
+    /// Remembers that the body `raw` is the cacheable request `key` (both within
+    /// `max_entry_bytes`, at most `max_entries` of them).
+    pub fn put_alias(&self, raw: key::Key, key: key::Key) {
+        if raw.len() > self.settings.max_entry_bytes || key.len() > self.settings.max_entry_bytes {
+            return;
+        }
+        let mut aliases = self.aliases.lock().unwrap_or_else(PoisonError::into_inner);
+        aliases.put(raw, key);
     }
 
     /// Keeps `entry` on this instance (until its TTL passes or it is the least recently
@@ -245,6 +270,24 @@ mod tests {
         assert!(c.get_local(&k(&"y".repeat(65))).is_none());
         let off: CacheConfig = toml::from_str("enabled = false").unwrap();
         assert!(ResponseCache::from_config(&off).is_none());
+    }
+
+    #[test]
+    fn a_body_seen_before_names_its_key_within_the_bounds() {
+        let c = cache(2, 60);
+        let raw = |n: &str| key::Key::new("s", "chat", n);
+        let canon = key::Key::new("s", "chat", "{\"a\":1}");
+        c.put_alias(raw("{ \"a\": 1 }"), canon.clone());
+        assert_eq!(c.alias(&raw("{ \"a\": 1 }")), Some(canon.clone()));
+        assert_eq!(c.alias(&raw("{\"a\": 1}")), None);
+        assert_eq!(c.alias(&key::Key::new("t", "chat", "{ \"a\": 1 }")), None);
+        // A body longer than an entry may be is not remembered; the oldest goes first.
+        c.put_alias(raw(&"z".repeat(65)), canon.clone());
+        assert_eq!(c.alias(&raw(&"z".repeat(65))), None);
+        c.put_alias(raw("2"), canon.clone());
+        c.put_alias(raw("3"), canon.clone());
+        assert_eq!(c.alias(&raw("{ \"a\": 1 }")), None);
+        assert_eq!(c.alias(&raw("3")), Some(canon));
     }
 
     #[test]

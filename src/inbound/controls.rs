@@ -5,21 +5,49 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderValue};
 use tokio::time::Instant;
 
 use crate::config::Classification;
 use crate::errors::{ErrorKind, GatewayError};
 use crate::routing::Profile;
 
-// Header names parsed once, not on every lookup.
-const TIMEOUT: HeaderName = HeaderName::from_static("x-gateway-timeout");
-const FAILOVER: HeaderName = HeaderName::from_static("x-gateway-failover");
-const RESCUE: HeaderName = HeaderName::from_static("x-gateway-stream-rescue");
-const PROFILE: HeaderName = HeaderName::from_static("x-routing-profile");
-const CLASSIFICATION: HeaderName = HeaderName::from_static("x-data-classification");
-const MAX_COST: HeaderName = HeaderName::from_static("x-gateway-max-cost-usd");
-const CONVERSATION: HeaderName = HeaderName::from_static("x-gateway-conversation-id");
+/// The control headers' values (the first of each), found in one pass over the headers:
+/// cheaper than seven lookups, each hashing its name.
+#[derive(Default)]
+struct Found<'h> {
+    timeout: Option<&'h HeaderValue>,
+    failover: Option<&'h HeaderValue>,
+    rescue: Option<&'h HeaderValue>,
+    profile: Option<&'h HeaderValue>,
+    classification: Option<&'h HeaderValue>,
+    max_cost: Option<&'h HeaderValue>,
+    conversation: Option<&'h HeaderValue>,
+}
+
+impl<'h> Found<'h> {
+    fn of(headers: &'h HeaderMap) -> Found<'h> {
+        let mut f = Found::default();
+        for (name, value) in headers {
+            let name = name.as_str();
+            if !name.starts_with("x-") {
+                continue;
+            }
+            let slot = match name {
+                "x-gateway-timeout" => &mut f.timeout,
+                "x-gateway-failover" => &mut f.failover,
+                "x-gateway-stream-rescue" => &mut f.rescue,
+                "x-routing-profile" => &mut f.profile,
+                "x-data-classification" => &mut f.classification,
+                "x-gateway-max-cost-usd" => &mut f.max_cost,
+                "x-gateway-conversation-id" => &mut f.conversation,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        f
+    }
+}
 
 /// Longest `x-gateway-conversation-id` accepted.
 pub const MAX_CONVERSATION_ID: usize = 256;
@@ -68,7 +96,8 @@ impl Controls {
         now: Instant,
         default_total: Duration,
     ) -> Result<Controls, GatewayError> {
-        let total = match headers.get(&TIMEOUT) {
+        let found = Found::of(headers);
+        let total = match found.timeout {
             None => default_total,
             Some(v) => v
                 .to_str()
@@ -83,16 +112,16 @@ impl Controls {
                     )
                 })?,
         };
-        let failover = !headers
-            .get(&FAILOVER)
+        let failover = !found
+            .failover
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"disabled"));
-        let rescue = !headers.get(&RESCUE).is_some_and(|v| {
+        let rescue = !found.rescue.is_some_and(|v| {
             let v = v.as_bytes();
             [&b"off"[..], b"disabled", b"false"]
                 .iter()
                 .any(|off| v.eq_ignore_ascii_case(off))
         });
-        let profile = match headers.get(&PROFILE) {
+        let profile = match found.profile {
             None => None,
             Some(v) => Some(v.to_str().ok().and_then(Profile::parse).ok_or_else(|| {
                 GatewayError::new(
@@ -104,7 +133,7 @@ impl Controls {
                 )
             })?),
         };
-        let classification = match headers.get(&CLASSIFICATION) {
+        let classification = match found.classification {
             None => Classification::Internal,
             Some(v) => v
                 .to_str()
@@ -117,7 +146,7 @@ impl Controls {
                     )
                 })?,
         };
-        let max_cost_usd = match headers.get(&MAX_COST) {
+        let max_cost_usd = match found.max_cost {
             None => None,
             Some(v) => Some(
                 v.to_str()
@@ -132,7 +161,7 @@ impl Controls {
                     })?,
             ),
         };
-        let conversation = match headers.get(&CONVERSATION) {
+        let conversation = match found.conversation {
             None => None,
             Some(v) => {
                 let id = v

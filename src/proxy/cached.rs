@@ -1,7 +1,8 @@
 //! The response cache on the request path (C1, C3). A chat call is looked up once the policy
 //! let it through: a kept answer is written at once (`x-gateway-cache: hit`, cost 0, no
 //! provider call), as a whole body or replayed as a stream in the client's format; otherwise
-//! the call is served (`x-gateway-cache: miss`) and its whole successful answer kept.
+//! the call is served (`x-gateway-cache: miss`) and its whole successful answer kept, just
+//! before its last write (so the client's next, identical request finds it).
 //! `Cache-Control: no-cache` skips the lookup (the fresh answer is kept), `no-store` skips
 //! both; a request above `temperature_threshold` is neither looked up nor kept. With
 //! `[cache.semantic]`, an exact miss is looked up by its text's embedding
@@ -12,9 +13,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::embed::embed;
-use super::idempotent::Recorded;
+use super::idempotent::{BeforeLast, Recorded};
 use crate::cache::{Entry, ResponseCache, key, semantic};
-use crate::config::CacheScope;
+use crate::config::{ApiFormat, CacheScope};
 use crate::ctx::RequestCtx;
 use crate::downstream::{self, Downstream, Head};
 use crate::errors::Failure;
@@ -92,18 +93,16 @@ pub async fn look(
         return Lookup::Off;
     }
     let (no_cache, no_store) = directives(headers);
-    let canonical = key::canonical(call.raw.body())
-        .filter(|c| !no_store && c.temperature <= cache.settings.temperature_threshold);
     let mut keep = None;
-    if let Some(c) = canonical {
-        let scope = scope_of(cache.settings.scope, ctx);
-        let key = key::Key::new(&scope, ctx.endpoint, &c.text);
+    if !no_store && let Some(key) = key_of(cache, ctx, call.raw.body()) {
         if !no_cache && let Some(entry) = find(gw, cache, &key).await {
             return hit(gw, ctx, entry, None);
         }
         let mut probe = None;
         if let Some(sem) = &cache.semantic
-            && let Some(split) = semantic::split(&scope, ctx.endpoint, &c.text)
+            && let Some(c) = key::canonical(call.raw.body())
+            && let Some(split) =
+                semantic::split(&scope_of(cache.settings.scope, ctx), ctx.endpoint, &c.text)
             && let Some(vector) = embed(gw, snap, &sem.provider, &sem.model, &split.text).await
         {
             if !no_cache && let Some((entry, similarity)) = sem.index.find(&split.context, &vector)
@@ -120,6 +119,26 @@ pub async fn look(
         .route_headers
         .push((CACHE_HEADER, "miss".to_string()));
     Lookup::Miss(keep)
+}
+
+/// The cache key of a request body, `None` when it is not cacheable (not a JSON object, or
+/// above the temperature threshold). A body seen before byte for byte is looked up as it is;
+/// another is put in canonical form, and remembered by its bytes when cacheable.
+fn key_of(cache: &ResponseCache, ctx: &RequestCtx, body: &[u8]) -> Option<key::Key> {
+    let scope = scope_of(cache.settings.scope, ctx);
+    let raw = std::str::from_utf8(body)
+        .ok()
+        .map(|text| key::Key::new(&scope, ctx.endpoint, text));
+    if let Some(known) = raw.as_ref().and_then(|raw| cache.alias(raw)) {
+        return Some(known);
+    }
+    let c =
+        key::canonical(body).filter(|c| c.temperature <= cache.settings.temperature_threshold)?;
+    let key = key::Key::new(&scope, ctx.endpoint, &c.text);
+    if let Some(raw) = raw {
+        cache.put_alias(raw, key.clone());
+    }
+    Some(key)
 }
 
 /// A hit, counted.
@@ -221,55 +240,101 @@ fn stream_of(
     out
 }
 
-/// Keeps a served call's answer under `key`: a whole answer as it was sent, a streamed one
-/// assembled into the whole answer of the client's format. Nothing is kept of an answer that
-/// failed, was cut, or cannot be read back.
-pub fn keep(gw: &Gateway, ctx: &RequestCtx, keep: Keep, recorded: &Recorded) {
-    let (Some(cache), Some(call)) = (gw.cache.as_ref(), ctx.call.as_ref()) else {
-        return;
-    };
-    if recorded.status != 200 || ctx.trace.error.is_some() || !ctx.trace.served {
-        return;
+/// Keeps a served call's answer under its key, just before the answer's last write (the
+/// client's next, identical request finds it kept): a whole answer as it was sent, a streamed
+/// one assembled into the whole answer of the client's format. Nothing is kept of an answer
+/// that failed, was cut, or cannot be read back.
+pub struct Keeper<'g> {
+    gw: &'g Gateway,
+    cache: &'g ResponseCache,
+    keep: Option<Keep>,
+    format: ApiFormat,
+    stream: bool,
+    /// Set when the answer ended served and without error: its usage.
+    ended: Option<Option<ir::Usage>>,
+}
+
+impl<'g> Keeper<'g> {
+    /// The keeper of a call's answer (none without a cache or a call).
+    pub fn new(gw: &'g Gateway, ctx: &RequestCtx, keep: Keep) -> Option<Keeper<'g>> {
+        let (cache, call) = (gw.cache.as_ref()?, ctx.call.as_ref()?);
+        Some(Keeper {
+            gw,
+            cache,
+            keep: Some(keep),
+            format: call.endpoint.format,
+            stream: call.summary.stream,
+            ended: None,
+        })
     }
-    let header = |name: &str| {
-        recorded
-            .headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
-    let (Some(provider), Some(model)) = (header("x-gateway-provider"), header("x-gateway-model"))
-    else {
-        return;
-    };
-    let format = call.endpoint.format;
-    let body = if call.summary.stream {
-        let Some(mut resp) = assemble(format, &recorded.body()) else {
+
+    /// After the call, when its last write did not pass the keeper: keeps what was
+    /// recorded if the call was served.
+    pub fn after(&mut self, ctx: &RequestCtx, recorded: &Recorded) {
+        if self.keep.is_some() && ctx.trace.served && ctx.trace.error.is_none() {
+            self.ended = Some(ctx.trace.usage);
+            self.last(recorded);
+        }
+    }
+}
+
+impl BeforeLast for Keeper<'_> {
+    fn ending(&mut self, trace: &crate::ctx::Trace, served: bool) {
+        self.ended = (served && trace.error.is_none()).then_some(trace.usage);
+    }
+
+    fn last(&mut self, recorded: &Recorded) {
+        // Not ended as served (yet): `after` decides once the call is over.
+        let Some(usage) = self.ended else {
             return;
         };
-        if let Some(u) = ctx.trace.usage {
-            resp.usage = u;
-        }
-        Bytes::from(Codec(format).encode_response(&resp))
-    } else {
-        let body = recorded.body();
-        if Codec(format).decode_response(&body).is_err() {
+        let Some(keep) = self.keep.take() else {
+            return;
+        };
+        if recorded.status != 200 {
             return;
         }
-        body
-    };
-    let entry = Arc::new(Entry::new(body, provider, model));
-    if let Some(redis) = gw.limiter.redis() {
-        cache.put_shared(redis, &keep.key, &entry);
+        let header = |name: &str| {
+            recorded
+                .headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let (Some(provider), Some(model)) =
+            (header("x-gateway-provider"), header("x-gateway-model"))
+        else {
+            return;
+        };
+        let format = self.format;
+        let body = if self.stream {
+            let Some(mut resp) = assemble(format, &recorded.body()) else {
+                return;
+            };
+            if let Some(u) = usage {
+                resp.usage = u;
+            }
+            Bytes::from(Codec(format).encode_response(&resp))
+        } else {
+            let body = recorded.body();
+            if Codec(format).decode_response(&body).is_err() {
+                return;
+            }
+            body
+        };
+        let entry = Arc::new(Entry::new(body, provider, model));
+        if let Some(redis) = self.gw.limiter.redis() {
+            self.cache.put_shared(redis, &keep.key, &entry);
+        }
+        if let (Some(sem), Some((context, vector))) = (&self.cache.semantic, keep.probe) {
+            sem.index.insert(context, vector, entry.clone());
+        }
+        self.cache.put_local(keep.key, entry);
     }
-    if let (Some(sem), Some((context, vector))) = (&cache.semantic, keep.probe) {
-        sem.index.insert(context, vector, entry.clone());
-    }
-    cache.put_local(keep.key, entry);
 }
 
 /// The whole answer a client-format stream carried, when it finished cleanly.
-fn assemble(format: crate::config::ApiFormat, sse: &[u8]) -> Option<ir::Response> {
+fn assemble(format: ApiFormat, sse: &[u8]) -> Option<ir::Response> {
     let mut framer = SseFramer::new();
     let mut decoder = Codec(format).stream_decoder();
     let mut events = Vec::new();

@@ -189,6 +189,15 @@ impl Recorded {
     }
 }
 
+/// What is done with a recorded answer just before its last write goes to the client (so
+/// that the client's next request already finds it done).
+pub trait BeforeLast {
+    /// The answer's usage and cost in `trace` are final (`served`: the provider's answer).
+    fn ending(&mut self, trace: &crate::ctx::Trace, served: bool);
+    /// The whole answer, about to be finished.
+    fn last(&mut self, recorded: &Recorded);
+}
+
 /// A downstream that passes everything on and keeps a copy of the answer (up to
 /// [`MAX_ANSWER_BYTES`]; a larger one, or one cut short, is not kept).
 pub struct Recording<'d, D> {
@@ -197,6 +206,7 @@ pub struct Recording<'d, D> {
     whole: bool,
     /// Whether the replayed headers are kept too (for a replay; a record keeps the body only).
     headers: bool,
+    before_last: Option<&'d mut (dyn BeforeLast + Send)>,
 }
 
 impl<'d, D: Downstream> Recording<'d, D> {
@@ -207,6 +217,20 @@ impl<'d, D: Downstream> Recording<'d, D> {
             seen: None,
             whole: false,
             headers,
+            before_last: None,
+        }
+    }
+
+    /// Hands the whole answer to `hook` just before its last write.
+    pub fn before_last(mut self, hook: Option<&'d mut (dyn BeforeLast + Send)>) -> Self {
+        self.before_last = hook;
+        self
+    }
+
+    /// The answer is whole: the hook sees it before the last write goes out.
+    fn finishing(&mut self) {
+        if let (Some(hook), Some(seen)) = (self.before_last.take(), self.seen.as_ref()) {
+            hook.last(seen);
         }
     }
 
@@ -233,6 +257,9 @@ impl<D: Downstream> Downstream for Recording<'_, D> {
             len: 0,
         });
         self.whole = end;
+        if end {
+            self.finishing();
+        }
         self.inner.write_head(head, end).await
     }
 
@@ -248,10 +275,16 @@ impl<D: Downstream> Downstream for Recording<'_, D> {
             }
         }
         self.whole = end;
+        if end {
+            self.finishing();
+        }
         self.inner.write_body(body, end).await
     }
 
     fn ending(&mut self, trace: &crate::ctx::Trace, served: bool) {
+        if let Some(hook) = self.before_last.as_mut() {
+            hook.ending(trace, served);
+        }
         self.inner.ending(trace, served);
     }
 

@@ -167,7 +167,11 @@ async fn dispatch(
         served?;
     } else {
         let headers = !matches!(claim, Claim::None) || keep_as.is_some();
-        let mut recording = Recording::new(&mut io, headers);
+        let mut keeper = keep_as.and_then(|k| cached::Keeper::new(gw, ctx, k));
+        let hook = keeper
+            .as_mut()
+            .map(|k| k as &mut (dyn idempotent::BeforeLast + Send));
+        let mut recording = Recording::new(&mut io, headers).before_last(hook);
         let mut down = Bridged::new(&mut recording, bridge);
         let served = attempt::run(gw, &gw.client, &mut down, snap, ctx).await;
         let recorded = served.is_ok().then(|| recording.into_recorded()).flatten();
@@ -175,8 +179,8 @@ async fn dispatch(
         if keep_body && let Some(r) = &recorded {
             ctx.response_body = Some(r.body());
         }
-        if let (Some(key), Some(r)) = (keep_as, &recorded) {
-            cached::keep(gw, ctx, key, r);
+        if let (Some(keeper), Some(r)) = (keeper.as_mut(), &recorded) {
+            keeper.after(ctx, r);
         }
         idempotent::finish(gw, claim, recorded);
         served?;

@@ -126,12 +126,14 @@ impl RecordFile {
             let mut one = tx.prepare_cached(&insert_sql(1)).map_err(error)?;
             let mut chunks = batch.chunks_exact(ROWS);
             for chunk in &mut chunks {
+                many.clear_bindings();
                 for (i, r) in chunk.iter().enumerate() {
                     bind(&mut many, i * PER_ROW, r).map_err(error)?;
                 }
                 many.raw_execute().map_err(error)?;
             }
             for r in chunks.remainder() {
+                one.clear_bindings();
                 bind(&mut one, 0, r).map_err(error)?;
                 one.raw_execute().map_err(error)?;
             }
@@ -152,41 +154,53 @@ pub const TRIM: &str =
 /// Rows in one statement: fewer statements to run (each costs about a third of a row).
 const ROWS: usize = 40;
 
-/// Binds `r` to the parameters after the first `base`.
+/// Binds `r` to the parameters after the first `base`. The statement's bindings were
+/// cleared (all null): a value that is absent is not bound again, and each value is bound
+/// through its own type (no dynamic call per column).
 fn bind(st: &mut rusqlite::CachedStatement<'_>, base: usize, r: &Record) -> rusqlite::Result<()> {
-    let cost_known = i64::from(!r.cost_unknown);
-    let values: [&dyn ToSql; PER_ROW] = [
-        &r.id,
-        &r.created_at,
-        &r.key_id,
-        &r.team_id,
-        &r.endpoint,
-        &r.model_requested,
-        &r.provider,
-        &r.model,
-        &r.status,
-        &r.error,
-        &r.input_tokens,
-        &r.output_tokens,
-        &r.cached_tokens,
-        &r.cost_usd,
-        &r.latency_ms,
-        &r.ttft_ms,
-        &r.attempts,
-        &r.failovers,
-        &r.cache_status,
-        &r.stream,
-        &r.request_body,
-        &r.response_body,
-        &r.audit,
-        &cost_known,
-        &r.source,
-        &r.project,
-    ];
-    for (i, v) in values.into_iter().enumerate() {
-        st.raw_bind_parameter(base + i + 1, v)?;
+    let mut at = base;
+    let mut next = || {
+        at += 1;
+        at
+    };
+    st.raw_bind_parameter(next(), r.id.as_str())?;
+    st.raw_bind_parameter(next(), r.created_at)?;
+    bind_some(st, next(), r.key_id.as_deref())?;
+    bind_some(st, next(), r.team_id.as_deref())?;
+    st.raw_bind_parameter(next(), r.endpoint.as_str())?;
+    bind_some(st, next(), r.model_requested.as_deref())?;
+    bind_some(st, next(), r.provider.as_deref())?;
+    bind_some(st, next(), r.model.as_deref())?;
+    st.raw_bind_parameter(next(), r.status)?;
+    bind_some(st, next(), r.error.as_deref())?;
+    st.raw_bind_parameter(next(), r.input_tokens)?;
+    st.raw_bind_parameter(next(), r.output_tokens)?;
+    st.raw_bind_parameter(next(), r.cached_tokens)?;
+    st.raw_bind_parameter(next(), r.cost_usd)?;
+    st.raw_bind_parameter(next(), r.latency_ms)?;
+    bind_some(st, next(), r.ttft_ms)?;
+    st.raw_bind_parameter(next(), r.attempts)?;
+    st.raw_bind_parameter(next(), r.failovers)?;
+    bind_some(st, next(), r.cache_status.as_deref())?;
+    st.raw_bind_parameter(next(), i64::from(r.stream))?;
+    bind_some(st, next(), r.request_body.as_deref())?;
+    bind_some(st, next(), r.response_body.as_deref())?;
+    bind_some(st, next(), r.audit.as_deref())?;
+    st.raw_bind_parameter(next(), i64::from(!r.cost_unknown))?;
+    bind_some(st, next(), r.source.as_deref())?;
+    bind_some(st, next(), r.project.as_deref())
+}
+
+/// Binds `value` at `at` when there is one (the cleared binding reads null).
+fn bind_some<T: ToSql>(
+    st: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    value: Option<T>,
+) -> rusqlite::Result<()> {
+    match value {
+        Some(v) => st.raw_bind_parameter(at, v),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn insert_sql(rows: usize) -> String {
