@@ -137,6 +137,15 @@ impl Store {
                         Ok(())
                     })
                 })
+            } else if backend == Backend::Memory {
+                // The records are appended a few to a page: larger pages, fewer page splits
+                // (set before the migrations create the first table, as a file's are).
+                options.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(conn, "PRAGMA page_size = 16384").await?;
+                        Ok(())
+                    })
+                })
             } else {
                 options
             };
