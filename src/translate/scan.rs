@@ -40,6 +40,13 @@ pub struct Members {
     first: bool,
 }
 
+impl Members {
+    /// The members after one already read (its value too): each must follow a `,`.
+    pub fn after_one() -> Members {
+        Members { first: false }
+    }
+}
+
 impl<'a> Scanner<'a> {
     pub fn new(text: &'a str) -> Self {
         Self {
@@ -90,6 +97,12 @@ impl<'a> Scanner<'a> {
         let key = self.string()?;
         self.eat(b':')?;
         Ok(Some(key))
+    }
+
+    /// Consumes the `:` after a key read with [`Scanner::string`] (for a reader that starts
+    /// inside an object, at one of its keys).
+    pub fn colon(&mut self) -> Result<()> {
+        self.eat(b':')
     }
 
     /// Opens an array; read its elements with [`Scanner::element`].

@@ -85,19 +85,76 @@ struct WithUsage {
     usage: Option<WireUsage>,
 }
 
-/// `usage` of an OpenAI-format JSON response body, if it has one. Read with the scanner
-/// (the rest of the body skipped, not deserialized); serde reads what it declines, so both
-/// give the same answer.
+/// `usage` of an OpenAI-format JSON response body, if it has one. A provider writes it at
+/// the end, so it is looked for from the end: the last `"usage"` key whose value is followed
+/// only by the object's other members and its closing brace is the top-level one (the text
+/// before it is not read, so of a body that is not JSON, or that names `usage` twice, the last
+/// is taken). Failing that, the body is read with the scanner, and what the scanner declines
+/// with serde.
 pub fn usage_of_json(body: &[u8]) -> Option<Usage> {
-    if let Ok(text) = std::str::from_utf8(body)
-        && let Ok(usage) = scan_usage(text)
-    {
+    let key = memchr::memmem::rfind(body, b"\"usage\"")?;
+    // A response is one object (serde would also read a struct from an array).
+    let text = std::str::from_utf8(body).ok()?;
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    if let Some(usage) = usage_from_the_end(text, key) {
+        return usage;
+    }
+    if let Ok(usage) = scan_usage(text) {
         return usage;
     }
     serde_json::from_slice::<WithUsage>(body)
         .ok()?
         .usage
         .map(Usage::from)
+}
+
+/// `"usage"` keys tried from the end before the whole body is read.
+const TRIED_FROM_THE_END: usize = 4;
+
+/// The top-level `usage` found from the end (`last`: the offset of the last `"usage"`), or
+/// `None` when it is not found that way.
+fn usage_from_the_end(text: &str, last: usize) -> Option<Option<Usage>> {
+    let bytes = text.as_bytes();
+    let finder = memchr::memmem::FinderRev::new(b"\"usage\"");
+    let mut end = last + 7;
+    for _ in 0..TRIED_FROM_THE_END {
+        let at = finder.rfind(bytes.get(..end)?)?;
+        end = at + 6;
+        // A quote after an odd number of backslashes is inside a string.
+        let escapes = bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if escapes % 2 == 1 {
+            continue;
+        }
+        if let Ok(usage) = usage_member(text.get(at..)?) {
+            return Some(usage);
+        }
+    }
+    None
+}
+
+/// Reads `"usage": value` and then the rest of the object it is a member of, which must end
+/// the text: the member belongs to the outermost object.
+fn usage_member(text: &str) -> scan::Result<Option<Usage>> {
+    let mut s = Scanner::new(text);
+    s.string()?;
+    s.colon()?;
+    let usage = if s.null() {
+        None
+    } else {
+        Some(scan_usage_object(&mut s)?)
+    };
+    let mut rest = scan::Members::after_one();
+    while s.key(&mut rest)?.is_some() {
+        s.skip()?;
+    }
+    s.end()?;
+    Ok(usage)
 }
 
 /// The top-level `usage` of a response object; a repeated key is left to serde (which
@@ -197,20 +254,131 @@ mod tests {
             r#"{"usage":{"prompt_tokens_details":{"cached_tokens":5}}}"#,
             r#"{"usage":null}"#,
             r#"{"a":{"usage":{"prompt_tokens":9}}}"#,
-            r#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
             r#"{"usage":{"prompt_tokens":1,"prompt_tokens":2}}"#,
             r#"{"usage":{"prompt_tokens":1.0}}"#,
             r#"{"usage":{"prompt_tokens":null}}"#,
             r#"{"usage":{"prompt_tokens":-1}}"#,
             r#"{"usage":{"prompt_tokens":1}} x"#,
             r#"{"usage":{"prompt_tokens":1},}"#,
-            r#"[{"prompt_tokens":1}]"#,
             r#"  {"usage" : { "completion_tokens" : 3 } }  "#,
             r#"{"usage":{"completion_tokens":18446744073709551616}}"#,
             "",
         ];
         for case in cases {
             assert_eq!(usage_of_json(case.as_bytes()), serde(case), "{case}");
+        }
+    }
+
+    #[test]
+    fn usage_is_found_from_the_end_at_the_top_level_only() {
+        let tokens = |n: u64| {
+            Some(Usage {
+                input_tokens: n,
+                ..Usage::default()
+            })
+        };
+        for (case, want) in [
+            // A nested `usage` after the top-level one, and one inside a string.
+            (
+                r#"{"usage":{"prompt_tokens":1},"choices":[{"x":{"usage":{"prompt_tokens":2}}}],"note":"\"usage\":{\"prompt_tokens\":3}"}"#,
+                tokens(1),
+            ),
+            // Only nested ones: none at the top.
+            (
+                r#"{"a":{"usage":{"prompt_tokens":2}},"b":[{"usage":null}]}"#,
+                None,
+            ),
+            // A key that ends in `usage` (an escaped quote before it).
+            (
+                r#"{"usage":{"prompt_tokens":4},"x\"usage":{"prompt_tokens":5}}"#,
+                tokens(4),
+            ),
+            // The last of two (serde refuses the body; the answer is still read).
+            (
+                r#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
+                tokens(2),
+            ),
+            (r#"{"id":"x","usage":null}"#, None),
+            (r#"[{"usage":{"prompt_tokens":1}}]"#, None),
+            // serde would read a struct from an array; a response is an object.
+            (r#"[{"prompt_tokens":1}]"#, None),
+            (r#"{"usage":{"prompt_tokens":1}"#, None),
+        ] {
+            assert_eq!(usage_of_json(case.as_bytes()), want, "{case}");
+        }
+        // More nested `usage` keys after the top-level one than are tried from the end.
+        let mut body = String::from(r#"{"usage":{"prompt_tokens":6},"n":["#);
+        for i in 0..TRIED_FROM_THE_END + 2 {
+            body.push_str(&format!(
+                r#"{}{{"usage":{{"prompt_tokens":{i}}}}}"#,
+                if i > 0 { "," } else { "" }
+            ));
+        }
+        body.push_str("]}");
+        assert_eq!(usage_of_json(body.as_bytes()), tokens(6));
+    }
+
+    proptest::proptest! {
+        /// Any bytes are read without a panic; of a body serde reads as an object, the
+        /// answer is serde's.
+        #[test]
+        fn usage_is_serdes_whenever_serde_reads_the_body(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "\"usage\"", "\"prompt_tokens\"", "\"prompt_tokens_details\"",
+                    "\"cached_tokens\"", "{", "}", "[", "]", ":", ",", "\"a\"", "1", "null",
+                    "\\\"", " ", "\"", "\"x\\\"usage\"",
+                ]),
+                0..48,
+            )
+        ) {
+            let body = parts.concat();
+            let got = usage_of_json(body.as_bytes());
+            if body.trim_start().starts_with('{')
+                && let Ok(w) = serde_json::from_slice::<WithUsage>(body.as_bytes())
+            {
+                proptest::prop_assert_eq!(got, w.usage.map(Usage::from), "{}", body);
+            }
+        }
+    }
+
+    /// JSON whose keys are often the ones `usage` is read from.
+    fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<u32>().prop_map(Value::from),
+            (-5i64..5).prop_map(Value::from),
+            Just(Value::from(1.5)),
+            "[a-z\"\\\\ ]{0,6}|\"usage\":|usage".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            let keys = "usage|prompt_tokens|completion_tokens|prompt_tokens_details|cached_tokens|[a-z\"]{0,3}";
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(keys, inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Of any JSON object (keys unique), the answer is serde's.
+        #[test]
+        fn usage_of_any_object_is_serdes(
+            fields in proptest::collection::btree_map(
+                "usage|choices|[a-z]{0,3}",
+                json(),
+                0..5,
+            )
+        ) {
+            let body = serde_json::to_string(&serde_json::Value::Object(fields.into_iter().collect())).unwrap();
+            let serde = serde_json::from_slice::<WithUsage>(body.as_bytes())
+                .ok()
+                .and_then(|w| w.usage)
+                .map(Usage::from);
+            proptest::prop_assert_eq!(usage_of_json(body.as_bytes()), serde, "{}", body);
         }
     }
 }
