@@ -31,6 +31,7 @@ pub fn of(ctx: &mut RequestCtx, now_ms: i64, headers: &http::HeaderMap) -> Recor
     let usage = trace.usage.unwrap_or_default();
     let policy = ctx.caller.as_ref().and_then(|t| t.policy.as_ref());
     let elapsed = ctx.started.elapsed();
+    let (source, project) = labels(headers);
     Record {
         id,
         created_at: now_ms - elapsed.as_millis() as i64,
@@ -58,9 +59,27 @@ pub fn of(ctx: &mut RequestCtx, now_ms: i64, headers: &http::HeaderMap) -> Recor
         // The usual request, served by its first candidate at the first try, has no trail
         // beyond its record (the API derives it): only the others carry one.
         audit: (!plain(ctx)).then(|| audit(ctx)),
-        source: label(headers.get("x-source")),
-        project: label(headers.get("x-project")),
+        source: label(source),
+        project: label(project),
     }
+}
+
+/// The first `x-source` and `x-project` values of `headers`, found in one pass (cheaper than
+/// two lookups, each hashing its name).
+fn labels(headers: &http::HeaderMap) -> (Option<&http::HeaderValue>, Option<&http::HeaderValue>) {
+    let (mut source, mut project) = (None, None);
+    for (name, value) in headers {
+        match name.as_str() {
+            "x-source" => {
+                source.get_or_insert(value);
+            }
+            "x-project" => {
+                project.get_or_insert(value);
+            }
+            _ => {}
+        }
+    }
+    (source, project)
 }
 
 /// A body as text: checked at full speed, replaced character by character only when it is not
