@@ -82,6 +82,11 @@ impl RecordFile {
             .map_err(error)?;
         conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)
             .map_err(error)?;
+        // A statement of several rows keeps the pages it changes in a statement journal (to
+        // undo itself alone); in a temporary file, that was a write of every page and more
+        // writes than the log's own.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(error)?;
         Ok(RecordFile {
             conn: Arc::new(Mutex::new(conn)),
             keep: None,
@@ -107,6 +112,8 @@ impl RecordFile {
                         "cannot open the in-memory database for records: {e}"
                     ))
                 })?;
+                conn.pragma_update(None, "temp_store", "MEMORY")
+                    .map_err(error)?;
                 Ok(RecordFile {
                     conn: Arc::new(Mutex::new(conn)),
                     keep: Some(keep),
