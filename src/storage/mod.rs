@@ -155,6 +155,18 @@ impl Store {
                 .await
                 .map_err(|e| StoreError(format!("cannot open database {}: {e}", shown(&url))))?;
             migrate(&pool).await?;
+            if backend == Backend::Memory {
+                // The in-memory window holds the newest records only, each written once and
+                // deleted once: an index on their time cost 5,000 instructions per request
+                // (about 7 % of a cache hit); without it a list of the newest reads the whole
+                // window (about 0.1 s when full, against 4 ms), as the analytics do anyway.
+                sqlx::query("DROP INDEX IF EXISTS request_records_created")
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| {
+                        StoreError(format!("cannot prepare the in-memory database: {e}"))
+                    })?;
+            }
             Ok::<_, StoreError>(pool)
         };
         let pool = std::thread::scope(|s| {
