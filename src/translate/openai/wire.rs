@@ -1,7 +1,7 @@
 //! OpenAI's wire shapes the gateway reads: the stream chunk ([`Chunk`], read by the stream
 //! decoder and the same-format pass-through alike) and the `usage` object (responses and
-//! chunks), read into the IR's one [`Usage`] type; a whole response's `usage` through the
-//! scanner, serde reading what it declines. Pure.
+//! chunks), read into the IR's one [`Usage`] type; a whole response's `usage` found from its
+//! end with the scanner, serde reading what that does not find. Pure.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -89,8 +89,7 @@ struct WithUsage {
 /// the end, so it is looked for from the end: the last `"usage"` key whose value is followed
 /// only by the object's other members and its closing brace is the top-level one (the text
 /// before it is not read, so of a body that is not JSON, or that names `usage` twice, the last
-/// is taken). Failing that, the body is read with the scanner, and what the scanner declines
-/// with serde.
+/// is taken). Failing that, serde reads the whole body.
 pub fn usage_of_json(body: &[u8]) -> Option<Usage> {
     let key = memchr::memmem::rfind(body, b"\"usage\"")?;
     // A response is one object (serde would also read a struct from an array).
@@ -99,9 +98,6 @@ pub fn usage_of_json(body: &[u8]) -> Option<Usage> {
         return None;
     }
     if let Some(usage) = usage_from_the_end(text, key) {
-        return usage;
-    }
-    if let Ok(usage) = scan_usage(text) {
         return usage;
     }
     serde_json::from_slice::<WithUsage>(body)
@@ -152,29 +148,6 @@ fn usage_member(text: &str) -> scan::Result<Option<Usage>> {
     let mut rest = scan::Members::after_one();
     while s.key(&mut rest)?.is_some() {
         s.skip()?;
-    }
-    s.end()?;
-    Ok(usage)
-}
-
-/// The top-level `usage` of a response object; a repeated key is left to serde (which
-/// refuses it).
-fn scan_usage(text: &str) -> scan::Result<Option<Usage>> {
-    let mut s = Scanner::new(text);
-    let mut members = s.object()?;
-    let mut usage = None;
-    let mut seen = false;
-    while let Some(key) = s.key(&mut members)? {
-        if key != "usage" {
-            s.skip()?;
-            continue;
-        }
-        if std::mem::replace(&mut seen, true) {
-            return Err(Invalid);
-        }
-        if !s.null() {
-            usage = Some(scan_usage_object(&mut s)?);
-        }
     }
     s.end()?;
     Ok(usage)
@@ -240,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn the_scanner_reads_usage_as_serde_does() {
+    fn usage_is_read_as_serde_reads_it() {
         let serde = |b: &str| {
             serde_json::from_slice::<WithUsage>(b.as_bytes())
                 .ok()
