@@ -44,7 +44,8 @@
 # Prints: the idle RSS of every process right after startup, then one table row per run
 #   mode, target, requests, req/s, p50 and p99 latency (wrk's histogram, as --latency prints),
 #   proxy CPU µs/request = (utime+stime delta in ticks / CLK_TCK) / requests (nginx: master +
-#   worker), proxy RSS (VmRSS after the run; nginx: master + worker), and the mock's CPU
+#   worker), the kernel's share of that CPU (stime / (utime+stime), in %), proxy RSS (VmRSS
+#   after the run; nginx: master + worker), and the mock's CPU
 #   µs/request for reference,
 # then, for each mode, the gateway/nginx ratio of CPU per request in each round and the ratio of
 # the medians over the rounds, and what the access log costs (medians).
@@ -166,6 +167,17 @@ cpu_ticks() {
         s=$(<"/proc/$pid/stat") || die "process $pid is gone"
         read -ra f <<<"${s##*) }"    # f[0] is field 3 (state): utime = f[11], stime = f[12]
         total=$((total + f[11] + f[12]))
+    done
+    echo "$total"
+}
+
+# Sum of stime alone (clock ticks, the kernel's part) over PIDs.
+sys_ticks() {
+    local total=0 pid s f
+    for pid in "$@"; do
+        s=$(<"/proc/$pid/stat") || die "process $pid is gone"
+        read -ra f <<<"${s##*) }"
+        total=$((total + f[12]))
     done
     echo "$total"
 }
@@ -364,7 +376,7 @@ run_wrk() {
 # field KEY FILE: the value of KEY=... on the RESULT line.
 field() { awk -v k="$1" '$1 == "RESULT" { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$2"; }
 
-ROWS=()                         # "round mode target requests rps p50_ms p99_ms cpu_us rss_mib mock_us"
+ROWS=()                         # "round mode target requests rps p50_ms p99_ms cpu_us sys_pct rss_mib mock_us"
 declare -A CPU_US=()            # [MODE/TARGET/ROUND] = CPU us per request
 
 # measure ROUND MODE TARGET URL PID...: warm-up, measured run, one table row.
@@ -380,25 +392,28 @@ measure() {
     check_result "$mode" "$target" "$base.warmup.txt" "$WARMUP" || return 1
 
     log "[round $round/$ROUNDS] [$mode] $target: measured run ($REQUESTS requests, $CONNS connections, $THREADS threads)"
-    local t0 m0 t1 m1
+    local t0 m0 t1 m1 s0 s1
     t0=$(cpu_ticks "${pids[@]}")
+    s0=$(sys_ticks "${pids[@]}")
     m0=$(cpu_ticks "$MOCK_PID")
     run_wrk "$mode" "$side" "$url" "$REQUESTS" "$base.txt" || { log "FAIL: run of $target"; return 1; }
     t1=$(cpu_ticks "${pids[@]}")
+    s1=$(sys_ticks "${pids[@]}")
     m1=$(cpu_ticks "$MOCK_PID")
     local rss
     rss=$(rss_kb "${pids[@]}")
     check_result "$mode" "$target" "$base.txt" "$REQUESTS" || FAILED=1
 
-    local n rps p50 p99 cpu mock
+    local n rps p50 p99 cpu mock sys
     n=$(field requests "$base.txt")
     rps=$(field rps "$base.txt")
     p50=$(field p50_us "$base.txt")
     p99=$(field p99_us "$base.txt")
     cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
     mock=$(awk -v d=$((m1 - m0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
+    sys=$(awk -v s=$((s1 - s0)) -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", (d > 0 ? 100 * s / d : 0) }')
     CPU_US[$mode/$target/$round]=$cpu
-    ROWS+=("$round $mode $target $n $rps $(awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%.2f %.2f", a / 1000, b / 1000 }') $cpu $(mib "$rss") $mock")
+    ROWS+=("$round $mode $target $n $rps $(awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%.2f %.2f", a / 1000, b / 1000 }') $cpu $sys $(mib "$rss") $mock")
     check_alive || FAILED=1
 }
 
@@ -498,18 +513,19 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 # ------------------------------------------------------------------------------------- report
-table_row() { printf '%-5s %-7s %-13s %9s %10s %9s %9s %12s %9s %12s\n' "$@"; }
+table_row() { printf '%-5s %-7s %-13s %9s %10s %9s %9s %12s %6s %9s %12s\n' "$@"; }
 echo
-table_row round mode target requests "req/s" "p50 ms" "p99 ms" "CPU us/req" "RSS MiB" "mock us/req"
-table_row ----- ------- ------------- --------- ---------- --------- --------- ------------ --------- ------------
+table_row round mode target requests "req/s" "p50 ms" "p99 ms" "CPU us/req" "sys %" "RSS MiB" "mock us/req"
+table_row ----- ------- ------------- --------- ---------- --------- --------- ------------ ------ --------- ------------
 for row in "${ROWS[@]}"; do
-    # shellcheck disable=SC2086  # a row is ten space-separated fields
+    # shellcheck disable=SC2086  # a row is eleven space-separated fields
     table_row $row
 done
 echo
 echo "targets: nginx = access_log off; nginx-log = access_log /dev/null (JSON format);"
 echo "         gateway-warn = RUST_LOG=warn; gateway-info = RUST_LOG=info (access log to /dev/null)"
-echo "CPU us/req = (utime+stime delta of the proxy, /proc/PID/stat, nginx master+worker) / requests"
+echo "CPU us/req = (utime+stime delta of the proxy, /proc/PID/stat, nginx master+worker) / requests;"
+echo "sys % = the kernel's share of it (stime / (utime+stime))"
 for mode in $MODES; do
     case $mode in
         oa2an)
