@@ -117,8 +117,7 @@ pub(super) async fn usage(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, G
     let s = scope.clone();
     let (totals, series, breakdowns) = gw
         .tenancy
-        .store
-        .run(move |pool| async move {
+        .read_records(move |pool| async move {
             let totals = analytics::totals(&pool, &s).await?;
             let series = analytics::series(&pool, &s, bucket_ms).await?;
             let mut breakdowns = Vec::new();
@@ -178,8 +177,7 @@ pub(super) async fn errors(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, 
     let s = scope.clone();
     let (all, by, kinds) = gw
         .tenancy
-        .store
-        .run(move |pool| async move {
+        .read_records(move |pool| async move {
             let all = analytics::failures(&pool, &s, None).await?;
             let mut by = Vec::new();
             for b in [By::Model, By::Provider, By::Source] {
@@ -235,8 +233,7 @@ pub(super) async fn errors(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, 
 async fn per(gw: &Gateway, scope: Scope, by: By, field: &str) -> Result<Value, GatewayError> {
     let (rows, last, mix) = gw
         .tenancy
-        .store
-        .run(move |pool| async move {
+        .read_records(move |pool| async move {
             Ok((
                 analytics::breakdown(&pool, &scope, by).await?,
                 analytics::last_seen(&pool, &scope, by).await?,
@@ -288,7 +285,7 @@ pub(super) async fn projects(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply
 /// `DELETE /v1/analytics?before=`: clears the analytics data, the request records (with
 /// their audit trails) and the quality signals, older than `before` (default: all). The spend
 /// of the cleared records stays in the ledger, so budgets and `GET /admin/spend` still count
-/// it. Records still in the writer's queue land afterwards.
+/// it. Records queued before the call are written first and cleared with the rest.
 pub(super) async fn clear(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, GatewayError> {
     let q = Query::parse(req.head.uri.query(), &["before"])?;
     let before = q.time("before")?;
@@ -296,8 +293,7 @@ pub(super) async fn clear(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, G
     let postgres = gw.tenancy.backend() == Backend::Postgres;
     let (records, signals) = gw
         .tenancy
-        .store
-        .run(move |pool| async move {
+        .read_records(move |pool| async move {
             let records = records::purge(&pool, postgres, cutoff).await?;
             let signals = signals::clear(&pool, cutoff).await?;
             Ok((records, signals))
@@ -362,8 +358,7 @@ pub(super) async fn own_usage(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Repl
     let s = scope.clone();
     let (totals, series, by_model, spent) = gw
         .tenancy
-        .store
-        .run(move |pool| async move {
+        .read_records(move |pool| async move {
             let totals = analytics::totals(&pool, &s).await?;
             let series = analytics::series(&pool, &s, bucket_ms).await?;
             let by_model = analytics::breakdown(&pool, &s, By::Model).await?;

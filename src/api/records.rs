@@ -76,8 +76,7 @@ fn filter(q: &Query) -> Result<Filter, GatewayError> {
 
 async fn page(gw: &Gateway, f: Filter) -> Result<Vec<Record>, GatewayError> {
     gw.tenancy
-        .store
-        .run(move |pool| async move { records::list(&pool, &f).await })
+        .read_records(move |pool| async move { records::list(&pool, &f).await })
         .await
         .map_err(super::keys::store_error)
 }
@@ -138,8 +137,7 @@ fn id_of<'a>(req: &'a ApiRequest<'_>) -> Result<&'a str, GatewayError> {
 async fn one(gw: &Gateway, id: &str) -> Result<Record, GatewayError> {
     let wanted = id.to_string();
     gw.tenancy
-        .store
-        .run(move |pool| async move { records::get(&pool, &wanted).await })
+        .read_records(move |pool| async move { records::get(&pool, &wanted).await })
         .await
         .map_err(super::keys::store_error)?
         .ok_or_else(|| {
@@ -254,8 +252,7 @@ pub(super) async fn stats(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, G
     let (from, to) = range(&q)?;
     let stats = gw
         .tenancy
-        .store
-        .run(move |pool| async move { records::stats(&pool, from, to).await })
+        .read_records(move |pool| async move { records::stats(&pool, from, to).await })
         .await
         .map_err(super::keys::store_error)?;
     let mut v = serde_json::to_value(&stats).unwrap_or(Value::Null);
@@ -269,8 +266,7 @@ pub(super) async fn spend(gw: &Gateway, req: &ApiRequest<'_>) -> Result<Reply, G
     let (from, to) = range(&q)?;
     let (keys, teams, models, providers) = gw
         .tenancy
-        .store
-        .run(move |pool| async move {
+        .read_records(move |pool| async move {
             Ok((
                 records::spend_by(&pool, "key_id", from, to).await?,
                 records::spend_by(&pool, "team_id", from, to).await?,

@@ -295,9 +295,9 @@ impl GatewayProxy {
         }
     }
 
-    /// Records a finished request: metrics and the access line.
+    /// Records a finished request: metrics and the access line. The request leaves the
+    /// in-flight gauge last, so a scrape that sees it gone sees everything it counted.
     fn log(&self, session: &ServerSession, ctx: &mut RequestCtx, broken: bool) {
-        self.gateway.metrics.request_finished();
         if ctx.trace.status == 0 {
             // The request failed before anything was written: the client left or the
             // connection broke.
@@ -340,6 +340,7 @@ impl GatewayProxy {
                 &req.headers,
             ));
         }
+        self.gateway.metrics.request_finished();
     }
 }
 

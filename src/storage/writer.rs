@@ -1,9 +1,13 @@
 //! The background writer of request records: takes them off the request path through a
 //! bounded channel (a full channel drops and counts), writes them in batches every second or
-//! when the queue is half full, and `flush` waits for everything queued. A SQLite file and
-//! the in-memory database are written through the writer's own connection
-//! ([`super::record_file`]); PostgreSQL through the store's pool.
+//! when the queue is half full, and `flush` waits for everything queued. A SQLite file is
+//! written through the writer's own connection ([`super::record_file`]); PostgreSQL through
+//! the store's pool. Without a database file the records are a window on the recent past:
+//! the writer keeps the newest [`MEMORY_RECORDS`] as they are and turns them into rows of
+//! the in-memory database only when something is about to read them (`materialize`), so a
+//! record nobody asks for before it leaves the window costs no SQL at all.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -11,7 +15,7 @@ use std::time::Duration;
 use sqlx::AnyPool;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::record_file::RecordFile;
+use super::record_file::{RecordFile, Target};
 use super::records::{Record, insert};
 use super::{Backend, Store, StoreError};
 
@@ -25,7 +29,7 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// takes everything queued, so a busy gateway pays no thread wake-up per request.
 pub struct Writer {
     tx: mpsc::Sender<Box<Record>>,
-    flushes: mpsc::UnboundedSender<oneshot::Sender<()>>,
+    flushes: mpsc::UnboundedSender<Flush>,
     /// Wakes the writer early, when the queue is half full.
     early: Arc<Notify>,
     half: usize,
@@ -51,7 +55,9 @@ impl Writer {
         let own = store
             .records_target()
             .map(|t| RecordFile::open_target(t, MEMORY_RECORDS));
+        let memory = matches!(store.records_target(), Some(Target::Memory(_)));
         let sink = match own {
+            Some(Ok(file)) if memory => Sink::Window(file, VecDeque::new()),
             Some(Ok(file)) => Sink::File(file),
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "records are written through the shared pool");
@@ -102,25 +108,45 @@ impl Writer {
 
     /// Waits until every record queued before this call is written (or `limit` passes).
     pub async fn flush(&self, limit: Duration) {
+        self.wait(limit, false).await;
+    }
+
+    /// Waits until every record queued before this call is a row that a query sees (or
+    /// `limit` passes): [`flush`](Self::flush), and without a database file, the window's
+    /// records written into the in-memory database.
+    pub async fn materialize(&self, limit: Duration) {
+        self.wait(limit, true).await;
+    }
+
+    async fn wait(&self, limit: Duration, materialize: bool) {
         let (done, wait) = oneshot::channel();
-        if self.flushes.send(done).is_ok() {
+        if self.flushes.send(Flush { done, materialize }).is_ok() {
             let _ = tokio::time::timeout(limit, wait).await;
         }
     }
 }
 
+/// A caller waiting for the queue to be written.
+struct Flush {
+    done: oneshot::Sender<()>,
+    /// The in-memory window too.
+    materialize: bool,
+}
+
 /// The writer's side of the queue.
 struct Queue {
     rx: mpsc::Receiver<Box<Record>>,
-    flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+    flushes: mpsc::UnboundedReceiver<Flush>,
     early: Arc<Notify>,
 }
 
-/// Where the writer writes: the store's pool, or its own connection to the SQLite file or
-/// the in-memory database.
+/// Where the writer writes: the store's pool, its own connection to the SQLite file, or the
+/// window of the newest records (oldest first) over its own connection to the in-memory
+/// database.
 enum Sink {
     Pool(AnyPool, bool),
     File(RecordFile),
+    Window(RecordFile, VecDeque<Record>),
     /// The in-memory database through the pool (when the writer's own connection could not
     /// be opened): it keeps the newest [`MEMORY_RECORDS`] records only.
     Memory(AnyPool),
@@ -130,7 +156,7 @@ enum Sink {
 /// file the records are a window on the recent past, not a log that grows until memory ends.
 pub const MEMORY_RECORDS: i64 = 50_000;
 
-async fn run(sink: Sink, mut queue: Queue, written: Arc<AtomicU64>) {
+async fn run(mut sink: Sink, mut queue: Queue, written: Arc<AtomicU64>) {
     let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -156,12 +182,15 @@ async fn run(sink: Sink, mut queue: Queue, written: Arc<AtomicU64>) {
                 break;
             }
             let full = batch.len() == BATCH;
-            write(&sink, &mut batch, &written).await;
+            write(&mut sink, &mut batch, &written).await;
             if !full {
                 break;
             }
         }
-        if let Some(done) = flush {
+        if let Some(Flush { done, materialize }) = flush {
+            if materialize {
+                materialize_window(&mut sink).await;
+            }
             let _ = done.send(());
         }
         if last {
@@ -172,12 +201,16 @@ async fn run(sink: Sink, mut queue: Queue, written: Arc<AtomicU64>) {
 
 /// Writes and empties `batch`; a failed batch is logged and dropped (the database is down:
 /// holding it would only grow).
-async fn write(sink: &Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
+async fn write(sink: &mut Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
     if batch.is_empty() {
         return;
     }
     let n = batch.len() as u64;
     let result = match sink {
+        Sink::Window(_, window) => {
+            slide(window, batch, MEMORY_RECORDS.unsigned_abs() as usize);
+            Ok(())
+        }
         Sink::Pool(pool, numbered) => insert(pool, batch, *numbered).await,
         Sink::Memory(pool) => match insert(pool, batch, false).await {
             Ok(()) => trim(pool, MEMORY_RECORDS).await,
@@ -202,6 +235,33 @@ async fn write(sink: &Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
         Err(e) => tracing::error!(records = n, error = %e, "request records were not written"),
     }
     batch.clear();
+}
+
+/// Moves `batch` to the end of `window`, which keeps the newest `keep` records.
+fn slide(window: &mut VecDeque<Record>, batch: &mut Vec<Record>, keep: usize) {
+    let excess = (window.len() + batch.len()).saturating_sub(keep);
+    window.drain(..excess.min(window.len()));
+    let skip = batch.len().saturating_sub(keep);
+    window.extend(batch.drain(..).skip(skip));
+}
+
+/// Writes the window's records into the in-memory database (which then drops the rows
+/// beyond the newest [`MEMORY_RECORDS`]) and empties it. A failure is logged: the records
+/// are lost, as a failed batch is.
+async fn materialize_window(sink: &mut Sink) {
+    let Sink::Window(file, window) = sink else {
+        return;
+    };
+    if window.is_empty() {
+        return;
+    }
+    let (file, rows) = (file.clone(), Vec::from(std::mem::take(window)));
+    let n = rows.len();
+    match tokio::task::spawn_blocking(move || file.insert(&rows)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(records = n, error = %e, "request records were not written"),
+        Err(_) => tracing::error!(records = n, "the record writer's thread stopped"),
+    }
 }
 
 /// Drops the records beyond the newest `keep` (by insertion order).
@@ -242,6 +302,63 @@ mod tests {
         // Another store is another database.
         let other = Store::open(None, 1).unwrap();
         assert_ne!(other.records_target(), store.records_target());
+    }
+
+    fn numbered(range: std::ops::Range<i64>) -> Vec<Record> {
+        range
+            .map(|i| Record {
+                id: format!("req_{i:03}"),
+                created_at: i,
+                endpoint: "chat_completions".into(),
+                ..Record::default()
+            })
+            .collect()
+    }
+
+    fn ids(window: &VecDeque<Record>) -> Vec<i64> {
+        window.iter().map(|r| r.created_at).collect()
+    }
+
+    #[test]
+    fn the_window_keeps_the_newest_records_in_order() {
+        let mut window = VecDeque::new();
+        slide(&mut window, &mut numbered(0..3), 5);
+        assert_eq!(ids(&window), [0, 1, 2]);
+        let mut batch = numbered(3..7);
+        slide(&mut window, &mut batch, 5);
+        assert!(batch.is_empty());
+        assert_eq!(ids(&window), [2, 3, 4, 5, 6]);
+        // A batch larger than the window leaves only its own newest.
+        slide(&mut window, &mut numbered(7..15), 5);
+        assert_eq!(ids(&window), [10, 11, 12, 13, 14]);
+    }
+
+    #[test]
+    fn in_memory_records_become_rows_when_a_query_asks() {
+        let store = Store::open(None, 1).unwrap();
+        let writer = Writer::start(&store, 64);
+        for r in numbered(0..8) {
+            writer.record(r);
+        }
+        let count = || {
+            store.block_on(async {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM request_records")
+                    .fetch_one(&store.pool())
+                    .await
+                    .unwrap()
+            })
+        };
+        store.block_on(writer.flush(Duration::from_secs(10)));
+        assert_eq!(writer.written(), 8);
+        assert_eq!(count(), 0, "a flush leaves the window as it is");
+        store.block_on(writer.materialize(Duration::from_secs(10)));
+        assert_eq!(count(), 8);
+        // The window was emptied into the table: the next records join the rows.
+        for r in numbered(8..10) {
+            writer.record(r);
+        }
+        store.block_on(writer.materialize(Duration::from_secs(10)));
+        assert_eq!(count(), 10);
     }
 
     #[test]

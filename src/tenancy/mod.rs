@@ -33,6 +33,7 @@ use crate::storage::{self, Backend, Store, StoreError, keys, now_ms};
 use budget::{Budgets, Exhausted, Reservation, Scope};
 use idempotency::{Answer, Idempotency, Ticket};
 use ring::KeyRing;
+use shared_budget::Held;
 
 /// Records that may wait for the writer before new ones are dropped.
 const RECORD_QUEUE: usize = 50_000;
@@ -209,12 +210,34 @@ impl Tenancy {
         }
     }
 
-    /// Ends a reservation at the request's actual cost (0 when nothing was spent).
-    pub fn settle(&self, mut reservation: Reservation, actual: f64) {
-        if let (Some(held), Some(shared)) = (reservation.shared.take(), self.shared_budgets.get()) {
-            shared.settle(&held, actual);
+    /// Ends a reservation at the request's actual cost (0 when nothing was spent); a hold in
+    /// Redis is settled without waiting.
+    pub fn settle(&self, reservation: Reservation, actual: f64) {
+        if let Some(held) = self.settle_here(reservation, actual) {
+            self.settle_held(&held, actual);
         }
+    }
+
+    /// Settles a hold in Redis without waiting.
+    pub fn settle_held(&self, held: &Held, actual: f64) {
+        if let Some(shared) = self.shared_budgets.get() {
+            shared.settle(held, actual);
+        }
+    }
+
+    /// Ends this instance's part of a reservation and hands back its hold in Redis, if any,
+    /// for [`Tenancy::settle_shared`].
+    pub fn settle_here(&self, mut reservation: Reservation, actual: f64) -> Option<Held> {
+        let held = reservation.shared.take();
         self.budgets.settle(reservation, actual);
+        held
+    }
+
+    /// Settles a hold in Redis and waits until it is done.
+    pub async fn settle_shared(&self, held: &Held, actual: f64) {
+        if let Some(shared) = self.shared_budgets.get() {
+            shared.settle_now(held, actual).await;
+        }
     }
 
     /// Queues a request's record (bodies dropped unless `store_bodies`).
@@ -252,8 +275,7 @@ impl Tenancy {
             }
             let start = period.start(now);
             let (by_key, by_team) = self
-                .store
-                .run(move |pool| async move {
+                .read_records(move |pool| async move {
                     let keys = records::spend_by(&pool, "key_id", start, i64::MAX).await?;
                     let teams = records::spend_by(&pool, "team_id", start, i64::MAX).await?;
                     Ok((keys, teams))
@@ -330,6 +352,18 @@ impl Tenancy {
         self.records.flush(Duration::from_secs(10)).await;
     }
 
+    /// Runs `work`, a query of the request records, on the store once every record queued
+    /// before the call is a row it can see (the in-memory window included).
+    pub async fn read_records<T, F, Fut>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(sqlx::AnyPool) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.records.materialize(Duration::from_secs(10)).await;
+        self.store.run(work).await
+    }
+
     /// Rebuilds the key ring now (after a change through the admin API).
     pub async fn reload(&self) -> Result<(), StoreError> {
         self.ring.refresh(&self.store, true).await
@@ -394,6 +428,7 @@ async fn maintain(tenancy: std::sync::Weak<Tenancy>) {
         {
             last_purge = Some(tokio::time::Instant::now());
             let before = now_ms() - (days as i64) * 86_400_000;
+            t.records.materialize(Duration::from_secs(10)).await;
             match records::purge(
                 &t.store.pool(),
                 t.store.backend() == Backend::Postgres,

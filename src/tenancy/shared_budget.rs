@@ -109,6 +109,15 @@ impl SharedBudgets {
         let args = [held.member.clone(), format!("{:.9}", actual.max(0.0))];
         self.redis.eval_detached(&SETTLE, &held.keys, &args);
     }
+
+    /// Settles `held` and waits for Redis to have done it, so that a request the client
+    /// sends next, to any instance, sees it. A failure leaves the hold to lapse.
+    pub async fn settle_now(&self, held: &Held, actual: f64) {
+        let args = [held.member.clone(), format!("{:.9}", actual.max(0.0))];
+        if let Err(e) = self.redis.eval(&SETTLE, &held.keys, &args).await {
+            tracing::warn!(error = %e, "a shared budget hold was not settled; it lapses");
+        }
+    }
 }
 
 /// When a period's keys may go (Unix ms; 0 for never): a day after the period ends.
