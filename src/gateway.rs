@@ -169,8 +169,24 @@ impl Gateway {
     /// A new request id: `req_` + the process prefix + a counter.
     pub fn next_request_id(&self) -> String {
         let n = self.id_counter.fetch_add(1, Ordering::Relaxed);
-        format!("req_{}{n:012x}", self.id_prefix)
+        request_id(&self.id_prefix, n)
     }
+}
+
+/// `req_` + `prefix` + `n` in lowercase hex, at least 12 digits, written without the
+/// formatting machinery (this runs once per request).
+fn request_id(prefix: &str, n: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    if n >> 48 != 0 {
+        return format!("req_{prefix}{n:012x}");
+    }
+    let mut id = String::with_capacity(4 + prefix.len() + 12);
+    id.push_str("req_");
+    id.push_str(prefix);
+    for shift in (0..12).rev() {
+        id.push(char::from(HEX[((n >> (shift * 4)) & 0xf) as usize]));
+    }
+    id
 }
 
 /// How often changed breaker state is written to the store.
@@ -262,5 +278,18 @@ impl Connections {
     /// Connections open now.
     pub fn count(&self) -> u64 {
         self.open.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id;
+
+    #[test]
+    fn request_ids_are_the_prefix_and_twelve_hex_digits_or_more() {
+        for n in [0, 1, 0xabc, 0xffff_ffff_ffff, 0x1_0000_0000_0000, u64::MAX] {
+            assert_eq!(request_id("7f963028", n), format!("req_7f963028{n:012x}"));
+        }
+        assert_eq!(request_id("00", 0x2a), "req_0000000000002a");
     }
 }

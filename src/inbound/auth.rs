@@ -15,7 +15,10 @@ use crate::tenancy::jwt::looks_like_jwt;
 
 /// The key a client presented: `Authorization: Bearer <key>` or `x-api-key: <key>`.
 pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
         let token = v
             .strip_prefix("Bearer ")
@@ -26,7 +29,7 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
         }
     }
     headers
-        .get("x-api-key")
+        .get(const { http::HeaderName::from_static("x-api-key") })
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty())

@@ -35,22 +35,28 @@ fn expects_continue(head: &Parts) -> bool {
 
 /// Refuses a request whose `Content-Type` is not JSON (`application/json`, `*+json`).
 pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), GatewayError> {
-    let value = headers.get("content-type").and_then(|v| v.to_str().ok());
-    let mime = value.map(|v| {
-        v.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    });
-    match mime.as_deref() {
-        Some("application/json") => Ok(()),
-        Some(m) if m.starts_with("application/") && m.ends_with("+json") => Ok(()),
+    let value = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let mime = value.map(|v| v.split(';').next().unwrap_or("").trim());
+    // (Compared in place: no lowercase copy of the value.)
+    let json = |m: &str| {
+        let b = m.as_bytes();
+        m.eq_ignore_ascii_case("application/json")
+            || (b.len() >= "application/+json".len()
+                && b[..12].eq_ignore_ascii_case(b"application/")
+                && b[b.len() - 5..].eq_ignore_ascii_case(b"+json"))
+    };
+    match mime {
+        Some(m) if json(m) => Ok(()),
         other => Err(GatewayError::new(
             ErrorKind::UnsupportedMediaType,
             format!(
                 "Content-Type must be application/json (got {}). With curl, add -H 'Content-Type: application/json'.",
-                other.map_or_else(|| "none".to_string(), |m| format!("`{m}`"))
+                other.map_or_else(
+                    || "none".to_string(),
+                    |m| format!("`{}`", m.to_ascii_lowercase())
+                )
             ),
         )),
     }
@@ -121,5 +127,43 @@ async fn read_body_now<C: ClientRequest>(client: &mut C, limit: usize) -> Result
             Ok(None) => return Ok(buf.freeze()),
             Err(()) => return Err(Failure::ClientGone),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_json_content_type;
+
+    fn with(value: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::CONTENT_TYPE, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn json_content_types_pass_and_others_are_named() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "  application/json  ;x=1",
+            "application/vnd.api+json",
+            "APPLICATION/PROBLEM+JSON",
+            "application/+json",
+        ] {
+            assert!(check_json_content_type(&with(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "application/jsonx",
+            "text/x+json",
+            "application/",
+            "",
+        ] {
+            assert!(check_json_content_type(&with(bad)).is_err(), "{bad}");
+        }
+        let e = check_json_content_type(&with("Text/Plain")).unwrap_err();
+        assert!(e.message.contains("`text/plain`"), "{}", e.message);
+        let e = check_json_content_type(&http::HeaderMap::new()).unwrap_err();
+        assert!(e.message.contains("got none"), "{}", e.message);
     }
 }

@@ -42,7 +42,8 @@ pub fn finish(
     let model = trace.model_label.clone().unwrap_or(empty);
     let usage = trace.usage.unwrap_or_default();
     let elapsed = ctx.started.elapsed();
-    if trace.served {
+    // (A cached answer was served by no candidate: not a fallback.)
+    if trace.served && !matches!(trace.cache, Some("hit" | "semantic-hit")) {
         // Served by a fallback: attributed to the model asked for and to the one that served.
         let first = ctx.plan.candidates.first();
         let fallback =

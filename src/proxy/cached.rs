@@ -203,6 +203,14 @@ pub async fn replay<D: Downstream>(
     };
     ctx.trace.provider = Some(Arc::from(entry.provider.as_str()));
     ctx.trace.model = Some(Arc::from(entry.model.as_str()));
+    // Metrics name the model as its candidate does (a catalog id, or `other`).
+    let label = ctx
+        .plan
+        .candidates
+        .iter()
+        .find(|c| c.provider.id == entry.provider && c.model == entry.model)
+        .map_or(crate::runtime::candidate::UNLISTED, |c| c.label());
+    ctx.trace.model_label = Some(Arc::from(label));
     ctx.trace.served = true;
     ctx.trace.cost_usd = 0.0;
     let mut head = Head::new(200, content_type, &ctx.id);

@@ -112,7 +112,7 @@ fn client_request_id(session: &ServerSession) -> Option<&str> {
     session
         .req_header()
         .headers
-        .get("x-request-id")
+        .get(const { http::HeaderName::from_static("x-request-id") })
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
 }

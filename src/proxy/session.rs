@@ -103,6 +103,11 @@ macro_rules! own_names {
 
 own_names!(
     "x-request-id",
+    "x-gateway-cache",
+    "x-gateway-semantic-similarity",
+    "x-gateway-route-score",
+    "x-gateway-route-bucket",
+    "x-gateway-deprecation",
     "x-gateway-provider",
     "x-gateway-model",
     "x-gateway-cost-usd",

@@ -133,14 +133,12 @@ impl RecordFile {
             let mut one = tx.prepare_cached(&insert_sql(1)).map_err(error)?;
             let mut chunks = batch.chunks_exact(ROWS);
             for chunk in &mut chunks {
-                many.clear_bindings();
                 for (i, r) in chunk.iter().enumerate() {
                     bind(&mut many, i * PER_ROW, r).map_err(error)?;
                 }
                 many.raw_execute().map_err(error)?;
             }
             for r in chunks.remainder() {
-                one.clear_bindings();
                 bind(&mut one, 0, r).map_err(error)?;
                 one.raw_execute().map_err(error)?;
             }
@@ -161,9 +159,8 @@ pub const TRIM: &str =
 /// Rows in one statement: fewer statements to run (each costs about a third of a row).
 const ROWS: usize = 40;
 
-/// Binds `r` to the parameters after the first `base`. The statement's bindings were
-/// cleared (all null): a value that is absent is not bound again, and each value is bound
-/// through its own type (no dynamic call per column).
+/// Binds `r` to the parameters after the first `base`, every one of them (an absent value as
+/// null), each through its own type (no dynamic call per column).
 fn bind(st: &mut rusqlite::CachedStatement<'_>, base: usize, r: &Record) -> rusqlite::Result<()> {
     let mut at = base;
     let mut next = || {
@@ -198,7 +195,9 @@ fn bind(st: &mut rusqlite::CachedStatement<'_>, base: usize, r: &Record) -> rusq
     bind_some(st, next(), r.project.as_deref())
 }
 
-/// Binds `value` at `at` when there is one (the cleared binding reads null).
+/// Binds `value` at `at`, or null when there is none (every parameter of a row is bound on
+/// every use of the statement: nothing of the previous row can remain, and the statement
+/// needs no clearing of all its bindings between rows).
 fn bind_some<T: ToSql>(
     st: &mut rusqlite::CachedStatement<'_>,
     at: usize,
@@ -206,7 +205,7 @@ fn bind_some<T: ToSql>(
 ) -> rusqlite::Result<()> {
     match value {
         Some(v) => st.raw_bind_parameter(at, v),
-        None => Ok(()),
+        None => st.raw_bind_parameter(at, rusqlite::types::Null),
     }
 }
 
@@ -273,12 +272,14 @@ mod tests {
             conn.execute_batch(migration.join(";\n").as_str()).unwrap();
         }
         let file = RecordFile::open(&path).unwrap();
-        // A full statement's worth and a remainder, and a repeated id kept once.
-        let mut batch: Vec<Record> = (0..ROWS + 3)
+        // Two full statements' worth and a remainder, and a repeated id kept once. Bodies in
+        // the first statement and the remainder's first row only: a row without one, bound
+        // where the previous use of the statement had one, reads null.
+        let mut batch: Vec<Record> = (0..2 * ROWS + 3)
             .map(|i| Record {
                 id: format!("req_{i}"),
                 endpoint: "chat".into(),
-                request_body: Some("{\"model\":\"m\"}".into()),
+                request_body: (i < ROWS || i == 2 * ROWS).then(|| "{\"model\":\"m\"}".into()),
                 ..Record::default()
             })
             .collect();
@@ -287,15 +288,19 @@ mod tests {
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM request_records", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, (ROWS + 3) as i64);
-        let body: String = conn
-            .query_row(
-                "SELECT request_body FROM request_records WHERE id = 'req_41'",
-                [],
+        assert_eq!(n, (2 * ROWS + 3) as i64);
+        let body = |i: usize| -> Option<String> {
+            conn.query_row(
+                "SELECT request_body FROM request_records WHERE id = ?1",
+                [format!("req_{i}")],
                 |r| r.get(0),
             )
-            .unwrap();
-        assert_eq!(body, "{\"model\":\"m\"}");
+            .unwrap()
+        };
+        assert_eq!(body(1).as_deref(), Some("{\"model\":\"m\"}"));
+        assert_eq!(body(ROWS), None);
+        assert_eq!(body(2 * ROWS).as_deref(), Some("{\"model\":\"m\"}"));
+        assert_eq!(body(2 * ROWS + 1), None);
         drop((conn, file));
         let _ = std::fs::remove_dir_all(&dir);
     }

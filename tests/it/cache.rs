@@ -101,6 +101,10 @@ async fn a_hit_answers_without_the_provider_and_costs_nothing() {
         2.0
     );
     assert_eq!(gw.metric("gateway_cache_misses_total").await, 1.0);
+    // Hits are counted under the model that served the kept answer, and not as fallbacks.
+    let served = "gateway_requests_total{endpoint=\"chat_completions\",provider=\"oa\",model=\"echo\",status=\"200\"}";
+    assert_eq!(gw.metric(served).await, 3.0);
+    assert_eq!(gw.metric("gateway_fallback_requests_total{").await, 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
