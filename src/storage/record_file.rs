@@ -152,6 +152,16 @@ impl RecordFile {
     }
 }
 
+impl RecordFile {
+    /// Drops every record (blocking).
+    pub fn clear(&self) -> Result<(), StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        conn.execute("DELETE FROM request_records", [])
+            .map(drop)
+            .map_err(error)
+    }
+}
+
 /// Drops the records beyond the newest `?1` (by insertion order).
 pub const TRIM: &str =
     "DELETE FROM request_records WHERE rowid <= (SELECT MAX(rowid) FROM request_records) - ?1";

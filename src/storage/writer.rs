@@ -57,7 +57,12 @@ impl Writer {
             .map(|t| RecordFile::open_target(t, MEMORY_RECORDS));
         let memory = matches!(store.records_target(), Some(Target::Memory(_)));
         let sink = match own {
-            Some(Ok(file)) if memory => Sink::Window(file, VecDeque::new()),
+            Some(Ok(file)) if memory => Sink::Window(Window {
+                file,
+                records: VecDeque::new(),
+                keep: MEMORY_RECORDS.unsigned_abs() as usize,
+                rows: false,
+            }),
             Some(Ok(file)) => Sink::File(file),
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "records are written through the shared pool");
@@ -146,10 +151,21 @@ struct Queue {
 enum Sink {
     Pool(AnyPool, bool),
     File(RecordFile),
-    Window(RecordFile, VecDeque<Record>),
+    Window(Window),
     /// The in-memory database through the pool (when the writer's own connection could not
     /// be opened): it keeps the newest [`MEMORY_RECORDS`] records only.
     Memory(AnyPool),
+}
+
+/// The newest records, oldest first, and the in-memory database they become rows of.
+struct Window {
+    file: RecordFile,
+    records: VecDeque<Record>,
+    /// How many records the window and the table keep ([`MEMORY_RECORDS`]).
+    keep: usize,
+    /// The table may hold rows (written by a `materialize`); they are all older than
+    /// `records`.
+    rows: bool,
 }
 
 /// Records an in-memory database keeps (about 1 KiB each with bodies): without a database
@@ -207,9 +223,21 @@ async fn write(sink: &mut Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
     }
     let n = batch.len() as u64;
     let result = match sink {
-        Sink::Window(_, window) => {
-            slide(window, batch, MEMORY_RECORDS.unsigned_abs() as usize);
-            Ok(())
+        Sink::Window(window) => {
+            let keep = window.keep;
+            slide(&mut window.records, batch, keep);
+            // The window alone holds the newest records: every row is older, and goes (so
+            // memory holds the window's worth once more at most, not the table's as well).
+            if window.rows && window.records.len() >= keep {
+                window.rows = false;
+                let file = window.file.clone();
+                match tokio::task::spawn_blocking(move || file.clear()).await {
+                    Ok(result) => result,
+                    Err(_) => Err(StoreError("the record writer's thread stopped".into())),
+                }
+            } else {
+                Ok(())
+            }
         }
         Sink::Pool(pool, numbered) => insert(pool, batch, *numbered).await,
         Sink::Memory(pool) => match insert(pool, batch, false).await {
@@ -249,13 +277,17 @@ fn slide(window: &mut VecDeque<Record>, batch: &mut Vec<Record>, keep: usize) {
 /// beyond the newest [`MEMORY_RECORDS`]) and empties it. A failure is logged: the records
 /// are lost, as a failed batch is.
 async fn materialize_window(sink: &mut Sink) {
-    let Sink::Window(file, window) = sink else {
+    let Sink::Window(window) = sink else {
         return;
     };
-    if window.is_empty() {
+    if window.records.is_empty() {
         return;
     }
-    let (file, rows) = (file.clone(), Vec::from(std::mem::take(window)));
+    window.rows = true;
+    let (file, rows) = (
+        window.file.clone(),
+        Vec::from(std::mem::take(&mut window.records)),
+    );
     let n = rows.len();
     match tokio::task::spawn_blocking(move || file.insert(&rows)).await {
         Ok(Ok(())) => {}
@@ -359,6 +391,53 @@ mod tests {
         }
         store.block_on(writer.materialize(Duration::from_secs(10)));
         assert_eq!(count(), 10);
+    }
+
+    #[test]
+    fn the_window_and_its_rows_hold_the_newest_records_once_more_at_most() {
+        let store = Store::open(None, 1).unwrap();
+        let Some(target) = store.records_target() else {
+            panic!("the in-memory database has no name");
+        };
+        let file = RecordFile::open_target(target, 5).unwrap();
+        let mut sink = Sink::Window(Window {
+            file,
+            records: VecDeque::new(),
+            keep: 5,
+            rows: false,
+        });
+        let written = AtomicU64::new(0);
+        let rows = || -> Vec<i64> {
+            store.block_on(async {
+                sqlx::query_scalar("SELECT created_at FROM request_records ORDER BY created_at")
+                    .fetch_all(&store.pool())
+                    .await
+                    .unwrap()
+            })
+        };
+        let window = |sink: &Sink| match sink {
+            Sink::Window(w) => ids(&w.records),
+            _ => unreachable!(),
+        };
+        store.block_on(async {
+            write(&mut sink, &mut numbered(0..3), &written).await;
+            materialize_window(&mut sink).await;
+        });
+        assert_eq!(rows(), [0, 1, 2]);
+        assert!(window(&sink).is_empty());
+        // Fewer than the window holds: the rows stay until the next query trims them.
+        store.block_on(write(&mut sink, &mut numbered(3..6), &written));
+        assert_eq!(rows(), [0, 1, 2]);
+        assert_eq!(window(&sink), [3, 4, 5]);
+        store.block_on(materialize_window(&mut sink));
+        assert_eq!(rows(), [1, 2, 3, 4, 5]);
+        // A full window makes every row stale: they go at once.
+        store.block_on(write(&mut sink, &mut numbered(6..11), &written));
+        assert!(rows().is_empty());
+        assert_eq!(window(&sink), [6, 7, 8, 9, 10]);
+        store.block_on(materialize_window(&mut sink));
+        assert_eq!(rows(), [6, 7, 8, 9, 10]);
+        assert_eq!(written.load(Ordering::Relaxed), 11);
     }
 
     #[test]
