@@ -12,7 +12,7 @@ pub mod canonical;
 pub mod key;
 pub mod semantic;
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,8 +28,11 @@ pub struct Entry {
     /// The answer's JSON body, in the format of the endpoint it was asked on.
     pub body: Bytes,
     /// Who served it first.
-    pub provider: String,
-    pub model: String,
+    pub provider: Arc<str>,
+    pub model: Arc<str>,
+    /// The provider's name then the model's, as header values share them (a hit copies
+    /// neither).
+    names: Bytes,
     /// The answer as a stream, rendered at the first streamed replay (without and with the
     /// usage chunk an OpenAI client may ask for).
     pub streams: [std::sync::OnceLock<Bytes>; 2],
@@ -37,12 +40,24 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(body: Bytes, provider: String, model: String) -> Entry {
+        let names = Bytes::from([provider.as_str(), model.as_str()].concat());
         Entry {
             body,
-            provider,
-            model,
+            provider: Arc::from(provider),
+            model: Arc::from(model),
+            names,
             streams: Default::default(),
         }
+    }
+
+    /// The provider's name, as a header value (UTF-8).
+    pub fn provider_value(&self) -> Bytes {
+        self.names.slice(..self.provider.len())
+    }
+
+    /// The model's name, as a header value (UTF-8).
+    pub fn model_value(&self) -> Bytes {
+        self.names.slice(self.provider.len()..)
     }
 }
 

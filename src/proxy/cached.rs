@@ -17,7 +17,7 @@ use super::idempotent::{BeforeLast, Recorded};
 use crate::cache::{Entry, ResponseCache, key, semantic};
 use crate::config::{ApiFormat, CacheScope};
 use crate::ctx::RequestCtx;
-use crate::downstream::{self, Downstream, Head};
+use crate::downstream::{self, Downstream, Head, Value};
 use crate::errors::Failure;
 use crate::gateway::Gateway;
 use crate::runtime::provider::Operation;
@@ -201,14 +201,14 @@ pub async fn replay<D: Downstream>(
     } else {
         ("application/json", entry.body.clone())
     };
-    ctx.trace.provider = Some(Arc::from(entry.provider.as_str()));
-    ctx.trace.model = Some(Arc::from(entry.model.as_str()));
+    ctx.trace.provider = Some(entry.provider.clone());
+    ctx.trace.model = Some(entry.model.clone());
     // Metrics name the model as its candidate does (a catalog id, or `other`).
     let label = ctx
         .plan
         .candidates
         .iter()
-        .find(|c| c.provider.id == entry.provider && c.model == entry.model)
+        .find(|c| *c.provider.id == *entry.provider && *c.model == *entry.model)
         .map_or(crate::runtime::candidate::UNLISTED, |c| c.label());
     ctx.trace.model_label = Some(Arc::from(label));
     ctx.trace.served = true;
@@ -221,8 +221,8 @@ pub async fn replay<D: Downstream>(
             head.push("x-gateway-semantic-similarity", format!("{s:.4}"));
         }
     }
-    head.push("x-gateway-provider", entry.provider.clone());
-    head.push("x-gateway-model", entry.model.clone());
+    head.push("x-gateway-provider", Value::Shared(entry.provider_value()));
+    head.push("x-gateway-model", Value::Shared(entry.model_value()));
     head.push("x-gateway-cost-usd", "0");
     if call.summary.stream {
         head.push("cache-control", "no-cache");
