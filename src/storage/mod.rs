@@ -12,6 +12,7 @@ pub mod analytics;
 pub mod breakers;
 pub mod idempotency;
 pub mod keys;
+mod packed;
 pub mod record_file;
 pub mod records;
 pub mod schema;

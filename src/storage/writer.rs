@@ -3,11 +3,11 @@
 //! when the queue is half full, and `flush` waits for everything queued. A SQLite file is
 //! written through the writer's own connection ([`super::record_file`]); PostgreSQL through
 //! the store's pool. Without a database file the records are a window on the recent past:
-//! the writer keeps the newest [`MEMORY_RECORDS`] as they are and turns them into rows of
-//! the in-memory database only when something is about to read them (`materialize`), so a
-//! record nobody asks for before it leaves the window costs no SQL at all.
+//! the writer keeps the newest [`MEMORY_RECORDS`] packed in byte segments
+//! ([`super::packed`]) and turns them into rows of the in-memory database only when
+//! something is about to read them (`materialize`), so a record nobody asks for before it
+//! leaves the window costs no SQL at all.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,6 +15,7 @@ use std::time::Duration;
 use sqlx::AnyPool;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::packed::Packed;
 use super::record_file::{RecordFile, Target};
 use super::records::{Record, insert};
 use super::{Backend, Store, StoreError};
@@ -59,7 +60,7 @@ impl Writer {
         let sink = match own {
             Some(Ok(file)) if memory => Sink::Window(Window {
                 file,
-                records: VecDeque::new(),
+                records: Packed::default(),
                 keep: MEMORY_RECORDS.unsigned_abs() as usize,
                 rows: false,
             }),
@@ -157,10 +158,11 @@ enum Sink {
     Memory(AnyPool),
 }
 
-/// The newest records, oldest first, and the in-memory database they become rows of.
+/// The newest records, oldest first (packed), and the in-memory database they become rows
+/// of.
 struct Window {
     file: RecordFile,
-    records: VecDeque<Record>,
+    records: Packed,
     /// How many records the window and the table keep ([`MEMORY_RECORDS`]).
     keep: usize,
     /// The table may hold rows (written by a `materialize`); they are all older than
@@ -225,7 +227,10 @@ async fn write(sink: &mut Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
     let result = match sink {
         Sink::Window(window) => {
             let keep = window.keep;
-            slide(&mut window.records, batch, keep);
+            for r in batch.drain(..) {
+                window.records.push(&r);
+            }
+            window.records.trim(keep);
             // The window alone holds the newest records: every row is older, and goes (so
             // memory holds the window's worth once more at most, not the table's as well).
             if window.rows && window.records.len() >= keep {
@@ -265,14 +270,6 @@ async fn write(sink: &mut Sink, batch: &mut Vec<Record>, written: &AtomicU64) {
     batch.clear();
 }
 
-/// Moves `batch` to the end of `window`, which keeps the newest `keep` records.
-fn slide(window: &mut VecDeque<Record>, batch: &mut Vec<Record>, keep: usize) {
-    let excess = (window.len() + batch.len()).saturating_sub(keep);
-    window.drain(..excess.min(window.len()));
-    let skip = batch.len().saturating_sub(keep);
-    window.extend(batch.drain(..).skip(skip));
-}
-
 /// Writes the window's records into the in-memory database (which then drops the rows
 /// beyond the newest [`MEMORY_RECORDS`]) and empties it. A failure is logged: the records
 /// are lost, as a failed batch is.
@@ -284,10 +281,10 @@ async fn materialize_window(sink: &mut Sink) {
         return;
     }
     window.rows = true;
-    let (file, rows) = (
-        window.file.clone(),
-        Vec::from(std::mem::take(&mut window.records)),
-    );
+    let mut rows = window.records.take();
+    // (Fewer than a segment's worth of older ones came with the newest.)
+    rows.drain(..rows.len().saturating_sub(window.keep));
+    let file = window.file.clone();
     let n = rows.len();
     match tokio::task::spawn_blocking(move || file.insert(&rows)).await {
         Ok(Ok(())) => {}
@@ -347,24 +344,6 @@ mod tests {
             .collect()
     }
 
-    fn ids(window: &VecDeque<Record>) -> Vec<i64> {
-        window.iter().map(|r| r.created_at).collect()
-    }
-
-    #[test]
-    fn the_window_keeps_the_newest_records_in_order() {
-        let mut window = VecDeque::new();
-        slide(&mut window, &mut numbered(0..3), 5);
-        assert_eq!(ids(&window), [0, 1, 2]);
-        let mut batch = numbered(3..7);
-        slide(&mut window, &mut batch, 5);
-        assert!(batch.is_empty());
-        assert_eq!(ids(&window), [2, 3, 4, 5, 6]);
-        // A batch larger than the window leaves only its own newest.
-        slide(&mut window, &mut numbered(7..15), 5);
-        assert_eq!(ids(&window), [10, 11, 12, 13, 14]);
-    }
-
     #[test]
     fn in_memory_records_become_rows_when_a_query_asks() {
         let store = Store::open(None, 1).unwrap();
@@ -402,7 +381,7 @@ mod tests {
         let file = RecordFile::open_target(target, 5).unwrap();
         let mut sink = Sink::Window(Window {
             file,
-            records: VecDeque::new(),
+            records: Packed::default(),
             keep: 5,
             rows: false,
         });
@@ -415,8 +394,15 @@ mod tests {
                     .unwrap()
             })
         };
-        let window = |sink: &Sink| match sink {
-            Sink::Window(w) => ids(&w.records),
+        // The window's records (taken and put back).
+        let window = |sink: &mut Sink| match sink {
+            Sink::Window(w) => {
+                let records = w.records.take();
+                for r in &records {
+                    w.records.push(r);
+                }
+                records.iter().map(|r| r.created_at).collect::<Vec<i64>>()
+            }
             _ => unreachable!(),
         };
         store.block_on(async {
@@ -424,17 +410,17 @@ mod tests {
             materialize_window(&mut sink).await;
         });
         assert_eq!(rows(), [0, 1, 2]);
-        assert!(window(&sink).is_empty());
+        assert!(window(&mut sink).is_empty());
         // Fewer than the window holds: the rows stay until the next query trims them.
         store.block_on(write(&mut sink, &mut numbered(3..6), &written));
         assert_eq!(rows(), [0, 1, 2]);
-        assert_eq!(window(&sink), [3, 4, 5]);
+        assert_eq!(window(&mut sink), [3, 4, 5]);
         store.block_on(materialize_window(&mut sink));
         assert_eq!(rows(), [1, 2, 3, 4, 5]);
         // A full window makes every row stale: they go at once.
         store.block_on(write(&mut sink, &mut numbered(6..11), &written));
         assert!(rows().is_empty());
-        assert_eq!(window(&sink), [6, 7, 8, 9, 10]);
+        assert_eq!(window(&mut sink), [6, 7, 8, 9, 10]);
         store.block_on(materialize_window(&mut sink));
         assert_eq!(rows(), [6, 7, 8, 9, 10]);
         assert_eq!(written.load(Ordering::Relaxed), 11);
