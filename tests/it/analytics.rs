@@ -1,7 +1,7 @@
 //! The analytics endpoints over real traffic: requests through the mock carrying `x-source`
 //! and `x-project`, a failover and a failure, then `/v1/analytics`, `/v1/analytics/errors`,
 //! `/v1/analytics/requesters` and `/v1/projects` read back, on SQLite and PostgreSQL, and on
-//! the in-memory store.
+//! the in-memory store; and a query sees every request that finished before it.
 
 use std::time::Duration;
 
@@ -183,4 +183,41 @@ async fn analytics_in_memory() {
     analytics_of_seeded_traffic(String::new()).await;
 }
 
-storage_tests!(analytics_on);
+/// A finished request is in the records a query reads at once, without waiting for the
+/// writer's next flush: a query writes what is queued (and, in memory, the window) first.
+async fn records_are_read_after_what_was_queued(section: String) {
+    let mock = Mock::start().await;
+    let gw = gateway(&mock, &section).await;
+    for source in ["first", "second", "third"] {
+        assert_eq!(send(&gw, "m/echo", source, None).await, 200);
+    }
+    // (`metric` returns once no other request is in flight: each was recorded.)
+    gw.metric("gateway_requests_in_flight").await;
+    let (status, list) = get(&gw, "/v1/requests?limit=10", Some(ADMIN)).await;
+    assert_eq!(status, 200, "{list}");
+    let sources: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["source"].as_str())
+        .collect();
+    assert_eq!(sources, ["third", "second", "first"], "{list}");
+    let (_, stats) = get(&gw, "/v1/stats", Some(ADMIN)).await;
+    assert_eq!(stats["total_requests"], 3, "{stats}");
+    // And the next ones after those.
+    assert_eq!(send(&gw, "m/echo", "fourth", None).await, 200);
+    gw.metric("gateway_requests_in_flight").await;
+    let (_, stats) = get(&gw, "/v1/stats", Some(ADMIN)).await;
+    assert_eq!(stats["total_requests"], 4, "{stats}");
+}
+
+async fn read_after_queued_on(db: Db) {
+    records_are_read_after_what_was_queued(db.section()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_after_queued_in_memory() {
+    records_are_read_after_what_was_queued(String::new()).await;
+}
+
+storage_tests!(analytics_on, read_after_queued_on);
