@@ -260,8 +260,9 @@ impl Metrics {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Called after everything the request counts is counted.
     pub fn request_finished(&self) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.in_flight.fetch_sub(1, Ordering::Release);
     }
 
     /// Requests between `request_started` and `request_finished`.
@@ -277,6 +278,10 @@ impl Metrics {
         transitions: &[(CircuitState, u64)],
         connections: u64,
     ) -> String {
+        // Read before every counter: a request that left the gauge counted everything first
+        // (`request_finished` releases what it counted), so a scrape that sees it gone sees
+        // its counts too.
+        let in_flight = self.in_flight.load(Ordering::Acquire);
         let mut out = String::with_capacity(4096);
         header(
             &mut out,
@@ -501,11 +506,7 @@ impl Metrics {
             "gauge",
             "Requests being served now.",
         );
-        let _ = writeln!(
-            out,
-            "gateway_requests_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
+        let _ = writeln!(out, "gateway_requests_in_flight {in_flight}");
         header(
             &mut out,
             "gateway_connections_open",
