@@ -87,10 +87,11 @@ impl<'d, D: Downstream> Settling<'d, D> {
         ctx.admission = self.admission.take();
     }
 
-    /// Settles the hold in Redis, if `ending` left one, before a last write.
+    /// Settles the hold in Redis, if `ending` left one, before a last write. (Boxed: the
+    /// Redis call's state stays out of every write's future.)
     async fn settle_shared(&mut self, end: bool) {
         if end && let Some((held, actual)) = self.shared.take() {
-            self.tenancy.settle_shared(&held, actual).await;
+            Box::pin(self.tenancy.settle_shared(&held, actual)).await;
         }
     }
 }

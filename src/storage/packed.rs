@@ -38,22 +38,21 @@ impl Packed {
 
     /// Appends `record`.
     pub fn push(&mut self, record: &Record) {
-        let segment = match self.segments.back_mut() {
-            Some(s) if s.count < SEGMENT_RECORDS => s,
-            _ => {
-                self.segments.push_back(Segment {
-                    bytes: Vec::new(),
-                    count: 0,
-                });
-                let Some(s) = self.segments.back_mut() else {
-                    return;
-                };
-                s
-            }
-        };
-        pack(&mut segment.bytes, record);
-        segment.count += 1;
-        self.len += 1;
+        if self
+            .segments
+            .back()
+            .is_none_or(|s| s.count >= SEGMENT_RECORDS)
+        {
+            self.segments.push_back(Segment {
+                bytes: Vec::new(),
+                count: 0,
+            });
+        }
+        if let Some(segment) = self.segments.back_mut() {
+            pack(&mut segment.bytes, record);
+            segment.count += 1;
+            self.len += 1;
+        }
     }
 
     /// Drops the oldest segments while the others still hold `keep` records or more: the

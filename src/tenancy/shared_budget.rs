@@ -106,18 +106,23 @@ impl SharedBudgets {
 
     /// Settles `held` to `actual` (USD) without waiting.
     pub fn settle(&self, held: &Held, actual: f64) {
-        let args = [held.member.clone(), format!("{:.9}", actual.max(0.0))];
-        self.redis.eval_detached(&SETTLE, &held.keys, &args);
+        self.redis
+            .eval_detached(&SETTLE, &held.keys, &settle_args(held, actual));
     }
 
     /// Settles `held` and waits for Redis to have done it, so that a request the client
     /// sends next, to any instance, sees it. A failure leaves the hold to lapse.
     pub async fn settle_now(&self, held: &Held, actual: f64) {
-        let args = [held.member.clone(), format!("{:.9}", actual.max(0.0))];
+        let args = settle_args(held, actual);
         if let Err(e) = self.redis.eval(&SETTLE, &held.keys, &args).await {
             tracing::warn!(error = %e, "a shared budget hold was not settled; it lapses");
         }
     }
+}
+
+/// `settle.lua`'s arguments: the reservation and what it cost.
+fn settle_args(held: &Held, actual: f64) -> [String; 2] {
+    [held.member.clone(), format!("{:.9}", actual.max(0.0))]
 }
 
 /// When a period's keys may go (Unix ms; 0 for never): a day after the period ends.
