@@ -5,14 +5,14 @@ use super::Broken;
 use super::bridged::Bridged;
 use super::cached::{self, Lookup};
 use super::idempotent::{self, Claim, Recording};
-use super::session::SessionIo;
 use super::settle::{Settling, Sticky};
 use crate::attempt;
 use crate::config::ApiFormat;
 use crate::ctx::RequestCtx;
-use crate::downstream;
+use crate::downstream::{self, Downstream};
 use crate::errors::Failure;
 use crate::gateway::Gateway;
+use crate::inbound::body::ClientRequest;
 use crate::inbound::{self, endpoint::Endpoint};
 use crate::policy;
 use crate::routing;
@@ -20,9 +20,9 @@ use crate::runtime::provider::Operation;
 use crate::runtime::snapshot::Snapshot;
 
 /// Serves one LLM call; always answers from here (`Ok(true)`), or reports the client gone.
-pub async fn serve(
+pub async fn serve<C: ClientRequest + Downstream>(
     gw: &Gateway,
-    io: &mut SessionIo<'_>,
+    io: &mut C,
     ctx: &mut RequestCtx,
     endpoint: Endpoint,
 ) -> Result<(), Broken> {
@@ -41,9 +41,9 @@ pub async fn serve(
     Ok(())
 }
 
-async fn run(
+async fn run<C: ClientRequest + Downstream>(
     gw: &Gateway,
-    io: &mut SessionIo<'_>,
+    io: &mut C,
     ctx: &mut RequestCtx,
     endpoint: Endpoint,
 ) -> Result<(), Failure> {
@@ -107,12 +107,12 @@ async fn run(
     policy::limits::admit(&gw.limiter, &snap, ctx).await?;
     // A repeat of an idempotent call is answered from what was kept (after the policy: a
     // revoked key or a spent budget is refused even a replay).
-    let claim = idempotent::claim(gw, io.0.req_header(), ctx).await?;
+    let claim = idempotent::claim(gw, io.head(), ctx).await?;
     if let Claim::Replay(answer) = &claim {
         return idempotent::replay(io, ctx, answer).await;
     }
     // The response cache: a kept answer is written now; a miss keeps what is served.
-    let keep_as = match cached::look(gw, &snap, &io.0.req_header().headers, ctx).await {
+    let keep_as = match cached::look(gw, &snap, &io.head().headers, ctx).await {
         Lookup::Hit(entry, similarity) => {
             let mut io = Settling::new(io, &gw.tenancy, ctx);
             let served = cached::replay(&mut io, ctx, &entry, similarity).await;
@@ -139,9 +139,9 @@ async fn run(
 
 /// 4 the attempt loop, with translation (5) and the response written as it goes; what is
 /// kept of the answer (idempotency, the cache, the record's body) is kept here.
-async fn dispatch(
+async fn dispatch<C: ClientRequest + Downstream>(
     gw: &Gateway,
-    io: &mut SessionIo<'_>,
+    io: &mut C,
     ctx: &mut RequestCtx,
     snap: &Snapshot,
     claim: Claim,

@@ -11,7 +11,10 @@
 //!
 //! ```text
 //! client ──► pingora listener ──► GatewayProxy::process_new (a connection slot)
-//!            ──► process_new_http (the head, under its deadline) ──► handle, per request
+//!            ├─ a POST to an LLM endpoint that came whole in the first read: lean::parse
+//!            │    ──► serve_lean (llm::serve over lean::Lean: no pingora session)
+//!            └─ else ──► process_request (pingora's session; the head under its deadline)
+//!                 ──► handle, per request
 //!   ├─ LLM endpoints (/v1/chat/completions /v1/messages /v1/completions /v1/embeddings)
 //!   │    llm::serve, over SessionIo (the Session as ClientRequest + Downstream):
 //!   │      1 inbound::accept      method, virtual key, content type, x-gateway-* controls,
@@ -43,6 +46,7 @@ mod bridged;
 mod cached;
 mod embed;
 mod idempotent;
+mod lean;
 mod llm;
 mod session;
 mod settle;
@@ -108,10 +112,8 @@ pub struct GatewayProxy {
 }
 
 /// A request id the client sent, when it is usable (short, visible ASCII).
-fn client_request_id(session: &ServerSession) -> Option<&str> {
-    session
-        .req_header()
-        .headers
+fn client_request_id(headers: &http::HeaderMap) -> Option<&str> {
+    headers
         .get(const { http::HeaderName::from_static("x-request-id") })
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
@@ -148,6 +150,15 @@ impl ServerApp for GatewayProxy {
             let start = match pipelined.take().filter(|p: &BytesMut| !p.is_empty()) {
                 Some(start) => start,
                 None => self.wait_for_request(&mut stream, shutdown).await?,
+            };
+            // A request that came whole is answered without pingora's session.
+            let start = match lean::parse(start) {
+                Ok(request) => {
+                    pipelined =
+                        Some(Box::pin(self.serve_lean(&mut stream, request, shutdown)).await?);
+                    continue;
+                }
+                Err(start) => start,
             };
             let mut session = ServerSession::new_http1(stream);
             match settings.take() {
@@ -242,7 +253,7 @@ impl GatewayProxy {
         let mut ctx = RequestCtx::new(String::new());
         self.gateway.metrics.request_started();
         let served = self.handle(&mut session, &mut ctx).await;
-        self.log(&session, &mut ctx, served.is_err());
+        self.log(session.req_header(), &mut ctx, served.is_err());
         if served.is_err() {
             return None;
         }
@@ -262,7 +273,8 @@ impl GatewayProxy {
         ctx: &mut RequestCtx,
     ) -> Result<(), Broken> {
         let gw = &self.gateway;
-        ctx.id = client_request_id(session).map_or_else(|| gw.next_request_id(), str::to_string);
+        ctx.id = client_request_id(&session.req_header().headers)
+            .map_or_else(|| gw.next_request_id(), str::to_string);
         let endpoint = Endpoint::for_path(session.req_header().uri.path());
         if endpoint.is_none() {
             ctx.endpoint = api::label_of(session.req_header().uri.path());
@@ -295,15 +307,46 @@ impl GatewayProxy {
         }
     }
 
+    /// Serves a request that came whole ([`lean`]) and records it: the bytes of the client's
+    /// next request when the connection stays open.
+    async fn serve_lean(
+        &self,
+        stream: &mut Stream,
+        request: lean::Request,
+        shutdown: &ShutdownWatch,
+    ) -> Option<BytesMut> {
+        let gw = &self.gateway;
+        let endpoint = request.endpoint;
+        let mut io = lean::Lean::new(stream, request, gw.snapshot.load().edge.client_write);
+        if *shutdown.borrow() {
+            io.close();
+        }
+        let mut ctx = RequestCtx::new(String::new());
+        gw.metrics.request_started();
+        ctx.id = client_request_id(&io.head().headers)
+            .map_or_else(|| gw.next_request_id(), str::to_string);
+        let served = match inbound::check_host(io.head()) {
+            Ok(()) => llm::serve(gw, &mut io, &mut ctx, endpoint).await,
+            Err(e) => {
+                io.close();
+                downstream::error(&mut io, &mut ctx.trace, &ctx.id, &e, ErrorFormat::OpenAi)
+                    .await
+                    .map_err(|_| Broken)
+            }
+        };
+        self.log(io.head(), &mut ctx, served.is_err());
+        served.ok()?;
+        io.into_next()
+    }
+
     /// Records a finished request: metrics and the access line. The request leaves the
     /// in-flight gauge last, so a scrape that sees it gone sees everything it counted.
-    fn log(&self, session: &ServerSession, ctx: &mut RequestCtx, broken: bool) {
+    fn log(&self, req: &http::request::Parts, ctx: &mut RequestCtx, broken: bool) {
         if ctx.trace.status == 0 {
             // The request failed before anything was written: the client left or the
             // connection broke.
             ctx.trace.status = if broken { 499 } else { 200 };
         }
-        let req = session.req_header();
         observability::finish(
             &self.gateway.metrics,
             &self.gateway.access_log,

@@ -1,6 +1,7 @@
 //! The HTTP edge over raw sockets: `Expect: 100-continue` is answered before the body is
-//! sent, a request without `Host` is refused, pipelined requests are answered in order, and a
-//! body that repeats a key is refused.
+//! sent, a request without `Host` is refused, pipelined requests are answered in order, a
+//! streamed answer to a request that came whole is chunked and the connection goes on (with a
+//! request pingora reads), and a body that repeats a key is refused.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -103,6 +104,56 @@ async fn pipelined_requests_are_answered_in_order() {
         "{text}"
     );
     assert!(!answers[2].contains("chatcmpl"), "{text}");
+    assert_eq!(mock.log().len(), 2);
+}
+
+/// A request that came whole is answered without pingora's session: its streamed answer is
+/// chunked and ends with the last chunk, and the same connection then serves a request with
+/// a chunked body (read by pingora) and closes as that one asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_answer_is_chunked_and_the_connection_goes_on() {
+    let (mock, gw) = gateway().await;
+    let addr = gw.addr();
+    let text = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        // (Tokens 20 ms apart: the answer is relayed as it comes, not whole.)
+        let body = r#"{"model":"m/echo;delay=20","stream":true,"messages":[{"role":"user","content":"hi there"}]}"#;
+        let head = post_head("").replace(
+            &format!("Content-Length: {}", BODY.len()),
+            &format!("Content-Length: {}", body.len()),
+        );
+        conn.write_all((head + body).as_bytes()).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut first = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !first.ends_with(b"\r\n0\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&first));
+            first.extend_from_slice(&buf[..n]);
+        }
+        let chunked = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{BODY}\r\n0\r\n\r\n",
+            BODY.len()
+        );
+        conn.write_all(chunked.as_bytes()).unwrap();
+        let second = read_all(&mut conn, Duration::from_secs(10));
+        (String::from_utf8_lossy(&first).into_owned(), second)
+    })
+    .await
+    .unwrap();
+    let (first, second) = text;
+    let lower = first.to_ascii_lowercase();
+    assert!(first.starts_with("HTTP/1.1 200 OK"), "{first}");
+    assert!(lower.contains("transfer-encoding: chunked"), "{first}");
+    assert!(lower.contains("connection: keep-alive"), "{first}");
+    assert!(first.contains("data: [DONE]"), "{first}");
+    assert!(second.starts_with("HTTP/1.1 200 OK"), "{second}");
+    assert!(second.contains("chatcmpl"), "{second}");
+    assert!(
+        second.to_ascii_lowercase().contains("connection: close"),
+        "{second}"
+    );
     assert_eq!(mock.log().len(), 2);
 }
 
