@@ -37,6 +37,15 @@ impl Value {
         }
     }
 
+    /// The value's bytes (a shared one's without checking them again).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Value::Static(s) => s.as_bytes(),
+            Value::Owned(s) => s.as_bytes(),
+            Value::Shared(b) => b,
+        }
+    }
+
     /// The value's bytes, without copying them.
     pub fn into_bytes(self) -> Bytes {
         match self {

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -169,7 +169,7 @@ pub struct Lean<'s, S> {
     keepalive: bool,
     framing: Framing,
     /// The head, until the body's first bytes go with it.
-    out: BytesMut,
+    out: Vec<u8>,
     write_timeout: Duration,
     rest: BytesMut,
 }
@@ -182,7 +182,7 @@ impl<'s, S: AsyncRead + AsyncWrite + Unpin + Send> Lean<'s, S> {
             body: Some(request.body),
             keepalive: !request.close,
             framing: Framing::Unset,
-            out: BytesMut::new(),
+            out: Vec::new(),
             write_timeout,
             rest: request.rest,
         }
@@ -233,18 +233,40 @@ fn header<'h>(head: &'h Head, name: &str) -> Option<&'h [u8]> {
     head.headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str().as_bytes())
+        .map(|(_, v)| v.as_bytes())
 }
 
-/// A header value that may go on the wire (as the `http` crate accepts one).
+/// A header value that may go on the wire (as the `http` crate accepts one). (A fold, not
+/// an early exit: the compiler checks many bytes at once.)
 fn valid_value(v: &[u8]) -> bool {
-    v.iter().all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+    v.iter().fold(true, |ok, &b| {
+        ok & (((b >= 0x20) & (b != 0x7f)) | (b == b'\t'))
+    })
 }
 
+/// A header name that may go on the wire: a token (RFC 9110 §5.1).
 fn valid_name(n: &str) -> bool {
     !n.is_empty()
-        && n.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && n.bytes().fold(true, |ok, b| {
+            ok & (b.is_ascii_alphanumeric()
+                | matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                ))
+        })
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> ClientRequest for Lean<'_, S> {
@@ -290,29 +312,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Downstream for Lean<'_, S> {
         if self.framing == Framing::Close {
             self.keepalive = false;
         }
+        let size = head
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.as_bytes().len() + 4)
+            .sum::<usize>();
+        // Room for the head and, when it is of a known length that leaves in the same
+        // write, the body.
+        let body = match self.framing {
+            Framing::Length(n) => (n as usize).min(ONE_WRITE),
+            _ => 0,
+        };
         let out = &mut self.out;
-        out.reserve(256);
-        out.put_slice(b"HTTP/1.1 ");
-        out.put_slice(status.as_str().as_bytes());
-        out.put_u8(b' ');
-        out.put_slice(status.canonical_reason().unwrap_or("").as_bytes());
-        out.put_slice(b"\r\n");
+        out.reserve(size + 128 + body);
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+        out.extend_from_slice(b"\r\n");
         for (name, value) in &head.headers {
-            let v = value.as_str().as_bytes();
+            let v = value.as_bytes();
             if !valid_name(name) || !valid_value(v) {
                 self.out.clear();
                 self.framing = Framing::Done;
                 self.keepalive = false;
                 return Err(ClientGone);
             }
-            out.put_slice(name.as_bytes());
-            out.put_slice(b": ");
-            out.put_slice(v);
-            out.put_slice(b"\r\n");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v);
+            out.extend_from_slice(b"\r\n");
         }
-        out.put_slice(b"date: ");
-        out.put_slice(pingora::protocols::http::date::get_cached_date().as_bytes());
-        out.put_slice(if self.keepalive {
+        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(pingora::protocols::http::date::get_cached_date().as_bytes());
+        out.extend_from_slice(if self.keepalive {
             b"\r\nconnection: keep-alive\r\n\r\n".as_slice()
         } else {
             b"\r\nconnection: close\r\n\r\n".as_slice()
@@ -356,18 +389,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Downstream for Lean<'_, S> {
                 if !body.is_empty() {
                     let mut size = [0u8; 16];
                     let size = hex(body.len(), &mut size);
-                    self.out.put_slice(size);
-                    self.out.put_slice(b"\r\n");
+                    self.out.extend_from_slice(size);
+                    self.out.extend_from_slice(b"\r\n");
                     if self.out.len() + body.len() <= ONE_WRITE {
-                        self.out.put_slice(&body);
-                        self.out.put_slice(b"\r\n");
+                        self.out.extend_from_slice(&body);
+                        self.out.extend_from_slice(b"\r\n");
                     } else {
                         self.send(&body).await?;
-                        self.out.put_slice(b"\r\n");
+                        self.out.extend_from_slice(b"\r\n");
                     }
                 }
                 if end {
-                    self.out.put_slice(b"0\r\n\r\n");
+                    self.out.extend_from_slice(b"0\r\n\r\n");
                     self.framing = Framing::Done;
                 }
                 if self.out.is_empty() {
