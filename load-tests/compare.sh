@@ -172,6 +172,20 @@ cpu_ticks() {
 }
 
 # Sum of stime alone (clock ticks, the kernel's part) over PIDs.
+# worker_ticks PID: CPU ticks of the gateway's request workers (the threads pingora names after
+# the service, "llm-gateway"); the rest of the process's CPU is its background threads (the
+# record writer, the access-log writer, timers), whose threads may come and go.
+worker_ticks() {
+    local total=0 task s f
+    for task in /proc/"$1"/task/*; do
+        [[ $(<"$task/comm") == llm-gateway ]] 2>/dev/null || continue
+        s=$(<"$task/stat") || continue
+        read -ra f <<<"${s##*) }"
+        total=$((total + f[11] + f[12]))
+    done
+    echo "$total"
+}
+
 sys_ticks() {
     local total=0 pid s f
     for pid in "$@"; do
@@ -376,8 +390,9 @@ run_wrk() {
 # field KEY FILE: the value of KEY=... on the RESULT line.
 field() { awk -v k="$1" '$1 == "RESULT" { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$2"; }
 
-ROWS=()                         # "round mode target requests rps p50_ms p99_ms cpu_us sys_pct rss_mib mock_us"
+ROWS=()                         # "round mode target requests rps p50_ms p99_ms cpu_us sys_pct rss_mib mock_us bg_us"
 declare -A CPU_US=()            # [MODE/TARGET/ROUND] = CPU us per request
+declare -A BG_US=()             # [MODE/TARGET/ROUND] = a gateway's background threads' CPU us per request
 
 # measure ROUND MODE TARGET URL PID...: warm-up, measured run, one table row.
 measure() {
@@ -392,12 +407,14 @@ measure() {
     check_result "$mode" "$target" "$base.warmup.txt" "$WARMUP" || return 1
 
     log "[round $round/$ROUNDS] [$mode] $target: measured run ($REQUESTS requests, $CONNS connections, $THREADS threads)"
-    local t0 m0 t1 m1 s0 s1
+    local t0 m0 t1 m1 s0 s1 w0=0 w1=0
+    [[ $side == gateway ]] && w0=$(worker_ticks "${pids[0]}")
     t0=$(cpu_ticks "${pids[@]}")
     s0=$(sys_ticks "${pids[@]}")
     m0=$(cpu_ticks "$MOCK_PID")
     run_wrk "$mode" "$side" "$url" "$REQUESTS" "$base.txt" || { log "FAIL: run of $target"; return 1; }
     t1=$(cpu_ticks "${pids[@]}")
+    [[ $side == gateway ]] && w1=$(worker_ticks "${pids[0]}")
     s1=$(sys_ticks "${pids[@]}")
     m1=$(cpu_ticks "$MOCK_PID")
     local rss
@@ -412,8 +429,13 @@ measure() {
     cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
     mock=$(awk -v d=$((m1 - m0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
     sys=$(awk -v s=$((s1 - s0)) -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", (d > 0 ? 100 * s / d : 0) }')
+    local bg=-
+    if [[ $side == gateway ]]; then
+        bg=$(awk -v d=$((t1 - t0 - (w1 - w0))) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
+        BG_US[$mode/$target/$round]=$bg
+    fi
     CPU_US[$mode/$target/$round]=$cpu
-    ROWS+=("$round $mode $target $n $rps $(awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%.2f %.2f", a / 1000, b / 1000 }') $cpu $sys $(mib "$rss") $mock")
+    ROWS+=("$round $mode $target $n $rps $(awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%.2f %.2f", a / 1000, b / 1000 }') $cpu $sys $(mib "$rss") $mock $bg")
     check_alive || FAILED=1
 }
 
@@ -513,19 +535,20 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 # ------------------------------------------------------------------------------------- report
-table_row() { printf '%-5s %-7s %-13s %9s %10s %9s %9s %12s %6s %9s %12s\n' "$@"; }
+table_row() { printf '%-5s %-7s %-13s %9s %10s %9s %9s %12s %6s %9s %12s %10s\n' "$@"; }
 echo
-table_row round mode target requests "req/s" "p50 ms" "p99 ms" "CPU us/req" "sys %" "RSS MiB" "mock us/req"
-table_row ----- ------- ------------- --------- ---------- --------- --------- ------------ ------ --------- ------------
+table_row round mode target requests "req/s" "p50 ms" "p99 ms" "CPU us/req" "sys %" "RSS MiB" "mock us/req" "bg us/req"
+table_row ----- ------- ------------- --------- ---------- --------- --------- ------------ ------ --------- ------------ ----------
 for row in "${ROWS[@]}"; do
-    # shellcheck disable=SC2086  # a row is eleven space-separated fields
+    # shellcheck disable=SC2086  # a row is twelve space-separated fields
     table_row $row
 done
 echo
 echo "targets: nginx = access_log off; nginx-log = access_log /dev/null (JSON format);"
 echo "         gateway-warn = RUST_LOG=warn; gateway-info = RUST_LOG=info (access log to /dev/null)"
 echo "CPU us/req = (utime+stime delta of the proxy, /proc/PID/stat, nginx master+worker) / requests;"
-echo "sys % = the kernel's share of it (stime / (utime+stime))"
+echo "sys % = the kernel's share of it (stime / (utime+stime));"
+echo "bg us/req = a gateway's CPU outside its request workers (record writer, log writer, timers)"
 for mode in $MODES; do
     case $mode in
         oa2an)
@@ -538,11 +561,13 @@ for mode in $MODES; do
 done
 echo
 
-# median MODE/TARGET: the median over the rounds of CPU us per request (empty if none).
+# median MODE/TARGET [bg]: the median over the rounds of CPU us per request (with "bg": of the
+# background threads' CPU us per request); empty if none.
 median() {
-    local key=$1 round vals=()
+    local key=$1 round vals=() v
     for ((round = 1; round <= ROUNDS; round++)); do
-        [[ -n ${CPU_US[$key/$round]:-} ]] && vals+=("${CPU_US[$key/$round]}")
+        if [[ ${2:-} == bg ]]; then v=${BG_US[$key/$round]:-}; else v=${CPU_US[$key/$round]:-}; fi
+        [[ -n $v ]] && vals+=("$v")
     done
     ((${#vals[@]})) || return 0
     printf '%s\n' "${vals[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f\n", m }'
@@ -575,6 +600,12 @@ if ((BASELINE)); then
             "$(div "$(median "$mode/gateway-warn")" "$(median "$mode/gateway-base")")" \
             "$(median "$mode/gateway-warn")" "$(median "$mode/gateway-base")" \
             "$(rounds_ratio "$mode" gateway-warn gateway-base)"
+        # The same split into request workers and background threads: where a difference
+        # between two configs of one build lies (a record writer's work is background).
+        printf '  %-6s request workers %s / %s us/req, background threads %s / %s us/req (medians, warn / base)\n' "$mode:" \
+            "$(awk -v a="$(median "$mode/gateway-warn")" -v b="$(median "$mode/gateway-warn" bg)" 'BEGIN { printf "%.1f", a - b }')" \
+            "$(awk -v a="$(median "$mode/gateway-base")" -v b="$(median "$mode/gateway-base" bg)" 'BEGIN { printf "%.1f", a - b }')" \
+            "$(median "$mode/gateway-warn" bg)" "$(median "$mode/gateway-base" bg)"
     done
 fi
 for mode in $MODES; do
