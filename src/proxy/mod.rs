@@ -190,8 +190,13 @@ pub struct Reuse {
     settings: HttpPersistentSettings,
 }
 
-/// Bytes read at once when a request starts (on the stack, during that read only).
-const FIRST_READ: usize = 4 * 1024;
+/// Bytes read at once when a request starts (on the stack, during that read only): a request
+/// up to this size that arrives in one piece can be answered without pingora's session
+/// ([`lean`]).
+const FIRST_READ: usize = 16 * 1024;
+
+/// The least room the first bytes are kept in: pingora reads the rest of a head into it.
+const HEAD_ROOM: usize = 4 * 1024;
 
 /// Reads whatever is there once `stream` is readable: into a stack buffer, so that an idle
 /// connection holds no buffer while it waits. `None`: the client closed.
@@ -204,7 +209,7 @@ async fn first_bytes(stream: &mut Stream) -> std::io::Result<Option<BytesMut>> {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Ready(Ok(())) if buf.filled().is_empty() => Poll::Ready(Ok(None)),
             Poll::Ready(Ok(())) => {
-                let mut start = BytesMut::with_capacity(FIRST_READ);
+                let mut start = BytesMut::with_capacity(buf.filled().len().max(HEAD_ROOM));
                 start.extend_from_slice(buf.filled());
                 Poll::Ready(Ok(Some(start)))
             }

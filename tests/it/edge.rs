@@ -166,7 +166,7 @@ async fn heads_longer_than_the_first_read_or_in_pieces_are_served() {
     let addr = gw.addr();
     let text = tokio::task::spawn_blocking(move || {
         let mut conn = TcpStream::connect(addr).unwrap();
-        let long = format!("X-Padding: {}\r\n", "p".repeat(9000));
+        let long = format!("X-Padding: {}\r\n", "p".repeat(20_000));
         conn.write_all((post_head(&long) + BODY).as_bytes())
             .unwrap();
         let first = read_answer(&mut conn);
