@@ -1,11 +1,13 @@
-//! Requests that arrive whole, answered without pingora's HTTP session. Most LLM calls are a
-//! small JSON POST that the first read of a connection holds entirely, head and body; for
-//! those, building pingora's session (its request header with a map of the names' case, a
+//! Requests whose head arrives whole, answered without pingora's HTTP session. Most LLM calls
+//! are a JSON POST whose head the first read of a connection holds entirely, usually with its
+//! body (a client that writes the head and the body apart has the rest read from the socket by
+//! [`Lean`] as the inbound stage asks for it, under its deadline and size cap); for those,
+//! building pingora's session (its request header with a map of the names' case, a
 //! body reader, the response header inserted into and serialised from a header map) cost
 //! more than everything else of a cached answer. [`parse`] takes such a request straight off
 //! the bytes read and [`Lean`] writes the answer straight to the connection; anything else
-//! (HTTP/1.0, a chunked or `Expect`ing body, an upgrade, a head or body still on its way, a
-//! path that is not an LLM endpoint) goes through pingora as before.
+//! (HTTP/1.0, a chunked or `Expect`ing body, an upgrade, a head still on its way, a path that
+//! is not an LLM endpoint) goes through pingora as before.
 //!
 //! The parse is strict: one `Content-Length` of digits, no `Transfer-Encoding`, a
 //! `Connection` of `keep-alive` or `close` only; header names and values as httparse and the
@@ -31,15 +33,21 @@ const MAX_HEADERS: usize = 32;
 /// pipelines more than this waits for the answer before it is read further).
 const MAX_AHEAD: usize = 16 * 1024;
 
+/// The most of a body read from the connection at once.
+const BODY_READ: usize = 64 * 1024;
+
 /// An answer's head and body up to this size leave in one write.
 const ONE_WRITE: usize = 16 * 1024;
 
-/// A request read whole from the connection's first bytes.
+/// A request whose head (and some or all of its body) came in the connection's first bytes.
 #[derive(Debug)]
 pub struct Request {
     pub head: Parts,
     pub endpoint: Endpoint,
+    /// The body's bytes read so far.
     pub body: Bytes,
+    /// The body's bytes still to read from the connection.
+    pub missing: usize,
     /// The client asked for the connection to close after the answer.
     pub close: bool,
     /// Bytes past this request: the start of the client's next one.
@@ -56,8 +64,8 @@ struct Layout {
     close: bool,
 }
 
-/// `bytes` as a lean request when it holds one whole (see the module's doc), or back as they
-/// came for pingora to read.
+/// `bytes` as a lean request when they hold its whole head (see the module's doc), or back as
+/// they came for pingora to read.
 pub fn parse(bytes: BytesMut) -> Result<Request, BytesMut> {
     let Some((layout, endpoint)) = layout(&bytes) else {
         return Err(bytes);
@@ -122,7 +130,7 @@ fn layout(bytes: &[u8]) -> Option<(Layout, Endpoint)> {
         layout.headers[i] = (at(name)?, at(h.value)?);
     }
     layout.body_len = length?;
-    (bytes.len() - head_len >= layout.body_len).then_some((layout, endpoint))
+    Some((layout, endpoint))
 }
 
 fn build(all: &Bytes, layout: &Layout, endpoint: Endpoint) -> Option<Request> {
@@ -136,11 +144,12 @@ fn build(all: &Bytes, layout: &Layout, endpoint: Endpoint) -> Option<Request> {
         let value = HeaderValue::from_maybe_shared(all.slice(value.0..value.1)).ok()?;
         head.headers.append(name, value);
     }
-    let end = layout.head_len + layout.body_len;
+    let end = (layout.head_len + layout.body_len).min(all.len());
     Some(Request {
         head,
         endpoint,
         body: all.slice(layout.head_len..end),
+        missing: layout.head_len + layout.body_len - end,
         close: layout.close,
         rest: BytesMut::from(&all[end..]),
     })
@@ -166,6 +175,8 @@ pub struct Lean<'s, S> {
     stream: &'s mut S,
     head: Parts,
     body: Option<Bytes>,
+    /// The body's bytes not read from the connection yet.
+    missing: usize,
     keepalive: bool,
     framing: Framing,
     /// The head, until the body's first bytes go with it.
@@ -180,6 +191,7 @@ impl<'s, S: AsyncRead + AsyncWrite + Unpin + Send> Lean<'s, S> {
             stream,
             head: request.head,
             body: Some(request.body),
+            missing: request.missing,
             keepalive: !request.close,
             framing: Framing::Unset,
             out: Vec::new(),
@@ -201,7 +213,7 @@ impl<'s, S: AsyncRead + AsyncWrite + Unpin + Send> Lean<'s, S> {
     /// After a complete answer on a connection that stays open: the bytes of the client's
     /// next request read so far. `None`: the connection ends.
     pub fn into_next(self) -> Option<BytesMut> {
-        (self.keepalive && self.framing == Framing::Done).then_some(self.rest)
+        (self.keepalive && self.framing == Framing::Done && self.missing == 0).then_some(self.rest)
     }
 
     async fn send(&mut self, body: &[u8]) -> Result<(), ClientGone> {
@@ -275,7 +287,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ClientRequest for Lean<'_, S> {
     }
 
     async fn read_chunk(&mut self) -> Result<Option<Bytes>, ()> {
-        Ok(self.body.take().filter(|b| !b.is_empty()))
+        if let Some(read) = self.body.take().filter(|b| !b.is_empty()) {
+            return Ok(Some(read));
+        }
+        if self.missing == 0 {
+            return Ok(None);
+        }
+        // The rest of the body, never past it (what follows is the client's next request).
+        let mut chunk = BytesMut::with_capacity(self.missing.min(BODY_READ));
+        let n = (&mut *self.stream)
+            .take(self.missing as u64)
+            .read_buf(&mut chunk)
+            .await
+            .map_err(|_| ())?;
+        if n == 0 {
+            // The client closed before its body was whole.
+            self.keepalive = false;
+            return Err(());
+        }
+        self.missing -= n;
+        Ok(Some(chunk.freeze()))
     }
 
     fn close_after_response(&mut self) {

@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! client ──► pingora listener ──► GatewayProxy::process_new (a connection slot)
-//!            ├─ a POST to an LLM endpoint that came whole in the first read: lean::parse
+//!            ├─ a POST to an LLM endpoint whose head came whole in the first read: lean::parse
 //!            │    ──► serve_lean (llm::serve over lean::Lean: no pingora session)
 //!            └─ else ──► process_request (pingora's session; the head under its deadline)
 //!                 ──► handle, per request
@@ -151,7 +151,7 @@ impl ServerApp for GatewayProxy {
                 Some(start) => start,
                 None => self.wait_for_request(&mut stream, shutdown).await?,
             };
-            // A request that came whole is answered without pingora's session.
+            // A request whose head came whole is answered without pingora's session.
             let start = match lean::parse(start) {
                 Ok(request) => {
                     pipelined =
@@ -312,7 +312,7 @@ impl GatewayProxy {
         }
     }
 
-    /// Serves a request that came whole ([`lean`]) and records it: the bytes of the client's
+    /// Serves a request whose head came whole ([`lean`]) and records it: the bytes of the client's
     /// next request when the connection stays open.
     async fn serve_lean(
         &self,

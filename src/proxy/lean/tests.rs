@@ -42,9 +42,8 @@ fn bytes_past_the_body_are_the_next_request() {
 #[test]
 fn anything_else_goes_back_to_pingora_unchanged() {
     let cases = [
-        // Not whole yet: the head, then the body.
+        // The head not whole yet.
         "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n".to_string(),
-        post("", BODY)[..post("", BODY).len() - 3].to_string(),
         // HTTP/1.0, another method, another path.
         post("", BODY).replace("HTTP/1.1", "HTTP/1.0"),
         post("", BODY).replace("POST", "PUT"),
@@ -68,6 +67,47 @@ fn anything_else_goes_back_to_pingora_unchanged() {
     }
     let many: String = (0..40).map(|i| format!("X-H{i}: v\r\n")).collect();
     assert!(parse(bytes(&post(&many, BODY))).is_err());
+}
+
+#[tokio::test]
+async fn the_rest_of_a_body_is_read_from_the_connection_and_nothing_past_it() {
+    let whole = post("", BODY);
+    let next = post("Connection: close\r\n", BODY);
+    let request = parse(bytes(&whole[..whole.len() - 10])).unwrap();
+    assert_eq!(request.missing, 10);
+    let (mut ours, mut theirs) = tokio::io::duplex(64 * 1024);
+    // The body's last 10 bytes and the next request, in one write.
+    theirs
+        .write_all(format!("{}{next}", &whole[whole.len() - 10..]).as_bytes())
+        .await
+        .unwrap();
+    let mut lean = Lean::new(&mut ours, request, Duration::from_secs(5));
+    let mut body = Vec::new();
+    while let Some(chunk) = lean.read_chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
+    }
+    assert_eq!(body, BODY.as_bytes());
+    lean.write_head(head(200, &[("content-length", "0")]), true)
+        .await
+        .unwrap();
+    assert!(lean.into_next().is_some());
+    // The next request is still in the connection, whole.
+    drop(theirs);
+    let mut left = String::new();
+    ours.read_to_string(&mut left).await.unwrap();
+    assert_eq!(left, next);
+}
+
+#[tokio::test]
+async fn a_body_cut_short_by_the_client_ends_the_connection() {
+    let whole = post("", BODY);
+    let request = parse(bytes(&whole[..whole.len() - 10])).unwrap();
+    let (mut ours, theirs) = tokio::io::duplex(1024);
+    drop(theirs);
+    let mut lean = Lean::new(&mut ours, request, Duration::from_secs(5));
+    assert!(lean.read_chunk().await.unwrap().is_some());
+    assert!(lean.read_chunk().await.is_err());
+    assert!(lean.into_next().is_none());
 }
 
 #[test]
@@ -249,14 +289,25 @@ proptest::proptest! {
         }
     }
 
-    /// A valid request cut anywhere before its end is never taken; whole, it is, with its
-    /// body exact and the bytes after it kept.
+    /// A valid request cut inside its head is never taken; cut in its body, it is, with the
+    /// body's part read and the rest still to read; whole, with its body exact and the bytes
+    /// after it kept.
     #[test]
-    fn a_request_is_taken_only_whole(body in "[ -~]{0,200}", cut in 0usize..400, tail in "[ -~]{0,40}") {
+    fn a_request_is_taken_once_its_head_is_whole(body in "[ -~]{0,200}", cut in 0usize..400, tail in "[ -~]{0,40}") {
         let whole = post("", &body);
+        let head = whole.len() - body.len();
         let at = cut % whole.len().max(1);
-        proptest::prop_assert!(parse(bytes(&whole[..at])).is_err());
+        match parse(bytes(&whole[..at])) {
+            Err(back) => proptest::prop_assert!(at < head && back[..] == whole.as_bytes()[..at]),
+            Ok(r) => {
+                proptest::prop_assert!(at >= head);
+                proptest::prop_assert_eq!(&r.body[..], &body.as_bytes()[..at - head]);
+                proptest::prop_assert_eq!(r.missing, whole.len() - at);
+                proptest::prop_assert!(r.rest.is_empty());
+            }
+        }
         let r = parse(bytes(&format!("{whole}{tail}"))).unwrap();
+        proptest::prop_assert_eq!(r.missing, 0);
         proptest::prop_assert_eq!(&r.body[..], body.as_bytes());
         proptest::prop_assert_eq!(&r.rest[..], tail.as_bytes());
     }
