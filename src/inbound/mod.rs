@@ -12,8 +12,9 @@ pub mod controls;
 pub mod endpoint;
 pub mod request;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use memchr::memmem;
 use tokio::time::Instant;
 
 use crate::config::ApiFormat;
@@ -247,10 +248,13 @@ pub fn bridge_completions(call: &mut Call) -> Result<(), GatewayError> {
 /// What a request needs from a model, read from the raw body without decoding it (the
 /// same-format fast path).
 pub fn needs_of(format: ApiFormat, raw: &RawRequest) -> Needs {
-    let has = |key: &str, needle: &[u8]| {
-        raw.get_bytes(key)
-            .is_some_and(|v| memchr::memmem::find(v, needle).is_some())
-    };
+    // (Searchers built once: building one costs more than searching a short request.)
+    static IMAGE_URL: Finder = LazyLock::new(|| memmem::Finder::new(b"\"image_url\""));
+    static JSON_: Finder = LazyLock::new(|| memmem::Finder::new(b"json_"));
+    static IMAGE: Finder = LazyLock::new(|| memmem::Finder::new(b"\"image\""));
+    static ENABLED: Finder = LazyLock::new(|| memmem::Finder::new(b"\"enabled\""));
+    let has =
+        |key: &str, needle: &Finder| raw.get_bytes(key).is_some_and(|v| needle.find(v).is_some());
     let tools = raw.get_bytes("tools").is_some_and(|v| {
         let t = v.trim_ascii();
         let inner = t
@@ -262,21 +266,24 @@ pub fn needs_of(format: ApiFormat, raw: &RawRequest) -> Needs {
     match format {
         ApiFormat::Openai => Needs {
             tools,
-            vision: has("messages", b"\"image_url\""),
-            json: has("response_format", b"json_"),
+            vision: has("messages", &IMAGE_URL),
+            json: has("response_format", &JSON_),
             thinking: raw.get_bytes("reasoning_effort").is_some(),
             stream: false,
         },
         ApiFormat::Anthropic => Needs {
             tools,
-            vision: has("messages", b"\"image\""),
+            vision: has("messages", &IMAGE),
             json: false,
-            thinking: has("thinking", b"\"enabled\""),
+            thinking: has("thinking", &ENABLED),
             stream: false,
         },
         ApiFormat::Gemini => Needs::default(),
     }
 }
+
+/// A substring searcher made once.
+type Finder = LazyLock<memmem::Finder<'static>>;
 
 /// What routing reads from a request (shared by LLM calls and the dry run, so both decide
 /// alike): the caller's key caps the cost too. `today` is `YYYY-MM-DD`.
