@@ -34,7 +34,7 @@ const MAX_HEADERS: usize = 32;
 const MAX_AHEAD: usize = 16 * 1024;
 
 /// The most of a body read from the connection at once.
-const BODY_READ: usize = 64 * 1024;
+const BODY_READ: usize = 16 * 1024;
 
 /// An answer's head and body up to this size leave in one write.
 const ONE_WRITE: usize = 16 * 1024;
@@ -106,7 +106,7 @@ fn layout(bytes: &[u8]) -> Option<(Layout, Endpoint)> {
         body_len: 0,
         close: false,
     };
-    let mut length = None;
+    let (mut length, mut host) = (None, false);
     for (i, h) in req.headers.iter().enumerate() {
         let name = h.name.as_bytes();
         if name.eq_ignore_ascii_case(b"content-length") {
@@ -126,6 +126,12 @@ fn layout(bytes: &[u8]) -> Option<(Layout, Endpoint)> {
             } else if !h.value.eq_ignore_ascii_case(b"keep-alive") {
                 return None;
             }
+        } else if name.eq_ignore_ascii_case(b"host") {
+            // Two hosts, or one with user info: pingora refuses those (400), so they go to it.
+            if host || h.value.contains(&b'@') {
+                return None;
+            }
+            host = true;
         }
         layout.headers[i] = (at(name)?, at(h.value)?);
     }
@@ -144,12 +150,14 @@ fn build(all: &Bytes, layout: &Layout, endpoint: Endpoint) -> Option<Request> {
         let value = HeaderValue::from_maybe_shared(all.slice(value.0..value.1)).ok()?;
         head.headers.append(name, value);
     }
-    let end = (layout.head_len + layout.body_len).min(all.len());
+    // (A length past what the address space holds is no request this side can read.)
+    let whole = layout.head_len.checked_add(layout.body_len)?;
+    let end = whole.min(all.len());
     Some(Request {
         head,
         endpoint,
         body: all.slice(layout.head_len..end),
-        missing: layout.head_len + layout.body_len - end,
+        missing: whole - end,
         close: layout.close,
         rest: BytesMut::from(&all[end..]),
     })
@@ -325,9 +333,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Downstream for Lean<'_, S> {
             return Err(ClientGone);
         }
         let status = http::StatusCode::from_u16(head.status).map_err(|_| ClientGone)?;
-        let bodiless = status.is_informational()
-            || status == http::StatusCode::NO_CONTENT
-            || status == http::StatusCode::NOT_MODIFIED;
+        if status.is_informational() {
+            // (No caller sends an interim answer here; one would not end the exchange.)
+            return Err(ClientGone);
+        }
+        if self.missing > 0 {
+            // Answered before its body was read (refused early): the rest of the body is still
+            // on its way, so the connection cannot carry another request; the answer says so.
+            self.keepalive = false;
+        }
+        let bodiless =
+            status == http::StatusCode::NO_CONTENT || status == http::StatusCode::NOT_MODIFIED;
         let chunked = header(&head, "transfer-encoding").is_some_and(|v| {
             let last = v.rsplit(|&b| b == b',').next().unwrap_or(v);
             last.trim_ascii().eq_ignore_ascii_case(b"chunked")
@@ -361,7 +377,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Downstream for Lean<'_, S> {
         out.push(b' ');
         out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
         out.extend_from_slice(b"\r\n");
+        let chunked = self.framing == Framing::Chunked;
         for (name, value) in &head.headers {
+            // `date` and `connection` are this side's to write; a length beside chunked
+            // framing is one no client may be given (RFC 9112 §6.2).
+            if name.eq_ignore_ascii_case("date")
+                || name.eq_ignore_ascii_case("connection")
+                || (chunked && name.eq_ignore_ascii_case("content-length"))
+            {
+                continue;
+            }
             let v = value.as_bytes();
             if !valid_name(name) || !valid_value(v) {
                 self.out.clear();
@@ -392,7 +417,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Downstream for Lean<'_, S> {
 
     async fn write_body(&mut self, body: Bytes, end: bool) -> Result<(), ClientGone> {
         match self.framing {
-            Framing::Unset | Framing::Done => Err(ClientGone),
+            // (Nothing more, after the end: as pingora, not an error.)
+            Framing::Done if body.is_empty() => Ok(()),
+            Framing::Unset | Framing::Done => {
+                self.keepalive = false;
+                Err(ClientGone)
+            }
             Framing::Length(left) => {
                 let n = body.len() as u64;
                 let body = if n > left {
@@ -452,6 +482,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Downstream for Lean<'_, S> {
     }
 
     async fn gone(&mut self) {
+        if self.missing > 0 {
+            // What the client sends now is its body's rest: never taken for a next request.
+            self.keepalive = false;
+            std::future::pending::<()>().await;
+        }
         // Bytes the client sends meanwhile are its next request: kept, up to a bound.
         let mut chunk = [0u8; 512];
         while self.rest.len() < MAX_AHEAD {

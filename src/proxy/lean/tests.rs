@@ -58,6 +58,9 @@ fn anything_else_goes_back_to_pingora_unchanged() {
         post("Expect: 100-continue\r\n", BODY),
         post("Upgrade: websocket\r\nConnection: upgrade\r\n", BODY),
         post("Connection: keep-alive, te\r\n", BODY),
+        // Hosts pingora refuses: two of them, or one with user info.
+        post("Host: other\r\n", BODY),
+        post("", BODY).replace("Host: gw", "Host: user@gw"),
         // Not HTTP.
         "\x16\x03\x01\x00garbage".to_string(),
     ];
@@ -311,4 +314,63 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&r.body[..], body.as_bytes());
         proptest::prop_assert_eq!(&r.rest[..], tail.as_bytes());
     }
+}
+
+#[tokio::test]
+async fn an_answer_before_the_body_is_read_closes_the_connection_and_says_so() {
+    let whole = post("", BODY);
+    let request = parse(bytes(&whole[..whole.len() - 10])).unwrap();
+    let (mut ours, mut theirs) = tokio::io::duplex(64 * 1024);
+    let mut lean = Lean::new(&mut ours, request, Duration::from_secs(5));
+    lean.write_head(head(401, &[("content-length", "0")]), true)
+        .await
+        .unwrap();
+    assert!(lean.into_next().is_none());
+    drop(ours);
+    let mut wire = String::new();
+    theirs.read_to_string(&mut wire).await.unwrap();
+    assert!(wire.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{wire}");
+    assert!(wire.contains("connection: close"), "{wire}");
+}
+
+#[tokio::test]
+async fn the_head_carries_one_framing_and_this_side_s_date_and_connection() {
+    let (wire, next) = answer(false, async |l| {
+        let given = head(
+            200,
+            &[
+                ("transfer-encoding", "chunked"),
+                ("content-length", "5"),
+                ("date", "yesterday"),
+                ("connection", "upgrade"),
+            ],
+        );
+        l.write_head(given, false).await.unwrap();
+        l.write_body(Bytes::from_static(b"hello"), true)
+            .await
+            .unwrap();
+        // Nothing more after the end is no error; more bytes are.
+        l.write_body(Bytes::new(), true).await.unwrap();
+        assert!(l.write_body(Bytes::from_static(b"x"), true).await.is_err());
+    })
+    .await;
+    let lower = wire.to_ascii_lowercase();
+    assert!(!lower.contains("content-length"), "{wire}");
+    assert!(
+        !lower.contains("yesterday") && !lower.contains("upgrade"),
+        "{wire}"
+    );
+    assert_eq!(lower.matches("connection: ").count(), 1, "{wire}");
+    assert!(wire.ends_with("5\r\nhello\r\n0\r\n\r\n"), "{wire}");
+    assert!(next.is_none(), "a write past the end closes the connection");
+}
+
+#[tokio::test]
+async fn an_interim_answer_is_refused() {
+    let (wire, next) = answer(false, async |l| {
+        assert!(l.write_head(head(100, &[]), false).await.is_err());
+    })
+    .await;
+    assert_eq!(wire, "");
+    assert!(next.is_none());
 }
