@@ -248,14 +248,6 @@ impl<'s, S: AsyncRead + AsyncWrite + Unpin + Send> Lean<'s, S> {
     }
 }
 
-/// The value of header `name` in `head`.
-fn header<'h>(head: &'h Head, name: &str) -> Option<&'h [u8]> {
-    head.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_bytes())
-}
-
 /// A header value that may go on the wire (as the `http` crate accepts one). (A fold, not
 /// an early exit: the compiler checks many bytes at once.)
 fn valid_value(v: &[u8]) -> bool {
@@ -344,12 +336,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Downstream for Lean<'_, S> {
         }
         let bodiless =
             status == http::StatusCode::NO_CONTENT || status == http::StatusCode::NOT_MODIFIED;
-        let chunked = header(&head, "transfer-encoding").is_some_and(|v| {
-            let last = v.rsplit(|&b| b == b',').next().unwrap_or(v);
-            last.trim_ascii().eq_ignore_ascii_case(b"chunked")
+        let chunked = head.get("transfer-encoding").is_some_and(|v| {
+            let last = v.rsplit(',').next().unwrap_or(v);
+            last.trim().eq_ignore_ascii_case("chunked")
         });
-        let length = header(&head, "content-length")
-            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
+        let length = head
+            .get("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
         self.framing = match (bodiless, chunked, length) {
             (true, _, _) => Framing::Length(0),
             (_, true, _) => Framing::Chunked,
